@@ -1,0 +1,50 @@
+# authing-wechat: the README's commands. Everything installs from the repo's own lock files.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+
+.PHONY: venv node test lint typecheck spec-check regenerate lock clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements/dev.lock requirements/bootstrap.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/bootstrap.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements/dev.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+spec-check: venv node
+	$(BIN)/openapi-spec-validator openapi/authing-wechat.yaml
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format=stylish --config openapi/redocly.yaml openapi/authing-wechat.yaml
+
+lint: venv
+	$(BIN)/ruff check overlays tests scripts
+	$(BIN)/ruff format --check overlays tests scripts
+
+typecheck: venv
+	$(BIN)/mypy
+
+test: venv node spec-check
+	$(BIN)/python scripts/regenerate.py --check
+	$(MAKE) --no-print-directory lint typecheck
+	$(BIN)/pytest
+
+regenerate: venv
+	$(BIN)/python scripts/regenerate.py
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .hypothesis .schemathesis
+
+# Re-resolve the locks after changing dependencies in pyproject.toml or package.json.
+lock: venv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --universal -o requirements/dev.lock
+	npm install --package-lock-only --no-audit --no-fund

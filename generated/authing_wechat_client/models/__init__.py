@@ -1,0 +1,15 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .error_resp_dto import ErrorRespDto
+from .get_wechat_access_token_data_dto import GetWechatAccessTokenDataDto
+from .get_wechat_access_token_dto import GetWechatAccessTokenDto
+from .get_wechat_access_token_resp_dto import GetWechatAccessTokenRespDto
+from .lang import Lang
+
+__all__ = (
+    "ErrorRespDto",
+    "GetWechatAccessTokenDataDto",
+    "GetWechatAccessTokenDto",
+    "GetWechatAccessTokenRespDto",
+    "Lang",
+)

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Regenerate ``generated/authing_wechat_client`` from ``openapi/authing-wechat.yaml``.
+
+The spec is the single source of truth: this script validates it, runs the pinned
+openapi-python-client into a temporary folder, adds ``py.typed`` and then either replaces the
+committed package wholesale or, with ``--check``, compares the two trees and exits 1 on any
+difference (a missing, stale or changed file), printing a summary of the drift.
+
+Usage::
+
+    python scripts/regenerate.py            # regenerate after a spec change
+    python scripts/regenerate.py --check    # CI: prove generated/ matches the spec
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import filecmp
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "openapi" / "authing-wechat.yaml"
+CONFIG = ROOT / "openapi" / "generator-config.yaml"
+PACKAGE = "authing_wechat_client"
+TARGET = ROOT / "generated" / PACKAGE
+# The generator is pinned: another version writes other code, and --check would report drift
+# that no spec change caused.
+GENERATOR_VERSION = "0.29.1"
+# Byte-compiled files are made by importing the package, not by the generator.
+IGNORED_NAMES = frozenset({"__pycache__", ".ruff_cache", ".mypy_cache"})
+
+
+class RegenerateError(Exception):
+    """A step of regeneration failed; the message says which and why."""
+
+
+def validate_spec(spec: Path) -> None:
+    """Raise RegenerateError unless ``spec`` is a valid OpenAPI document."""
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.readers import read_from_filename
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    document, _ = read_from_filename(str(spec))
+    try:
+        validate(document)
+    except OpenAPIValidationError as exc:
+        raise RegenerateError(
+            f"{spec.name} is not a valid OpenAPI document: {exc.message}"
+        ) from exc
+
+
+def _generator_command() -> list[str]:
+    installed = importlib.metadata.version("openapi-python-client")
+    if installed != GENERATOR_VERSION:
+        raise RegenerateError(
+            f"openapi-python-client {installed} is installed, {GENERATOR_VERSION} is pinned; "
+            "run `make venv`"
+        )
+    exe = Path(sys.executable).parent / "openapi-python-client"
+    if not exe.exists():
+        raise RegenerateError(f"{exe} not found; run `make venv`")
+    return [str(exe)]
+
+
+def generate(out_dir: Path, *, spec: Path = SPEC, config: Path = CONFIG) -> Path:
+    """Generate the package into ``out_dir/authing_wechat_client`` and return that path."""
+    validate_spec(spec)
+    package_dir = out_dir / PACKAGE
+    env = dict(os.environ)
+    # The generator's post hooks run `ruff`: take the one installed beside this interpreter.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    command = [
+        *_generator_command(),
+        "generate",
+        "--path",
+        str(spec),
+        "--meta",
+        "none",
+        "--output-path",
+        str(package_dir),
+        "--config",
+        str(config),
+        "--fail-on-warning",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0 or not package_dir.is_dir():
+        raise RegenerateError(
+            "openapi-python-client failed:\n" + (result.stdout + result.stderr).strip()
+        )
+    # --meta none writes no py.typed, but users type-check against this package.
+    (package_dir / "py.typed").write_text("")
+    return package_dir
+
+
+def _files(tree: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    if not tree.is_dir():
+        return found
+    for path in sorted(tree.rglob("*")):
+        rel = path.relative_to(tree)
+        if any(part in IGNORED_NAMES for part in rel.parts) or not path.is_file():
+            continue
+        found[rel.as_posix()] = path
+    return found
+
+
+def compare_trees(expected: Path, actual: Path) -> list[str]:
+    """Describe every difference between two trees; an empty list means identical.
+
+    ``expected`` is freshly generated, ``actual`` is the committed package.
+    """
+    want, have = _files(expected), _files(actual)
+    problems: list[str] = []
+    for rel in sorted(want.keys() - have.keys()):
+        problems.append(f"missing: {rel} (the spec makes it; generated/ lacks it)")
+    for rel in sorted(have.keys() - want.keys()):
+        problems.append(f"stale:   {rel} (generated/ has it; the spec no longer makes it)")
+    for rel in sorted(want.keys() & have.keys()):
+        if filecmp.cmp(want[rel], have[rel], shallow=False):
+            continue
+        problems.append(f"changed: {rel}")
+        try:
+            new = want[rel].read_text().splitlines(keepends=True)
+            old = have[rel].read_text().splitlines(keepends=True)
+        except UnicodeDecodeError:
+            continue
+        diff = list(difflib.unified_diff(old, new, f"generated/{rel}", f"regenerated/{rel}", n=1))
+        shown = diff[:40]
+        problems.extend("    " + line.rstrip("\n") for line in shown)
+        if len(diff) > len(shown):
+            problems.append(f"    ... {len(diff) - len(shown)} more diff lines")
+    return problems
+
+
+def replace_tree(source: Path, target: Path) -> None:
+    """Replace ``target`` wholesale with ``source``: no stale file survives."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*IGNORED_NAMES))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if generated/ differs from the spec's output"
+    )
+    parser.add_argument("--spec", type=Path, default=SPEC, help=argparse.SUPPRESS)
+    parser.add_argument("--target", type=Path, default=TARGET, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        with tempfile.TemporaryDirectory(prefix="authing-wechat-gen-") as tmp:
+            fresh = generate(Path(tmp), spec=args.spec)
+            if args.check:
+                problems = compare_trees(fresh, args.target)
+                if problems:
+                    print(
+                        f"{args.target} does not match {args.spec.name}: "
+                        f"{sum(not p.startswith('    ') for p in problems)} file(s) differ.",
+                        file=sys.stderr,
+                    )
+                    print("\n".join(problems), file=sys.stderr)
+                    print("Run `make regenerate`, review the diff and commit it.", file=sys.stderr)
+                    return 1
+                print(f"ok: {args.target} matches {args.spec.name}")
+                return 0
+            replace_tree(fresh, args.target)
+            print(f"regenerated {args.target}")
+            return 0
+    except RegenerateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""The spec validates, the generated package matches it, and drift is caught."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "openapi" / "authing-wechat.yaml"
+GENERATED = ROOT / "generated" / "authing_wechat_client"
+REGENERATE = ROOT / "scripts" / "regenerate.py"
+DEPRECATED_PATH = "/api/v3/get-wechat-access-token"
+SUCCESSOR_PATH = "/api/v3/get-wechat-access-token-info"
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(SPEC.read_text())
+    return loaded
+
+
+def run_regenerate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REGENERATE), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_spec_is_valid_openapi() -> None:
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.readers import read_from_filename
+
+    document, _ = read_from_filename(str(SPEC))
+    validate(document)  # raises on any error
+
+
+def test_spec_states_the_wire_facts(spec: dict[str, Any]) -> None:
+    old = spec["paths"][DEPRECATED_PATH]["post"]
+    new = spec["paths"][SUCCESSOR_PATH]["post"]
+    assert old["deprecated"] is True
+    assert SUCCESSOR_PATH in old["description"]
+    assert "deprecated" not in new
+    assert {old["operationId"], new["operationId"]} == {
+        "getWechatMpAccessToken",
+        "getWechatMpAccessTokenInfo",
+    }
+    for op in (old, new):
+        assert op["tags"] == ["wechat"]
+        names = {p["$ref"].rsplit("/", 1)[-1] for p in op["parameters"]}
+        assert names == {"AuthingAppId", "GenauthAppId", "AuthingLang", "GenauthLang"}
+        assert {"200", "400", "401", "403", "429", "5XX"} <= set(op["responses"])
+    params = spec["components"]["parameters"]
+    assert {p["name"] for p in params.values()} == {
+        "x-authing-app-id",
+        "x-genauth-app-id",
+        "x-authing-lang",
+        "x-genauth-lang",
+    }
+    assert all(p["in"] == "header" and p["required"] is False for p in params.values())
+    assert spec["components"]["schemas"]["Lang"]["enum"] == ["zh-CN", "en-US"]
+    scheme = spec["components"]["securitySchemes"]["userAccessToken"]
+    assert scheme == scheme | {"type": "apiKey", "in": "header", "name": "Authorization"}
+    assert {} in spec["security"]  # the user token is optional
+    body = spec["components"]["schemas"]["GetWechatAccessTokenDto"]
+    assert set(body["required"]) == {"appId", "appSecret"}
+    assert all(body["properties"][k]["minLength"] == 1 for k in ("appId", "appSecret"))
+    data = spec["components"]["schemas"]["GetWechatAccessTokenDataDto"]
+    assert data["properties"]["expiresAt"]["type"] == "string"
+    assert data["properties"]["expiresAt"]["pattern"] == "^[0-9]+$"
+    retry_after = spec["components"]["responses"]["TooManyRequests"]["headers"]
+    assert "Retry-After" in retry_after
+    urls = {s["url"] for s in spec["servers"]}
+    assert urls == {
+        "https://{appDomain}.authing.cn",
+        "https://api.genauth.ai",
+        "https://{appDomain}.genauth.ai",
+    }
+    assert spec["info"]["license"]["identifier"] == "MIT"
+
+
+@pytest.mark.parametrize(
+    ("module", "path", "deprecated"),
+    [
+        ("get_wechat_mp_access_token", DEPRECATED_PATH, True),
+        ("get_wechat_mp_access_token_info", SUCCESSOR_PATH, False),
+    ],
+)
+def test_generated_package_exposes_both_operations(
+    module: str, path: str, deprecated: bool
+) -> None:
+    endpoint = importlib.import_module(f"authing_wechat_client.api.wechat.{module}")
+    for name in ("sync", "sync_detailed", "asyncio", "asyncio_detailed"):
+        params = inspect.signature(getattr(endpoint, name)).parameters
+        assert {"x_authing_app_id", "x_genauth_app_id", "x_authing_lang", "x_genauth_lang"} <= set(
+            params
+        )
+    from authing_wechat_client.models import GetWechatAccessTokenDto, Lang
+
+    kwargs = endpoint._get_kwargs(
+        body=GetWechatAccessTokenDto(app_id="wx1", app_secret="s"),
+        x_genauth_app_id="gid",
+        x_genauth_lang=Lang.EN_US,
+    )
+    assert kwargs["method"] == "post"
+    assert kwargs["url"] == path
+    assert kwargs["json"] == {"appId": "wx1", "appSecret": "s"}
+    assert kwargs["headers"]["x-genauth-app-id"] == "gid"
+    assert kwargs["headers"]["x-genauth-lang"] == "en-US"
+    assert "x-authing-app-id" not in kwargs["headers"]
+    assert (GENERATED / "py.typed").is_file()
+
+
+def test_check_is_clean_on_the_committed_tree() -> None:
+    result = run_regenerate("--check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_generation_is_reproducible(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REGENERATE.parent))
+    try:
+        regenerate = importlib.import_module("regenerate")
+    finally:
+        sys.path.remove(str(REGENERATE.parent))
+    first = regenerate.generate(tmp_path / "one")
+    second = regenerate.generate(tmp_path / "two")
+    assert regenerate.compare_trees(first, second) == []
+    assert regenerate.compare_trees(first, GENERATED) == []
+
+
+@pytest.fixture
+def drifted_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "authing_wechat_client"
+    shutil.copytree(GENERATED, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def test_check_detects_a_hand_edit(drifted_copy: Path) -> None:
+    client = drifted_copy / "client.py"
+    client.write_text(client.read_text() + "\n# hand edit\n")
+    result = run_regenerate("--check", "--target", str(drifted_copy))
+    assert result.returncode == 1
+    assert "changed: client.py" in result.stderr
+    assert "+# hand edit" not in result.stderr  # the diff goes from committed to regenerated
+    assert "-# hand edit" in result.stderr
+
+
+def test_check_detects_a_stray_and_a_missing_file(drifted_copy: Path) -> None:
+    (drifted_copy / "models" / "stray.py").write_text("X = 1\n")
+    (drifted_copy / "errors.py").unlink()
+    result = run_regenerate("--check", "--target", str(drifted_copy))
+    assert result.returncode == 1
+    assert "stale:   models/stray.py" in result.stderr
+    assert "missing: errors.py" in result.stderr
+
+
+def test_check_detects_a_changed_spec(drifted_copy: Path, tmp_path: Path) -> None:
+    changed = tmp_path / "spec.yaml"
+    changed.write_text(SPEC.read_text().replace("appSecret", "wechatSecret"))
+    result = run_regenerate("--check", "--spec", str(changed), "--target", str(drifted_copy))
+    assert result.returncode == 1
+    assert "changed: models/get_wechat_access_token_dto.py" in result.stderr
+
+
+def test_invalid_spec_is_refused(tmp_path: Path) -> None:
+    broken = tmp_path / "spec.yaml"
+    bad = SPEC.read_text().replace("type: apiKey", "type: notAScheme")
+    broken.write_text(bad)
+    result = run_regenerate("--check", "--spec", str(broken))
+    assert result.returncode == 2
+    assert "not a valid OpenAPI document" in result.stderr
+
+
+def test_regenerate_replaces_the_tree_wholesale(drifted_copy: Path) -> None:
+    (drifted_copy / "models" / "stray.py").write_text("X = 1\n")
+    (drifted_copy / "types.py").write_text("# edited\n")
+    assert run_regenerate("--target", str(drifted_copy)).returncode == 0
+    assert not (drifted_copy / "models" / "stray.py").exists()
+    assert run_regenerate("--check", "--target", str(drifted_copy)).returncode == 0
