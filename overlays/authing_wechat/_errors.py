@@ -1,0 +1,157 @@
+"""The exceptions of authing-wechat.
+
+Every failure of a call is one of these, never a raw ``KeyError``, ``JSONDecodeError``,
+``ValueError`` or httpx exception (bad *arguments* raise ``ValueError`` before any request)::
+
+    AuthingError
+    ├── AuthingAPIError            the server answered with an error (HTTP status or envelope)
+    ├── AuthingConnectionError     no usable answer reached us (refused, reset, dropped, TLS)
+    │   └── AuthingTimeoutError    ... because a timeout or the call's deadline ran out
+    ├── AuthingResponseError       a 2xx answer that is not the documented shape
+    └── DeprecatedEndpointError    a deprecated method was called with ``deprecated="error"``
+
+    AuthingDeprecationWarning (a DeprecationWarning): a deprecated method or server-announced
+    deprecation, issued at run time.
+
+Errors raised by a call carry ``attempts``: how many requests the call made (retries included).
+No message or attribute ever holds the WeChat app secret or an access token.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+__all__ = [
+    "AuthingAPIError",
+    "AuthingConnectionError",
+    "AuthingDeprecationWarning",
+    "AuthingError",
+    "AuthingResponseError",
+    "AuthingTimeoutError",
+    "DeprecatedEndpointError",
+]
+
+
+class AuthingError(Exception):
+    """Base class of every error a call raises.
+
+    Attributes:
+        message: What went wrong, safe to log.
+        attempts: How many requests the call made before giving up (0 if it made none).
+        request: The last ``httpx.Request`` sent, if any. Its body holds the app secret: never
+            log it whole.
+        response: The last ``httpx.Response`` received, if any.
+        retry_after: The server's retry hint in seconds, when the call gave up on one that was
+            too long to wait for; otherwise ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int = 0,
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.attempts = attempts
+        self.request = request
+        self.response = response
+        self.retry_after = retry_after
+
+    @property
+    def http_status(self) -> int | None:
+        """The HTTP status of the last response, or ``None`` when none arrived."""
+        return None if self.response is None else self.response.status_code
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, attempts={self.attempts})"
+
+
+class AuthingAPIError(AuthingError):
+    """The server answered with an error: an HTTP error status, or an error envelope in a 2xx.
+
+    Attributes:
+        status_code: The envelope's business ``statusCode`` (the HTTP status when the body
+            carried no envelope, such as an HTML page from a proxy).
+        api_code: The envelope's detailed ``apiCode``, if any.
+        request_id: The envelope's ``requestId``, if any; quote it to support.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        api_code: int | None = None,
+        request_id: str | None = None,
+        attempts: int = 0,
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, attempts=attempts, request=request, response=response, retry_after=retry_after
+        )
+        self.status_code = status_code
+        self.api_code = api_code
+        self.request_id = request_id
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, http_status={self.http_status}, "
+            f"status_code={self.status_code}, api_code={self.api_code}, "
+            f"request_id={self.request_id!r}, attempts={self.attempts})"
+        )
+
+
+class AuthingConnectionError(AuthingError):
+    """No usable answer arrived: connection refused or reset, dropped mid-way, TLS failure."""
+
+
+class AuthingTimeoutError(AuthingConnectionError):
+    """A timeout ran out: connecting, reading, or the call's whole ``deadline``."""
+
+
+class AuthingResponseError(AuthingError):
+    """A 2xx answer whose body is not the documented shape.
+
+    Non-JSON, truncated JSON, a non-object, missing ``data``, wrong types, or an ``expiresAt``
+    that is not a string of epoch seconds. ``request_id`` is set when the body held one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str | None = None,
+        attempts: int = 0,
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        super().__init__(message, attempts=attempts, request=request, response=response)
+        self.request_id = request_id
+
+
+class DeprecatedEndpointError(AuthingError):
+    """A deprecated method was called on a client made with ``deprecated="error"``.
+
+    Raised before any request is sent. ``successor`` names the method to call instead.
+    """
+
+    def __init__(self, message: str, *, successor: str) -> None:
+        super().__init__(message)
+        self.successor = successor
+
+
+class AuthingDeprecationWarning(DeprecationWarning):
+    """Issued when a deprecated endpoint is used or the server announces a deprecation.
+
+    A ``DeprecationWarning`` subclass, so ``-W error::DeprecationWarning`` and pytest's
+    ``filterwarnings = error`` turn it into a failure; filter on this class to single it out.
+    """
