@@ -1,0 +1,140 @@
+"""Time sources and sleepers: the only place retries touch real time.
+
+The clients take a ``clock`` so that tests (ours and our users') can run a whole retry sequence
+without sleeping: pass a ``FakeClock`` and read ``clock.sleeps`` afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Clock", "FakeClock", "SystemClock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What a client needs from time: two readings and two ways to wait."""
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary origin that never goes backwards (for deadlines)."""
+        ...
+
+    def time(self) -> float:
+        """Wall-clock time in epoch seconds (for ``Retry-After`` HTTP-dates)."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Block the calling thread for ``seconds``."""
+        ...
+
+    async def asleep(self, seconds: float) -> None:
+        """Suspend the calling task for ``seconds``."""
+        ...
+
+
+class SystemClock:
+    """The real clock: ``time.monotonic``, ``time.time``, ``time.sleep`` and ``asyncio.sleep``."""
+
+    def monotonic(self) -> float:
+        """Return ``time.monotonic()``."""
+        return time.monotonic()
+
+    def time(self) -> float:
+        """Return ``time.time()``."""
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        """Call ``time.sleep(seconds)``."""
+        time.sleep(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        """Await ``asyncio.sleep(seconds)``."""
+        await asyncio.sleep(seconds)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+def _check_seconds(seconds: float) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"seconds must be a finite number >= 0, not {seconds!r}")
+    return float(seconds)
+
+
+class FakeClock:
+    """A clock for tests: sleeping never blocks, it only moves time forward.
+
+    ``sleep`` and ``asleep`` return at once after advancing both the monotonic and the wall
+    clock by the delay and appending it to ``sleeps``, so a test can assert on the exact backoff
+    sequence. ``asleep`` does not yield to the event loop either, which keeps runs deterministic.
+    Safe to share between threads.
+
+    Args:
+        start: The initial wall-clock reading, in epoch seconds. The monotonic reading starts
+            at ``0.0``.
+
+    Attributes:
+        sleeps: Every delay passed to ``sleep`` or ``asleep``, in order.
+    """
+
+    def __init__(self, *, start: float = 1_700_000_000.0) -> None:
+        if isinstance(start, bool) or not isinstance(start, int | float):
+            raise TypeError(f"start must be a number, not {type(start).__name__}")
+        if not math.isfinite(start):
+            raise ValueError(f"start must be finite, not {start!r}")
+        self._lock = threading.Lock()
+        self._wall = float(start)
+        self._monotonic = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        """The fake monotonic reading: ``0.0`` plus every advance and sleep so far."""
+        with self._lock:
+            return self._monotonic
+
+    def time(self) -> float:
+        """The fake wall-clock reading in epoch seconds."""
+        with self._lock:
+            return self._wall
+
+    def advance(self, seconds: float) -> None:
+        """Move both readings forward by ``seconds`` without recording a sleep.
+
+        Raises:
+            ValueError: If ``seconds`` is negative or not finite (time never goes backwards).
+            TypeError: If ``seconds`` is not a number.
+        """
+        seconds = _check_seconds(seconds)
+        with self._lock:
+            self._monotonic += seconds
+            self._wall += seconds
+
+    def sleep(self, seconds: float) -> None:
+        """Record ``seconds`` in ``sleeps`` and advance time by it; returns at once.
+
+        Raises:
+            ValueError: If ``seconds`` is negative or not finite, as ``time.sleep`` would.
+            TypeError: If ``seconds`` is not a number.
+        """
+        seconds = _check_seconds(seconds)
+        with self._lock:
+            self.sleeps.append(seconds)
+            self._monotonic += seconds
+            self._wall += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        """The same as ``sleep``, awaitable; never suspends."""
+        self.sleep(seconds)
+
+    def __repr__(self) -> str:
+        with self._lock:
+            return (
+                f"FakeClock(monotonic={self._monotonic}, time={self._wall}, "
+                f"sleeps={len(self.sleeps)})"
+            )

@@ -1,0 +1,551 @@
+"""Retry decisions, free of I/O: which failures to retry, how long to wait, when to stop.
+
+The sync and async clients share every decision made here; they differ only in how they send
+a request and how they sleep (``Clock.sleep`` or ``await Clock.asleep``). A call drives one
+``RetryRun``; a client owns one ``TokenBucket`` shared by all its calls.
+
+Both endpoints only read a token the server has cached, so retrying them is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+import threading
+from collections.abc import Callable
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from typing import Any, NoReturn
+
+import attrs
+import httpx
+
+from ._clock import Clock
+from ._errors import (
+    AuthingAPIError,
+    AuthingConnectionError,
+    AuthingError,
+    AuthingTimeoutError,
+)
+
+__all__ = [
+    "RetryBudget",
+    "RetryEvent",
+    "RetryPolicy",
+    "RetryRun",
+    "TokenBucket",
+    "backoff_delay",
+    "parse_retry_after",
+    "retry_reason",
+]
+
+logger = logging.getLogger("authing_wechat")
+
+# Plain digits with an optional fraction: no sign, exponent, underscore, "nan" or "inf", all of
+# which float() would otherwise accept.
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def _check_number(name: str, value: object, *, positive: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, not {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be > 0, not {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, not {value!r}")
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _check_number(attribute.name, value, positive=True)
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _check_number(attribute.name, value)
+
+
+@attrs.frozen(kw_only=True)
+class RetryBudget:
+    """A client-wide retry budget that stops retry storms during a long outage.
+
+    It works like gRPC's retry throttling: a bucket starts full with ``max_tokens``; every
+    failed attempt that could be retried takes one token, every successful call puts
+    ``token_ratio`` back (up to ``max_tokens``), and retries are allowed only while more than
+    half the tokens are left. In a long outage the bucket drains after a handful of retries
+    and each call then makes a single attempt, so the client adds almost no load to a server
+    that is already down; about ``1 / token_ratio`` successes per token refill it.
+
+    Args:
+        max_tokens: The bucket's size. Default 10.
+        token_ratio: The tokens a successful call returns. Default 0.1.
+
+    Raises:
+        ValueError: If a value is not a finite number > 0.
+        TypeError: If a value is not a number.
+    """
+
+    max_tokens: float = attrs.field(default=10.0, validator=_positive)
+    token_ratio: float = attrs.field(default=0.1, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
+class RetryEvent:
+    """What an ``on_retry`` hook receives before each retry's sleep.
+
+    Attributes:
+        attempt: The 1-based attempt that just failed.
+        delay: The seconds the client will now sleep before the next attempt.
+        elapsed: Seconds since the call began, sleeps included.
+        reason: Why the attempt counts as retryable, such as ``"HTTP 503"``,
+            ``"envelope statusCode 500 in HTTP 200"``, ``"timeout"`` or ``"connection error"``.
+        http_status: The HTTP status of the failed attempt's response, or ``None`` when none
+            arrived.
+        error: The attempt's error. It holds no secret, so the event is safe to log.
+        operation: The client method being called, such as
+            ``"get_wechat_mp_access_token_info"``.
+    """
+
+    attempt: int
+    delay: float
+    elapsed: float
+    reason: str
+    http_status: int | None
+    error: AuthingError
+    operation: str = ""
+
+
+def _check_max_attempts(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"max_attempts must be an int, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"max_attempts must be >= 1, not {value!r}")
+
+
+def _check_deadline(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _check_number("deadline", value, positive=True)
+
+
+def _check_bool(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be a bool, not {type(value).__name__}")
+
+
+def _check_budget(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, RetryBudget):
+        raise TypeError(f"budget must be a RetryBudget or None, not {type(value).__name__}")
+
+
+def _check_hook(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not callable(value):
+        raise TypeError(f"on_retry must be callable or None, not {type(value).__name__}")
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How a client retries a failed call. Immutable; share one between clients freely.
+
+    What is retried: connection errors (refused, reset, dropped mid-way), timeouts, HTTP 408,
+    429 and every 5xx except 501 (520 and 529 included), and an error envelope whose
+    ``statusCode`` is 429 or 5xx (except 501) inside an HTTP 2xx. Never any other 4xx, a
+    malformed 2xx body (``AuthingResponseError``) or ``DeprecatedEndpointError``: retrying
+    those would only fail again.
+
+    How long to wait: before retry *n* (1 for the first retry) the client sleeps
+    ``min(max_backoff, initial_backoff * 2 ** (n - 1))`` seconds, or with ``jitter`` a uniformly
+    random time between 0 and that ("full jitter", which keeps many clients from retrying in
+    step). A server hint replaces the backoff: ``retry-after-ms`` (milliseconds), else
+    ``Retry-After`` as seconds or an HTTP-date. Malformed, negative or past hints are ignored
+    in favour of the backoff.
+
+    When to stop: after ``max_attempts`` attempts; at once if the server's hint is longer than
+    ``max_retry_after`` or the wait would end past ``deadline`` (the error's ``retry_after``
+    then holds the hint); or when the client's retry ``budget`` is spent. The error raised is
+    the last attempt's, with ``attempts`` set to the number of requests made.
+
+    Each retry is logged once at WARNING on the ``authing_wechat`` logger (operation, attempt,
+    delay, reason; never a secret or token) and passed to ``on_retry`` as a ``RetryEvent``.
+
+    Pass ``retry=None`` to a client for exactly one attempt.
+
+    Args:
+        max_attempts: Requests per call at most, the first included. Default 3; 1 disables
+            retries but keeps the deadline.
+        initial_backoff: Seconds before the first retry (its upper bound with jitter).
+            Default 0.25.
+        max_backoff: Cap on any backoff, in seconds. Default 4.0; must be >= initial_backoff.
+        jitter: Randomise each backoff between 0 and its capped value. Default True; False
+            gives the exact doubling sequence (useful in tests).
+        max_retry_after: The longest server hint, in seconds, worth waiting for; a longer one
+            fails the call at once. Default 30.0.
+        deadline: Seconds bounding the whole call, attempts and sleeps included, or None
+            (default) for no bound beyond the attempts' own timeouts. Each attempt's timeout is
+            cut to the time left.
+        budget: The client-wide ``RetryBudget``, or None for no budget. Each client builds
+            its own bucket from this setting.
+        on_retry: Called with a ``RetryEvent`` before each retry's sleep, for metrics or
+            tracing. If it raises, the error is logged and the call carries on.
+
+    Raises:
+        ValueError: If a number is out of range: ``max_attempts < 1``, a negative or non-finite
+            backoff or ``max_retry_after``, ``max_backoff < initial_backoff``, ``deadline <= 0``.
+        TypeError: If a value has the wrong type.
+    """
+
+    max_attempts: int = attrs.field(default=3, validator=_check_max_attempts)
+    initial_backoff: float = attrs.field(default=0.25, validator=_non_negative)
+    max_backoff: float = attrs.field(default=4.0, validator=_non_negative)
+    jitter: bool = attrs.field(default=True, validator=_check_bool)
+    max_retry_after: float = attrs.field(default=30.0, validator=_non_negative)
+    deadline: float | None = attrs.field(default=None, validator=_check_deadline)
+    budget: RetryBudget | None = attrs.field(factory=RetryBudget, validator=_check_budget)
+    on_retry: Callable[[RetryEvent], None] | None = attrs.field(default=None, validator=_check_hook)
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_backoff < self.initial_backoff:
+            raise ValueError(
+                f"max_backoff ({self.max_backoff!r}) must be >= "
+                f"initial_backoff ({self.initial_backoff!r})"
+            )
+
+
+class TokenBucket:
+    """The mutable state of a ``RetryBudget``: one per client, shared by all its calls.
+
+    Thread-safe; async calls on one event loop use it too (no method awaits).
+
+    Args:
+        budget: The bucket's size and refill ratio; the bucket starts full.
+    """
+
+    def __init__(self, budget: RetryBudget) -> None:
+        if not isinstance(budget, RetryBudget):
+            raise TypeError(f"budget must be a RetryBudget, not {type(budget).__name__}")
+        self._budget = budget
+        self._tokens = float(budget.max_tokens)
+        self._lock = threading.Lock()
+
+    @property
+    def budget(self) -> RetryBudget:
+        """The settings this bucket was built from."""
+        return self._budget
+
+    @property
+    def tokens(self) -> float:
+        """The tokens left, between 0 and ``budget.max_tokens``."""
+        with self._lock:
+            return self._tokens
+
+    def record_failure(self) -> None:
+        """Take one token for a failed, retryable attempt (never below zero)."""
+        with self._lock:
+            self._tokens = max(0.0, self._tokens - 1.0)
+
+    def record_success(self) -> None:
+        """Return ``token_ratio`` tokens for a successful call (never above the maximum)."""
+        with self._lock:
+            self._tokens = min(self._budget.max_tokens, self._tokens + self._budget.token_ratio)
+
+    def allows_retry(self) -> bool:
+        """Whether more than half the tokens are left."""
+        with self._lock:
+            return self._tokens > self._budget.max_tokens / 2
+
+    def __repr__(self) -> str:
+        return f"TokenBucket(tokens={self.tokens}, budget={self._budget!r})"
+
+
+def _decimal_seconds(value: str | None, *, scale: float = 1.0) -> float | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if not _DECIMAL.fullmatch(text):
+        return None
+    seconds = float(text) / scale
+    # A thousand-digit value parses to inf; treat it as malformed like "inf" itself.
+    return seconds if math.isfinite(seconds) else None
+
+
+def _http_date_seconds(value: str, *, now: float) -> float | None:
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        # "-0000" parses as naive; an HTTP-date is GMT by definition.
+        when = when.replace(tzinfo=UTC)
+    try:
+        seconds = when.timestamp() - now
+    except (OverflowError, OSError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def parse_retry_after(headers: httpx.Headers, *, now: float) -> float | None:
+    """The server's retry hint in seconds, or ``None`` if it gave no valid one.
+
+    ``retry-after-ms`` (milliseconds, as some gateways send) wins when valid; otherwise
+    ``Retry-After`` is read as delay-seconds (an integer, or a decimal as some servers send)
+    or as an HTTP-date (GMT or UTC) relative to ``now``. A large value is returned as is: the
+    caller compares it with ``RetryPolicy.max_retry_after``.
+
+    Args:
+        headers: The response headers.
+        now: The current wall-clock time in epoch seconds, for HTTP-dates.
+
+    Returns:
+        Seconds to wait (>= 0), or ``None`` for no header or a malformed, negative, non-finite
+        or past value. Never raises on bad input.
+    """
+    millis = _decimal_seconds(headers.get("retry-after-ms"), scale=1000.0)
+    if millis is not None:
+        return millis
+    value = headers.get("retry-after")
+    if value is None or not value.strip():
+        return None
+    seconds = _decimal_seconds(value)
+    if seconds is not None:
+        return seconds
+    if not any(c.isalpha() for c in value):
+        # An HTTP-date always names its month; "-5" or "1.5.3" is a malformed number.
+        return None
+    return _http_date_seconds(value, now=now)
+
+
+def _retryable_http_status(status: int) -> bool:
+    return status in (408, 429) or (500 <= status <= 599 and status != 501)
+
+
+def _retryable_envelope_status(status: int) -> bool:
+    return status == 429 or (500 <= status <= 599 and status != 501)
+
+
+def retry_reason(error: AuthingError) -> str | None:
+    """Why ``error`` is worth retrying, or ``None`` if it is not.
+
+    Args:
+        error: The failed attempt's error.
+
+    Returns:
+        ``"timeout"``, ``"connection error"``, ``"HTTP <status>"`` for HTTP 408, 429 and 5xx
+        except 501, ``"envelope statusCode <code> in HTTP <status>"`` for an envelope
+        ``statusCode`` 429 or 5xx (except 501) in a 2xx answer; ``None`` for every other error
+        (other 4xx, malformed bodies, ``DeprecatedEndpointError``, an ``AuthingAPIError``
+        without a response).
+    """
+    if isinstance(error, AuthingTimeoutError):
+        return "timeout"
+    if isinstance(error, AuthingConnectionError):
+        return "connection error"
+    http_status = error.http_status
+    if not isinstance(error, AuthingAPIError) or http_status is None:
+        return None
+    if _retryable_http_status(http_status):
+        return f"HTTP {http_status}"
+    if 200 <= http_status <= 299 and _retryable_envelope_status(error.status_code):
+        return f"envelope statusCode {error.status_code} in HTTP {http_status}"
+    return None
+
+
+def backoff_delay(
+    policy: RetryPolicy,
+    retry_number: int,
+    *,
+    rng: Callable[[float, float], float] = random.uniform,
+) -> float:
+    """The backoff before retry ``retry_number`` (1 = the first retry), in seconds.
+
+    Args:
+        policy: Supplies ``initial_backoff``, ``max_backoff`` and ``jitter``.
+        retry_number: Which retry this is, from 1.
+        rng: ``uniform(low, high)``-like function used for jitter (inject a seeded
+            ``random.Random().uniform`` for reproducible tests).
+
+    Returns:
+        ``min(max_backoff, initial_backoff * 2 ** (retry_number - 1))``, or with jitter a value
+        drawn by ``rng`` from 0 to that, clamped to the range.
+
+    Raises:
+        ValueError: If ``retry_number < 1``.
+    """
+    if retry_number < 1:
+        raise ValueError(f"retry_number must be >= 1, not {retry_number!r}")
+    try:
+        uncapped = math.ldexp(policy.initial_backoff, retry_number - 1)
+    except OverflowError:
+        # Doubling has long since passed any finite cap.
+        uncapped = math.inf
+    capped = min(policy.max_backoff, uncapped)
+    if not policy.jitter:
+        return float(capped)
+    # Clamp: a custom rng must not turn into a negative sleep or one past the cap.
+    return min(max(float(rng(0.0, capped)), 0.0), float(capped))
+
+
+class RetryRun:
+    """One call's retry state machine; the client loop drives it and does the I/O.
+
+    Typical use (async: ``await clock.asleep(delay)``)::
+
+        run = RetryRun(policy, bucket, clock, operation="get_wechat_mp_access_token_info")
+        while True:
+            timeout = run.attempt_timeout(default_timeout)
+            run.begin_attempt()
+            try:
+                result = send_one_attempt(timeout)
+            except AuthingError as error:
+                clock.sleep(run.failed(error))  # or raises ``error`` itself
+                continue
+            run.succeeded()
+            return result
+
+    Args:
+        policy: The retry policy, or ``None`` for exactly one attempt.
+        bucket: The client's retry budget bucket, or ``None`` for no budget.
+        clock: Source of monotonic time (deadline, elapsed) and wall time (HTTP-date hints).
+        operation: The method name, for log lines and ``RetryEvent``; never a secret.
+        rng: ``uniform(low, high)``-like function for jitter.
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy | None,
+        bucket: TokenBucket | None,
+        clock: Clock,
+        *,
+        operation: str,
+        rng: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self._policy = policy
+        self._bucket = bucket
+        self._clock = clock
+        self._operation = operation
+        self._rng = rng
+        self._started = clock.monotonic()
+        self._attempts = 0
+        self._last_error: AuthingError | None = None
+
+    @property
+    def attempts(self) -> int:
+        """The attempts begun so far."""
+        return self._attempts
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the run was created, by the clock's monotonic reading."""
+        return self._clock.monotonic() - self._started
+
+    def attempt_timeout(self, default_timeout: float) -> float:
+        """The timeout for the next attempt: ``default_timeout`` cut to the deadline's rest.
+
+        Raises:
+            AuthingTimeoutError: If the policy's deadline has already run out; chained to the
+                last attempt's error, if any.
+        """
+        deadline = None if self._policy is None else self._policy.deadline
+        if deadline is None:
+            return default_timeout
+        left = deadline - self.elapsed
+        if left <= 0:
+            raise AuthingTimeoutError(
+                f"{self._operation}: the call's deadline of {deadline:g}s ran out "
+                f"after {self._attempts} attempt(s)",
+                attempts=self._attempts,
+            ) from self._last_error
+        return min(default_timeout, left)
+
+    def begin_attempt(self) -> None:
+        """Count an attempt; call it right before sending each request."""
+        self._attempts += 1
+
+    def succeeded(self) -> None:
+        """Record a successful call: refill the budget a little."""
+        if self._bucket is not None:
+            self._bucket.record_success()
+
+    def failed(self, error: AuthingError) -> float:
+        """Decide what a failed attempt leads to.
+
+        Sets ``error.attempts``; when retrying, logs one WARNING line and calls the policy's
+        ``on_retry`` hook.
+
+        Args:
+            error: The attempt's error.
+
+        Returns:
+            The seconds to sleep before the next attempt.
+
+        Raises:
+            AuthingError: ``error`` itself (not a wrapper) when the call must stop: the error
+                is not retryable, the attempts or the budget are spent, or the server's hint
+                is too long or the wait would end past the deadline (``error.retry_after``
+                then holds the hint).
+        """
+        error.attempts = self._attempts
+        self._last_error = error
+        policy = self._policy
+        if policy is None:
+            raise error
+        reason = retry_reason(error)
+        if reason is None:
+            raise error
+        if self._bucket is not None:
+            self._bucket.record_failure()
+        if self._attempts >= policy.max_attempts:
+            raise error
+        if self._bucket is not None and not self._bucket.allows_retry():
+            raise error
+
+        hint = (
+            None
+            if error.response is None
+            else parse_retry_after(error.response.headers, now=self._clock.time())
+        )
+        if hint is not None and hint > policy.max_retry_after:
+            self._give_up(error, hint)
+        delay = hint if hint is not None else backoff_delay(policy, self._attempts, rng=self._rng)
+        elapsed = self.elapsed
+        # Waking exactly at the deadline would leave no time for the attempt.
+        if policy.deadline is not None and elapsed + delay >= policy.deadline:
+            self._give_up(error, hint)
+
+        logger.warning(
+            "retrying %s after attempt %d of %d in %.3fs: %s",
+            self._operation,
+            self._attempts,
+            policy.max_attempts,
+            delay,
+            reason,
+        )
+        if policy.on_retry is not None:
+            event = RetryEvent(
+                attempt=self._attempts,
+                delay=delay,
+                elapsed=elapsed,
+                reason=reason,
+                http_status=error.http_status,
+                error=error,
+                operation=self._operation,
+            )
+            try:
+                policy.on_retry(event)
+            except Exception as hook_error:  # a buggy hook must not break calls
+                # Only the type: the hook's message is user text and may hold anything.
+                logger.error(
+                    "on_retry hook raised %s during %s; ignoring it",
+                    type(hook_error).__name__,
+                    self._operation,
+                )
+        return delay
+
+    @staticmethod
+    def _give_up(error: AuthingError, hint: float | None) -> NoReturn:
+        if hint is not None:
+            error.retry_after = hint
+        raise error
+
+    def __repr__(self) -> str:
+        return f"<RetryRun {self._operation} attempts={self._attempts}>"
