@@ -1,3 +1,39 @@
-"""authing-wechat: the WeChat access token cached by Authing / GenAuth, fetched well."""
+"""authing-wechat: the WeChat access token cached by Authing / GenAuth, fetched well.
 
-__all__: list[str] = []
+Typed results and errors, one keep-alive pool per client, bounded retries, honest deprecation,
+TLS always verified. See ``WechatTokenClient`` and ``AsyncWechatTokenClient``.
+"""
+
+from ._client import AsyncWechatTokenClient, WechatTokenClient
+from ._clock import Clock, SystemClock
+from ._errors import (
+    AuthingAPIError,
+    AuthingConnectionError,
+    AuthingDeprecationWarning,
+    AuthingError,
+    AuthingResponseError,
+    AuthingTimeoutError,
+    DeprecatedEndpointError,
+)
+from ._models import DeprecationNotice, WechatAccessToken
+from ._retry import RetryBudget, RetryEvent, RetryPolicy
+
+__all__ = [
+    "AsyncWechatTokenClient",
+    "AuthingAPIError",
+    "AuthingConnectionError",
+    "AuthingDeprecationWarning",
+    "AuthingError",
+    "AuthingResponseError",
+    "AuthingTimeoutError",
+    "Clock",
+    "DeprecatedEndpointError",
+    "DeprecationNotice",
+    "RetryBudget",
+    "RetryEvent",
+    "RetryPolicy",
+    "SystemClock",
+    "WechatAccessToken",
+    "WechatTokenClient",
+]
+__version__ = "0.1.0"

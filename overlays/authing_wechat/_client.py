@@ -1,0 +1,360 @@
+"""``WechatTokenClient`` and ``AsyncWechatTokenClient``.
+
+Both share one implementation of every decision (``_ClientCore`` and ``_Call``: settings,
+deprecation, request building, classification, retry); the two classes differ only in how they
+send a request and how they sleep.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable
+from types import TracebackType
+from typing import Generic, Self, TypeVar
+
+import httpx
+from typing_extensions import deprecated
+
+from ._clock import Clock, SystemClock
+from ._deprecation import DeprecationGate, DeprecationPolicy
+from ._errors import AuthingError
+from ._models import DeprecationNotice, WechatAccessToken
+from ._operations import LEGACY, SUCCESSOR, Operation
+from ._retry import RetryPolicy, RetryRun, TokenBucket
+from ._settings import Brand, ClientSettings, check_credentials
+from ._wire import build_request, read_token, translate_transport_error
+
+__all__ = ["AsyncWechatTokenClient", "WechatTokenClient"]
+
+_DEFAULT_RETRY = RetryPolicy()
+_HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
+# Keep-alive pool sized for a service; the defaults of httpx would do, but say it out loud.
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
+
+
+def _refuse_unverified_tls(http: httpx.Client | httpx.AsyncClient) -> None:
+    # A caller's own client must not switch TLS verification off behind our back.
+    transport = getattr(http, "_transport", None)
+    pool = getattr(transport, "_pool", None)
+    context = getattr(pool, "_ssl_context", None)
+    if isinstance(context, ssl.SSLContext) and (
+        context.verify_mode == ssl.CERT_NONE or not context.check_hostname
+    ):
+        raise ValueError(
+            "http_client does not verify TLS certificates; authing-wechat sends the WeChat app "
+            "secret and refuses to do so over unverified TLS"
+        )
+
+
+class _ClientCore:
+    """Everything a client decides, with no I/O."""
+
+    def __init__(
+        self,
+        *,
+        app_host: str,
+        authing_app_id: str,
+        brand: Brand,
+        access_token: str | None,
+        lang: str | None,
+        timeout: float,
+        retry: RetryPolicy | None,
+        deprecated: DeprecationPolicy,
+        allow_insecure_http: bool,
+        on_deprecation: Callable[[DeprecationNotice], None] | None,
+        clock: Clock | None,
+    ) -> None:
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise TypeError(f"retry must be a RetryPolicy or None, not {type(retry).__name__}")
+        self.settings = ClientSettings.build(
+            app_host=app_host,
+            authing_app_id=authing_app_id,
+            brand=brand,
+            access_token=access_token,
+            lang=lang,
+            timeout=timeout,
+            allow_insecure_http=allow_insecure_http,
+        )
+        self.retry = retry
+        self.deprecation = DeprecationGate(deprecated, on_deprecation)
+        self.clock: Clock = SystemClock() if clock is None else clock
+        # One budget per client, shared by all its calls: a long outage drains it and the
+        # client falls back to about one request per call instead of max_attempts.
+        budget = None if retry is None else retry.budget
+        self.bucket = None if budget is None else TokenBucket(budget)
+
+    def legacy_operation(self) -> Operation:
+        """The operation a deprecated-method call goes to, after the deprecation policy."""
+        migrate = self.deprecation.use_deprecated(LEGACY.method, SUCCESSOR.method)
+        return SUCCESSOR if migrate else LEGACY
+
+    def start(self, operation: Operation, app_id: str, app_secret: str) -> _Call:
+        check_credentials(app_id, app_secret)
+        run = RetryRun(self.retry, self.bucket, self.clock, operation=operation.method)
+        return _Call(self, operation, run, app_id, app_secret)
+
+    def repr_args(self) -> str:
+        s = self.settings
+        return (
+            f"app_host={s.base_url!r}, brand={s.brand!r}, timeout={s.timeout}, "
+            f"deprecated={self.deprecation.policy!r}"
+        )
+
+
+class _Call:
+    """One call's attempts: builds each request and decides what each outcome means."""
+
+    def __init__(
+        self, core: _ClientCore, operation: Operation, run: RetryRun, app_id: str, secret: str
+    ) -> None:
+        self._core = core
+        self._operation = operation
+        self._run = run
+        self._app_id = app_id
+        self._secret = secret
+
+    def __repr__(self) -> str:
+        return f"<_Call {self._operation.method} attempts={self._run.attempts}>"
+
+    def next_request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        """The next attempt's request, its timeout cut to what the deadline leaves."""
+        timeout = self._run.attempt_timeout(self._core.settings.timeout)
+        self._run.begin_attempt()
+        return build_request(
+            http,
+            self._operation,
+            self._core.settings,
+            app_id=self._app_id,
+            app_secret=self._secret,
+            timeout=timeout,
+        )
+
+    def transport_failed(self, exc: httpx.HTTPError, request: httpx.Request) -> float:
+        """The delay before the next attempt, or raise the translated error."""
+        error = translate_transport_error(exc, request, attempts=self._run.attempts)
+        try:
+            return self._run.failed(error)
+        except AuthingError as final:
+            raise final from exc
+
+    def answered(self, response: httpx.Response) -> WechatAccessToken | float:
+        """The token, or the delay before the next attempt; raises when the call must stop."""
+        try:
+            token = read_token(
+                response, self._operation, attempts=self._run.attempts, app_secret=self._secret
+            )
+        except AuthingError as error:
+            return self._run.failed(error)
+        self._run.succeeded()
+        self._core.deprecation.observe(token.deprecation)
+        return token
+
+
+class _BaseClient(Generic[_HttpT]):
+    """The constructor and state both clients share; subclasses add the I/O."""
+
+    _http_type: type[_HttpT]
+
+    def __init__(
+        self,
+        app_host: str,
+        authing_app_id: str,
+        *,
+        brand: Brand = "authing",
+        access_token: str | None = None,
+        lang: str | None = None,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = _DEFAULT_RETRY,
+        deprecated: DeprecationPolicy = "warn",
+        http_client: _HttpT | None = None,
+        allow_insecure_http: bool = False,
+        on_deprecation: Callable[[DeprecationNotice], None] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._core = _ClientCore(
+            app_host=app_host,
+            authing_app_id=authing_app_id,
+            brand=brand,
+            access_token=access_token,
+            lang=lang,
+            timeout=timeout,
+            retry=retry,
+            deprecated=deprecated,
+            allow_insecure_http=allow_insecure_http,
+            on_deprecation=on_deprecation,
+            clock=clock,
+        )
+        if http_client is not None:
+            if not isinstance(http_client, self._http_type):
+                raise TypeError(
+                    f"http_client must be an httpx.{self._http_type.__name__}, "
+                    f"not {type(http_client).__name__}"
+                )
+            _refuse_unverified_tls(http_client)
+        self._owns_http = http_client is None
+        self._http: _HttpT = (
+            self._http_type(limits=_LIMITS, follow_redirects=False)
+            if http_client is None
+            else http_client
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._core.repr_args()})"
+
+    @property
+    def retry(self) -> RetryPolicy | None:
+        """The retry policy of this client."""
+        return self._core.retry
+
+
+class WechatTokenClient(_BaseClient[httpx.Client]):
+    """Fetch the WeChat access token that Authing / GenAuth caches, over one keep-alive pool.
+
+    Args:
+        app_host: Base URL of your Authing / GenAuth app, e.g. ``https://<app>.authing.cn``.
+        authing_app_id: Your Authing (or GenAuth) app id, sent as ``x-authing-app-id``
+            (``x-genauth-app-id`` with ``brand="genauth"``).
+        brand: ``"authing"`` (China) or ``"genauth"`` (international): which headers to send.
+        access_token: Optional user access token, sent raw as ``Authorization``.
+        lang: ``"zh-CN"`` or ``"en-US"``: language of the server's messages.
+        timeout: Seconds per attempt (connect, read, write and pool wait each).
+        retry: How to retry failed attempts; ``None`` makes exactly one attempt.
+        deprecated: What the deprecated method does: ``"warn"`` (warn, then call it),
+            ``"error"`` (raise ``DeprecatedEndpointError`` before any request) or
+            ``"migrate"`` (call the successor endpoint instead).
+        http_client: Your own ``httpx.Client`` (not closed by ``close()``). TLS verification
+            must stay on.
+        allow_insecure_http: Allow ``http://`` to a non-loopback host.
+        on_deprecation: Called with each ``DeprecationNotice`` a response carries.
+        clock: Time source and sleeper for retries (``authing_wechat.testing.FakeClock`` in
+            tests).
+
+    Raises:
+        ValueError: An argument has a value that cannot work (blank app id, ``http://`` to a
+            remote host, unknown brand or lang, non-positive timeout, unverified ``http_client``).
+        TypeError: An argument has the wrong type.
+    """
+
+    _http_type = httpx.Client
+
+    def get_wechat_mp_access_token_info(self, *, app_id: str, app_secret: str) -> WechatAccessToken:
+        """Fetch the WeChat access token (``POST /api/v3/get-wechat-access-token-info``).
+
+        Args:
+            app_id: The WeChat Mini Program / Official Account app id (not the Authing app's).
+            app_secret: The WeChat app secret. Never logged, never in any repr or error.
+
+        Returns:
+            The token, its expiry and the server's request id.
+
+        Raises:
+            ValueError: ``app_id`` or ``app_secret`` is empty or blank (before any request).
+            AuthingAPIError: The server answered with an error.
+            AuthingConnectionError: No usable answer (``AuthingTimeoutError`` on timeouts).
+            AuthingResponseError: A 2xx answer that is not the documented shape.
+        """
+        return self._send(SUCCESSOR, app_id, app_secret)
+
+    # A literal, not a constant: type checkers read the message only from a literal.
+    # category=None: the run-time warning is the deprecation policy's to give (or not).
+    @deprecated(
+        "POST /api/v3/get-wechat-access-token is deprecated; "
+        "use get_wechat_mp_access_token_info() (POST /api/v3/get-wechat-access-token-info)",
+        category=None,
+    )
+    def get_wechat_mp_access_token(self, *, app_id: str, app_secret: str) -> WechatAccessToken:
+        """Deprecated twin of ``get_wechat_mp_access_token_info()``, same arguments and result.
+
+        Warns with ``AuthingDeprecationWarning`` (``deprecated="warn"``), raises
+        ``DeprecatedEndpointError`` (``"error"``) or calls the successor (``"migrate"``).
+        """
+        return self._send(self._core.legacy_operation(), app_id, app_secret)
+
+    def _send(self, operation: Operation, app_id: str, app_secret: str) -> WechatAccessToken:
+        call = self._core.start(operation, app_id, app_secret)
+        while True:
+            request = call.next_request(self._http)
+            try:
+                response = self._http.send(request)
+            except httpx.HTTPError as exc:
+                self._core.clock.sleep(call.transport_failed(exc, request))
+                continue
+            outcome = call.answered(response)
+            if isinstance(outcome, WechatAccessToken):
+                return outcome
+            self._core.clock.sleep(outcome)
+
+    def close(self) -> None:
+        """Close the connection pool (a caller's own ``http_client`` is left open)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient]):
+    """The asyncio twin of ``WechatTokenClient``: same arguments, same results, same errors.
+
+    ``http_client`` takes an ``httpx.AsyncClient``. Close with ``await client.aclose()`` or use
+    ``async with``.
+    """
+
+    _http_type = httpx.AsyncClient
+
+    async def get_wechat_mp_access_token_info(
+        self, *, app_id: str, app_secret: str
+    ) -> WechatAccessToken:
+        """Fetch the WeChat access token; see ``WechatTokenClient``'s method of the same name."""
+        return await self._send(SUCCESSOR, app_id, app_secret)
+
+    # A literal, not a constant: type checkers read the message only from a literal.
+    # category=None: the run-time warning is the deprecation policy's to give (or not).
+    @deprecated(
+        "POST /api/v3/get-wechat-access-token is deprecated; "
+        "use get_wechat_mp_access_token_info() (POST /api/v3/get-wechat-access-token-info)",
+        category=None,
+    )
+    async def get_wechat_mp_access_token(
+        self, *, app_id: str, app_secret: str
+    ) -> WechatAccessToken:
+        """Deprecated twin of ``get_wechat_mp_access_token_info()``; see the sync client."""
+        return await self._send(self._core.legacy_operation(), app_id, app_secret)
+
+    async def _send(self, operation: Operation, app_id: str, app_secret: str) -> WechatAccessToken:
+        call = self._core.start(operation, app_id, app_secret)
+        while True:
+            request = call.next_request(self._http)
+            try:
+                response = await self._http.send(request)
+            except httpx.HTTPError as exc:
+                await self._core.clock.asleep(call.transport_failed(exc, request))
+                continue
+            outcome = call.answered(response)
+            if isinstance(outcome, WechatAccessToken):
+                return outcome
+            await self._core.clock.asleep(outcome)
+
+    async def aclose(self) -> None:
+        """Close the connection pool (a caller's own ``http_client`` is left open)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

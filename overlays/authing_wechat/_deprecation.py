@@ -1,0 +1,151 @@
+"""Deprecation: the client-side policy, the server's headers, and warnings at the caller's line."""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import threading
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Literal
+
+import httpx
+import typing_extensions
+
+from ._errors import AuthingDeprecationWarning, DeprecatedEndpointError
+from ._models import DeprecationNotice
+
+__all__ = [
+    "DeprecationGate",
+    "DeprecationPolicy",
+    "parse_deprecation_headers",
+    "warn_at_caller",
+]
+
+DeprecationPolicy = Literal["warn", "error", "migrate"]
+DEPRECATION_POLICIES: tuple[DeprecationPolicy, ...] = ("warn", "error", "migrate")
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+# typing_extensions.deprecated wraps our methods; its frame is not the caller's either.
+_SKIPPED_PREFIXES = (_PACKAGE_DIR, str(Path(typing_extensions.__file__ or "-").resolve()))
+_LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
+_REL = re.compile(r'rel\s*=\s*"?([^";]+)"?', re.IGNORECASE)
+
+
+def warn_at_caller(message: str) -> None:
+    """Issue ``AuthingDeprecationWarning`` attributed to the first frame outside this package.
+
+    Python 3.11 has no ``skip_file_prefixes``; walking the stack keeps the warning on the user's
+    line whatever path (sync, async, migrate) led here.
+    """
+    frame = sys._getframe(1)
+    level = 2
+    while frame is not None and frame.f_code.co_filename.startswith(_SKIPPED_PREFIXES):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, AuthingDeprecationWarning, stacklevel=level)
+
+
+def _parse_deprecation_date(value: str) -> datetime | None:
+    # RFC 9745: a structured-field date, "@" then integer seconds since the epoch.
+    text = value.strip()
+    if not re.fullmatch(r"@-?[0-9]{1,15}", text):
+        return None
+    try:
+        return datetime.fromtimestamp(int(text[1:]), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _parse_http_date(value: str) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:  # "-0000" means UTC by RFC 5322
+        parsed = parsed.replace(tzinfo=UTC)
+    stamp = parsed.timestamp()
+    return parsed.astimezone(UTC) if math.isfinite(stamp) else None
+
+
+def _parse_links(values: list[str]) -> tuple[tuple[str, str], ...]:
+    links: list[tuple[str, str]] = []
+    for value in values:
+        for match in _LINK.finditer(value):
+            rel = _REL.search(match.group(2) or "")
+            links.append((match.group(1).strip(), rel.group(1).strip() if rel else ""))
+    return tuple(links)
+
+
+def parse_deprecation_headers(headers: httpx.Headers, endpoint: str) -> DeprecationNotice | None:
+    """Read ``Deprecation``, ``Sunset`` and ``Link`` headers into a notice.
+
+    Returns ``None`` unless the response carries a ``Deprecation`` or ``Sunset`` header. Values
+    that cannot be read are left ``None`` rather than failing the call: the token is still good.
+    """
+    deprecation = headers.get("deprecation")
+    sunset = headers.get("sunset")
+    if deprecation is None and sunset is None:
+        return None
+    links = _parse_links(headers.get_list("link"))
+    successor = next(
+        (url for url, rel in links if "successor-version" in rel.lower().split()), None
+    )
+    return DeprecationNotice(
+        endpoint=endpoint,
+        deprecated_at=None if deprecation is None else _parse_deprecation_date(deprecation),
+        sunset=None if sunset is None else _parse_http_date(sunset),
+        successor=successor,
+        links=links,
+    )
+
+
+class DeprecationGate:
+    """One client's deprecation decisions, shared by its sync and async methods.
+
+    Args:
+        policy: ``"warn"``, ``"error"`` or ``"migrate"``; see the clients' docs.
+        on_deprecation: Called with every notice a response carries (for telemetry).
+    """
+
+    def __init__(
+        self,
+        policy: DeprecationPolicy,
+        on_deprecation: Callable[[DeprecationNotice], None] | None = None,
+    ) -> None:
+        if policy not in DEPRECATION_POLICIES:
+            raise ValueError(f"deprecated must be one of {DEPRECATION_POLICIES}, not {policy!r}")
+        self.policy = policy
+        self._on_deprecation = on_deprecation
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+
+    def use_deprecated(self, method: str, successor: str) -> bool:
+        """Decide a deprecated method call; ``True`` means send it to the successor instead.
+
+        Raises:
+            DeprecatedEndpointError: With ``policy="error"``, before any request.
+        """
+        message = f"{method}() calls a deprecated endpoint; use {successor}() instead"
+        if self.policy == "error":
+            raise DeprecatedEndpointError(message, successor=successor)
+        if self.policy == "migrate":
+            return True
+        warn_at_caller(message)
+        return False
+
+    def observe(self, notice: DeprecationNotice | None) -> None:
+        """Report a server notice: warn once per endpoint per client, call the hook every time."""
+        if notice is None:
+            return
+        with self._lock:
+            first = notice.endpoint not in self._warned
+            self._warned.add(notice.endpoint)
+        if first:
+            warn_at_caller(notice.describe())
+        if self._on_deprecation is not None:
+            self._on_deprecation(notice)

@@ -1,0 +1,83 @@
+"""The values a call returns: the token and what the server said about deprecation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import attrs
+
+__all__ = ["DeprecationNotice", "WechatAccessToken"]
+
+
+def _mask(token: str) -> str:
+    # Enough to tell two tokens apart in a log, far too little to use one.
+    return f"{token[:4]}…({len(token)} chars)" if len(token) > 8 else f"…({len(token)} chars)"
+
+
+@attrs.frozen(kw_only=True)
+class DeprecationNotice:
+    """What the server said about an endpoint's deprecation in its response headers.
+
+    Attributes:
+        endpoint: The path of the endpoint the notice is about.
+        deprecated_at: From the RFC 9745 ``Deprecation`` header (``@<epoch seconds>``): when the
+            endpoint was (or will be) deprecated, timezone-aware UTC; ``None`` if absent or
+            unreadable.
+        sunset: From the RFC 8594 ``Sunset`` header (an HTTP-date): when the endpoint may stop
+            answering, timezone-aware UTC; ``None`` if absent or unreadable.
+        successor: The target of a ``Link`` with ``rel="successor-version"``, if any.
+        links: Every ``Link`` target with its ``rel``, as ``(url, rel)`` pairs.
+    """
+
+    endpoint: str
+    deprecated_at: datetime | None = None
+    sunset: datetime | None = None
+    successor: str | None = None
+    links: tuple[tuple[str, str], ...] = ()
+
+    def describe(self) -> str:
+        """One human sentence for logs and warnings."""
+        parts = [f"the server marks {self.endpoint} as deprecated"]
+        if self.deprecated_at is not None:
+            parts.append(f"since {self.deprecated_at.isoformat()}")
+        if self.sunset is not None:
+            parts.append(f"with sunset {self.sunset.isoformat()}")
+        text = " ".join(parts)
+        if self.successor is not None:
+            text += f"; successor: {self.successor}"
+        return text
+
+
+@attrs.frozen(kw_only=True)
+class WechatAccessToken:
+    """The WeChat access token that the Authing / GenAuth server caches.
+
+    Its ``repr`` shows only the first characters of the token.
+
+    Attributes:
+        access_token: The WeChat access token, to pass to WeChat APIs.
+        expires_at: When the token expires, timezone-aware UTC.
+        request_id: The server's request id, if it sent one.
+        deprecation: What the server said in ``Deprecation`` / ``Sunset`` / ``Link`` headers, or
+            ``None`` when it said nothing.
+        attempts: How many requests the call made (1 unless it retried).
+    """
+
+    access_token: str = attrs.field(repr=_mask)
+    expires_at: datetime
+    request_id: str | None = None
+    deprecation: DeprecationNotice | None = None
+    attempts: int = 1
+
+    @property
+    def retries(self) -> int:
+        """How many times the call retried before it got this token."""
+        return self.attempts - 1
+
+    def expires_in(self, *, now: datetime | None = None) -> float:
+        """Seconds until the token expires (negative once it has)."""
+        current = datetime.now(UTC) if now is None else now
+        return (self.expires_at - current).total_seconds()
+
+    def __str__(self) -> str:
+        return repr(self)

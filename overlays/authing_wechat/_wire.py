@@ -1,0 +1,211 @@
+"""Requests built by the generated package; responses classified here, robustly.
+
+The generated parsers trust the server (``KeyError`` on a missing field, ``JSONDecodeError`` on an
+HTML page, ``ValueError`` on status 520). Every raw response is classified here instead: by HTTP
+status first, then by the envelope's ``statusCode``, then by the shape of ``data``. The generated
+models still map wire names to attributes, so a field renamed in the spec reaches this code
+through regeneration alone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from authing_wechat_client.models import (
+    ErrorRespDto,
+    GetWechatAccessTokenDto,
+    GetWechatAccessTokenRespDto,
+)
+from authing_wechat_client.types import Unset
+
+from ._deprecation import parse_deprecation_headers
+from ._errors import (
+    AuthingAPIError,
+    AuthingConnectionError,
+    AuthingError,
+    AuthingResponseError,
+    AuthingTimeoutError,
+)
+from ._models import WechatAccessToken
+from ._operations import Operation
+from ._settings import ClientSettings
+
+__all__ = ["build_request", "read_token", "translate_transport_error"]
+
+_EPOCH_SECONDS = re.compile(r"[0-9]{1,15}")
+_REDACTED = "[redacted]"
+# Generated from_dict raises these on a wrong shape (missing key, non-mapping, bad enum).
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def build_request(
+    http: httpx.Client | httpx.AsyncClient,
+    operation: Operation,
+    settings: ClientSettings,
+    *,
+    app_id: str,
+    app_secret: str,
+    timeout: float,
+) -> httpx.Request:
+    """Build one attempt's request with the generated builder, on the client's pool."""
+    kwargs = operation.endpoint._get_kwargs(
+        body=GetWechatAccessTokenDto(app_id=app_id, app_secret=app_secret),
+        **settings.header_kwargs,
+    )
+    headers = kwargs["headers"]
+    headers.update(settings.extra_headers)
+    return http.build_request(
+        kwargs["method"].upper(),
+        settings.base_url + kwargs["url"],
+        json=kwargs["json"],
+        headers=headers,
+        timeout=timeout,
+    )
+
+
+def _redact(text: str, secret: str) -> str:
+    # A server (or proxy) that echoes the request must not leak the secret into our errors.
+    return text.replace(secret, _REDACTED) if secret and secret in text else text
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _http_error(response: httpx.Response, attempts: int, secret: str) -> AuthingAPIError:
+    """An HTTP error status: the envelope if the body has one, else the status alone."""
+    status = response.status_code
+    envelope: ErrorRespDto | None = None
+    body = _json_object(response)
+    if body is not None:
+        try:
+            envelope = ErrorRespDto.from_dict(body)
+        except _SHAPE_ERRORS:
+            envelope = None
+    reason = response.reason_phrase or "error"
+    if envelope is None:
+        kind = "non-JSON body" if body is None else "body without the error envelope"
+        message = f"HTTP {status} {reason} ({kind})"
+        return AuthingAPIError(
+            message, status_code=status, attempts=attempts, request=response.request,
+            response=response,
+        )  # fmt: skip
+    server_message = _str_or_none(envelope.message) or reason
+    api_code = envelope.api_code if not isinstance(envelope.api_code, Unset) else None
+    request_id = envelope.request_id if not isinstance(envelope.request_id, Unset) else None
+    return AuthingAPIError(
+        f"HTTP {status}: {_redact(server_message, secret)}",
+        status_code=_int_or_none(envelope.status_code) or status,
+        api_code=_int_or_none(api_code),
+        request_id=_str_or_none(request_id),
+        attempts=attempts,
+        request=response.request,
+        response=response,
+    )
+
+
+def read_token(
+    response: httpx.Response, operation: Operation, *, attempts: int, app_secret: str
+) -> WechatAccessToken:
+    """Turn a raw response into a token, or raise the error it stands for.
+
+    Raises:
+        AuthingAPIError: An HTTP error status, or an envelope whose ``statusCode`` is not 200.
+        AuthingResponseError: A 2xx response that is not the documented shape.
+    """
+    if not 200 <= response.status_code < 300:
+        raise _http_error(response, attempts, app_secret)
+
+    def malformed(what: str, request_id: str | None = None) -> AuthingResponseError:
+        return AuthingResponseError(
+            f"HTTP {response.status_code} response {what}",
+            request_id=request_id,
+            attempts=attempts,
+            request=response.request,
+            response=response,
+        )
+
+    body = _json_object(response)
+    if body is None:
+        raise malformed("is not a JSON object")
+    try:
+        envelope = GetWechatAccessTokenRespDto.from_dict(body)
+    except _SHAPE_ERRORS:
+        raise malformed("is not the documented envelope") from None
+    request_id = envelope.request_id if not isinstance(envelope.request_id, Unset) else None
+    api_code = envelope.api_code if not isinstance(envelope.api_code, Unset) else None
+    if (
+        _int_or_none(envelope.status_code) is None
+        or not isinstance(envelope.message, str)
+        or (request_id is not None and not isinstance(request_id, str))
+        or (api_code is not None and _int_or_none(api_code) is None)
+    ):
+        raise malformed("envelope has mistyped fields", _str_or_none(request_id))
+    if envelope.status_code != 200:
+        raise AuthingAPIError(
+            f"statusCode {envelope.status_code} in HTTP {response.status_code}: "
+            f"{_redact(envelope.message, app_secret)}",
+            status_code=envelope.status_code,
+            api_code=api_code,
+            request_id=request_id,
+            attempts=attempts,
+            request=response.request,
+            response=response,
+        )
+    data = envelope.data
+    if isinstance(data, Unset):
+        raise malformed("has statusCode 200 but no data", request_id)
+    token, expires = data.access_token, data.expires_at
+    if not isinstance(token, str) or not token:
+        raise malformed("data has no access token string", request_id)
+    if not isinstance(expires, str) or not _EPOCH_SECONDS.fullmatch(expires):
+        raise malformed("data's expiry is not a string of epoch seconds", request_id)
+    try:
+        expires_at = datetime.fromtimestamp(int(expires), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise malformed("data's expiry is out of range", request_id) from None
+    return WechatAccessToken(
+        access_token=token,
+        expires_at=expires_at,
+        request_id=request_id,
+        deprecation=parse_deprecation_headers(response.headers, response.url.path),
+        attempts=attempts,
+    )
+
+
+def translate_transport_error(
+    exc: httpx.HTTPError, request: httpx.Request, *, attempts: int
+) -> AuthingError:
+    """Map an httpx exception to ours; the original stays reachable as ``__cause__``."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return AuthingTimeoutError(
+            f"{type(exc).__name__}: {request.method} {request.url} timed out ({detail})",
+            attempts=attempts,
+            request=request,
+        )
+    if isinstance(exc, httpx.DecodingError):
+        return AuthingResponseError(
+            f"response body could not be decoded ({detail})", attempts=attempts, request=request
+        )
+    return AuthingConnectionError(
+        f"{type(exc).__name__}: {request.method} {request.url} failed ({detail})",
+        attempts=attempts,
+        request=request,
+    )

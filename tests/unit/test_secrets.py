@@ -1,0 +1,88 @@
+"""The app secret and the access token never reach a str, repr, log line or traceback."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+
+import httpx
+import pytest
+from authing_wechat import AuthingError, RetryPolicy
+from authing_wechat._clock import FakeClock
+
+from tests.conftest import SECRET, TOKEN, Driver, Recorder, envelope
+
+Scenario = Callable[[httpx.Request], httpx.Response]
+
+
+def _echo(status: int) -> Scenario:
+    def handler(request: httpx.Request) -> httpx.Response:
+        # A careless server or proxy that echoes the request body back in its message.
+        echoed = request.content.decode()
+        return httpx.Response(status, json=envelope(status, message=f"bad request: {echoed}"))
+
+    return handler
+
+
+def _raise(exc: Exception) -> Scenario:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise exc
+
+    return handler
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "echo 400": _echo(400),
+    "echo 503": _echo(503),
+    "echo in 200": lambda r: httpx.Response(
+        200, json=envelope(500, message=f"failed for {r.content.decode()}")
+    ),
+    "html 502": lambda r: httpx.Response(502, content=b"<html>" + r.content + b"</html>"),
+    "malformed token": lambda r: httpx.Response(
+        200, json=envelope(data={"accessToken": TOKEN, "expiresAt": "soon"})
+    ),
+    "connect error": _raise(httpx.ConnectError("refused")),
+    "read timeout": _raise(httpx.ReadTimeout("timed out")),
+}
+
+
+def _assert_clean(text: str) -> None:
+    assert SECRET not in text
+    assert TOKEN not in text
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=SCENARIOS.keys())
+def test_errors_logs_and_tracebacks_hold_no_secret(
+    driver: Driver, scenario: Scenario, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, httpx's and httpcore's included
+    policy = RetryPolicy(max_attempts=2, jitter=False, budget=None)
+    client = driver.client(Recorder(scenario), retry=policy, clock=FakeClock())
+    with pytest.raises(AuthingError) as caught:
+        driver.fetch(client)
+    error = caught.value
+    _assert_clean(str(error))
+    _assert_clean(repr(error))
+    _assert_clean(error.message)
+    _assert_clean("".join(traceback.format_exception(error)))
+    _assert_clean(repr(error.request))
+    _assert_clean(repr(client))
+    _assert_clean(caplog.text)
+    assert caplog.records, "the retry should have logged"
+
+
+def test_successful_call_logs_and_reprs_hold_no_secret(
+    driver: Driver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = driver.client(Recorder(), access_token="USER-TOKEN-CANARY")
+    token = driver.fetch(client)
+    _assert_clean(repr(token) + str(token) + repr(client) + caplog.text)
+    assert "USER-TOKEN-CANARY" not in repr(client) + caplog.text
+
+
+def test_blank_input_errors_do_not_echo_values(driver: Driver) -> None:
+    with pytest.raises(ValueError, match="app_id") as caught:
+        driver.fetch(driver.client(), app_id=" ", app_secret=SECRET)
+    _assert_clean("".join(traceback.format_exception(caught.value)))
