@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-
 from authing_wechat import (
     AuthingAPIError,
     AuthingConnectionError,
@@ -21,6 +20,7 @@ from authing_wechat import (
     RetryPolicy,
 )
 from authing_wechat._clock import FakeClock
+
 from tests.conftest import APP_HOST, SECRET, SUCCESSOR_PATH, TOKEN, Driver, envelope
 
 EXACT = RetryPolicy(jitter=False, budget=None)  # 0.25, 0.5, 1, ... for exact assertions
