@@ -309,9 +309,6 @@ def parse_retry_after(headers: httpx.Headers, *, now: float) -> float | None:
     seconds = _decimal_seconds(value)
     if seconds is not None:
         return seconds
-    if not any(c.isalpha() for c in value):
-        # An HTTP-date always names its month; "-5" or "1.5.3" is a malformed number.
-        return None
     return _http_date_seconds(value, now=now)
 
 
