@@ -16,10 +16,12 @@ from ._errors import (
     DeprecatedEndpointError,
 )
 from ._models import DeprecationNotice, WechatAccessToken
+from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
 from ._retry import RetryBudget, RetryEvent, RetryPolicy
 
 __all__ = [
     "AsyncWechatTokenClient",
+    "AsyncWechatTokenProvider",
     "AuthingAPIError",
     "AuthingConnectionError",
     "AuthingDeprecationWarning",
@@ -35,5 +37,6 @@ __all__ = [
     "SystemClock",
     "WechatAccessToken",
     "WechatTokenClient",
+    "WechatTokenProvider",
 ]
 __version__ = "0.1.0"

@@ -7,7 +7,9 @@ send a request and how they sleep.
 
 from __future__ import annotations
 
+import hmac
 import ssl
+import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Generic, Self, TypeVar
@@ -20,6 +22,7 @@ from ._deprecation import DeprecationGate, DeprecationPolicy
 from ._errors import AuthingError
 from ._models import DeprecationNotice, WechatAccessToken
 from ._operations import LEGACY, SUCCESSOR, Operation
+from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
 from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._settings import Brand, ClientSettings, check_credentials
 from ._wire import build_request, read_token, translate_transport_error
@@ -28,6 +31,7 @@ __all__ = ["AsyncWechatTokenClient", "WechatTokenClient"]
 
 _DEFAULT_RETRY = RetryPolicy()
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
+_ProviderT = TypeVar("_ProviderT", WechatTokenProvider, AsyncWechatTokenProvider)
 # Keep-alive pool sized for a service; the defaults of httpx would do, but say it out loud.
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
 
@@ -82,6 +86,35 @@ class _ClientCore:
         # client falls back to about one request per call instead of max_attempts.
         budget = None if retry is None else retry.budget
         self.bucket = None if budget is None else TokenBucket(budget)
+        self._providers: dict[str, tuple[str, tuple[float, float], object]] = {}
+        self._providers_lock = threading.Lock()
+
+    def provider(
+        self,
+        app_id: str,
+        app_secret: str,
+        timing: tuple[float, float],
+        make: Callable[[], _ProviderT],
+        kind: type[_ProviderT],
+    ) -> _ProviderT:
+        """The one provider of this client for a WeChat app, made on first use."""
+        check_credentials(app_id, app_secret)
+        with self._providers_lock:
+            known = self._providers.get(app_id)
+            if known is None:
+                made = make()
+                self._providers[app_id] = (app_secret, timing, made)
+                return made
+        secret, known_timing, existing = known
+        # Two providers for one app would race each other's refreshes; hand out the same one.
+        if not hmac.compare_digest(secret, app_secret) or known_timing != timing:
+            raise ValueError(
+                f"this client already has a token provider for app_id {app_id!r} with another "
+                "app_secret or other timing; use that one"
+            )
+        if not isinstance(existing, kind):  # one client only ever makes one kind
+            raise TypeError(f"expected a {kind.__name__}")
+        return existing
 
     def legacy_operation(self) -> Operation:
         """The operation a deprecated-method call goes to, after the deprecation policy."""
@@ -270,6 +303,45 @@ class WechatTokenClient(_BaseClient[httpx.Client]):
         """
         return self._send(self._core.legacy_operation(), app_id, app_secret)
 
+    def token_provider(
+        self,
+        *,
+        app_id: str,
+        app_secret: str,
+        refresh_margin: float = 300.0,
+        min_refresh_interval: float = 30.0,
+    ) -> WechatTokenProvider:
+        """A cached, single-flight token for one WeChat app, on this client's pool and budget.
+
+        Calling it again for the same ``app_id`` returns the same provider.
+
+        Args:
+            app_id: The WeChat app id.
+            app_secret: The WeChat app secret.
+            refresh_margin: Refresh when fewer seconds than this remain before expiry.
+            min_refresh_interval: Least seconds between refreshes of a token that the server
+                hands out already inside the margin, and after a failed refresh.
+
+        Raises:
+            ValueError: Blank credentials, negative timings, or a provider for ``app_id``
+                with another secret or timing exists.
+        """
+
+        def fetch() -> WechatAccessToken:
+            return self._send(SUCCESSOR, app_id, app_secret)
+
+        def make() -> WechatTokenProvider:
+            return WechatTokenProvider(
+                fetch,
+                app_id=app_id,
+                refresh_margin=refresh_margin,
+                min_refresh_interval=min_refresh_interval,
+                clock=self._core.clock,
+            )
+
+        timing = (refresh_margin, min_refresh_interval)
+        return self._core.provider(app_id, app_secret, timing, make, WechatTokenProvider)
+
     def _send(self, operation: Operation, app_id: str, app_secret: str) -> WechatAccessToken:
         call = self._core.start(operation, app_id, app_secret)
         while True:
@@ -328,6 +400,31 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient]):
     ) -> WechatAccessToken:
         """Deprecated twin of ``get_wechat_mp_access_token_info()``; see the sync client."""
         return await self._send(self._core.legacy_operation(), app_id, app_secret)
+
+    def token_provider(
+        self,
+        *,
+        app_id: str,
+        app_secret: str,
+        refresh_margin: float = 300.0,
+        min_refresh_interval: float = 30.0,
+    ) -> AsyncWechatTokenProvider:
+        """A cached, single-flight token for one WeChat app; see the sync client's method."""
+
+        async def fetch() -> WechatAccessToken:
+            return await self._send(SUCCESSOR, app_id, app_secret)
+
+        def make() -> AsyncWechatTokenProvider:
+            return AsyncWechatTokenProvider(
+                fetch,
+                app_id=app_id,
+                refresh_margin=refresh_margin,
+                min_refresh_interval=min_refresh_interval,
+                clock=self._core.clock,
+            )
+
+        timing = (refresh_margin, min_refresh_interval)
+        return self._core.provider(app_id, app_secret, timing, make, AsyncWechatTokenProvider)
 
     async def _send(self, operation: Operation, app_id: str, app_secret: str) -> WechatAccessToken:
         call = self._core.start(operation, app_id, app_secret)
