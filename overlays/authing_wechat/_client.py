@@ -12,10 +12,9 @@ import ssl
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Generic, Self, TypeVar
 
 import httpx
-from typing_extensions import deprecated
 
 from ._clock import Clock, SystemClock
 from ._deprecation import DeprecationGate, DeprecationPolicy
@@ -26,6 +25,11 @@ from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
 from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._settings import Brand, ClientSettings, check_credentials
 from ._wire import build_request, read_token, translate_transport_error
+
+if TYPE_CHECKING:
+    from typing_extensions import deprecated
+else:
+    from ._deprecation import pep702_marker as deprecated
 
 __all__ = ["AsyncWechatTokenClient", "WechatTokenClient"]
 

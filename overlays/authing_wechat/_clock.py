@@ -6,7 +6,6 @@ without sleeping: pass a ``FakeClock`` and read ``clock.sleeps`` afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 import time
@@ -53,6 +52,8 @@ class SystemClock:
 
     async def asleep(self, seconds: float) -> None:
         """Await ``asyncio.sleep(seconds)``."""
+        import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
+
         await asyncio.sleep(seconds)
 
     def __repr__(self) -> str:

@@ -8,7 +8,6 @@ result, and bounds how often it refreshes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import threading
@@ -172,6 +171,8 @@ class AsyncWechatTokenProvider:
         self._state = _TokenState(
             refresh_margin=refresh_margin, min_refresh_interval=min_refresh_interval, clock=clock
         )
+        import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
+
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
