@@ -1,0 +1,61 @@
+"""The public API: the names PRODUCT.md promises, a sorted ``__all__``, docstrings."""
+
+from __future__ import annotations
+
+import inspect
+
+import authing_wechat
+
+CONTRACT = {
+    "WechatTokenClient",
+    "AsyncWechatTokenClient",
+    "WechatAccessToken",
+    "RetryPolicy",
+    "AuthingError",
+    "AuthingAPIError",
+    "AuthingConnectionError",
+    "AuthingTimeoutError",
+    "AuthingResponseError",
+    "DeprecatedEndpointError",
+    "AuthingDeprecationWarning",
+}
+
+
+def test_all_is_sorted_complete_and_importable() -> None:
+    exported = authing_wechat.__all__
+    assert exported == sorted(exported)
+    assert set(exported) >= CONTRACT
+    public = {n for n, v in vars(authing_wechat).items() if not n.startswith("_")}
+    assert set(exported) == public - {"annotations"}
+    for name in exported:
+        member = getattr(authing_wechat, name)
+        assert member.__module__.startswith("authing_wechat"), name
+
+
+def test_public_members_are_documented() -> None:
+    for name in authing_wechat.__all__:
+        member = getattr(authing_wechat, name)
+        assert inspect.getdoc(member), name
+        for attr, value in vars(member).items():
+            if attr.startswith("_") or not callable(value):
+                continue
+            assert inspect.getdoc(value), f"{name}.{attr}"
+
+
+def test_error_hierarchy() -> None:
+    from authing_wechat import (
+        AuthingAPIError,
+        AuthingConnectionError,
+        AuthingDeprecationWarning,
+        AuthingError,
+        AuthingResponseError,
+        AuthingTimeoutError,
+        DeprecatedEndpointError,
+    )
+
+    for error in (AuthingAPIError, AuthingConnectionError, AuthingResponseError,
+                  DeprecatedEndpointError):  # fmt: skip
+        assert issubclass(error, AuthingError)
+    assert issubclass(AuthingTimeoutError, AuthingConnectionError)
+    assert issubclass(AuthingDeprecationWarning, DeprecationWarning)
+    assert not issubclass(AuthingError, ValueError | KeyError)
