@@ -1,0 +1,146 @@
+"""The ``authing-wechat`` command line (also ``python -m authing_wechat``).
+
+Each subcommand is one ``_add_<name>`` function that registers its parser and a handler
+taking the parsed arguments and returning the exit status; ``main`` only dispatches.
+Subcommands import what they need when they run, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .testing import FaultSpec
+
+__all__ = ["build_parser", "main"]
+
+_Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: The arguments after the program name; ``sys.argv[1:]`` when ``None``.
+
+    Returns:
+        The exit status: 0 on success.
+    """
+    args = build_parser().parse_args(argv)
+    handler: _Handler = args.handler
+    return handler(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``authing-wechat`` and all its subcommands.
+
+    Returns:
+        The parser; each subcommand sets ``handler`` on the namespace it parses.
+    """
+    parser = argparse.ArgumentParser(
+        prog="authing-wechat",
+        description="Tools for the WeChat access token API of Authing / GenAuth.",
+    )
+    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    _add_mock_server(subcommands)
+    return parser
+
+
+# --- mock-server ------------------------------------------------------------------------
+
+
+def _fault_spec(text: str) -> FaultSpec:
+    from .testing import parse_fault_spec  # noqa: PLC0415 - keeps `import _cli` cheap
+
+    try:
+        return parse_fault_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535, got {port}")
+    return port
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {value}")
+    return value
+
+
+def _add_mock_server(subcommands: Any) -> None:
+    from .testing._faults import FAULT_SPEC_HELP  # noqa: PLC0415 - keeps `import _cli` cheap
+
+    parser: argparse.ArgumentParser = subcommands.add_parser(
+        "mock-server",
+        help="serve the reference mock of both endpoints over HTTP on loopback",
+        description=(
+            "Serve the reference mock of POST /api/v3/get-wechat-access-token (deprecated)\n"
+            "and POST /api/v3/get-wechat-access-token-info, with scripted faults.\n"
+            "Prints 'mock server listening on URL' once it accepts connections, then\n"
+            "serves until SIGINT or SIGTERM and exits 0."
+        ),
+        epilog=FAULT_SPEC_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--port", type=_port, default=0, help="TCP port; 0 (default) picks a free one"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    parser.add_argument(
+        "--fault",
+        type=_fault_spec,
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="queue a fault (repeatable; syntax below)",
+    )
+    parser.add_argument(
+        "--expires-in",
+        type=_positive_int,
+        default=7200,
+        metavar="SECONDS",
+        help="lifetime of issued tokens (default 7200)",
+    )
+    parser.add_argument(
+        "--sunset",
+        metavar="HTTP-DATE",
+        help="send this Sunset header on the deprecated endpoint, e.g. "
+        "'Wed, 31 Dec 2025 23:59:59 GMT'",
+    )
+    parser.set_defaults(handler=_run_mock_server)
+
+
+def _run_mock_server(args: argparse.Namespace) -> int:
+    from .testing import MockAuthingServer, run_mock_server  # noqa: PLC0415 - as above
+
+    server = MockAuthingServer(expires_in=args.expires_in, sunset=args.sunset)
+    for spec in args.fault:
+        server.add_fault(spec.path, spec.fault, times=spec.times)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with run_mock_server(server, host=args.host, port=args.port) as handle:
+            print(f"mock server listening on {handle.url}", flush=True)
+            stop.wait()
+    except OSError as exc:
+        print(f"authing-wechat mock-server: cannot listen: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

@@ -1,0 +1,587 @@
+"""The reference mock of the two operations: a plain ASGI application, no web framework.
+
+Every decision (validation, faults, tokens, headers) is made by one synchronous method,
+``MockAuthingServer.answer``, under one lock; the ASGI wrapper only reads the body, sleeps
+for delay faults and sends what was decided. That keeps it thread-safe and cheap enough to
+benchmark clients against.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import threading
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http import HTTPStatus
+from typing import Any, Final
+
+import attrs
+import httpx
+
+from authing_wechat._clock import Clock, SystemClock
+
+from ._faults import Fault
+from ._paths import DEPRECATED_PATH, PATHS, SUCCESSOR_PATH
+
+__all__ = ["ASGIMessage", "Answer", "MockAuthingServer", "RecordedRequest"]
+
+ASGIMessage = MutableMapping[str, Any]
+_Receive = Callable[[], Awaitable[ASGIMessage]]
+_Send = Callable[[ASGIMessage], Awaitable[None]]
+
+_LANGS: Final = ("zh-CN", "en-US")
+_DEFAULT_LANG: Final = "zh-CN"
+_APP_ID_HEADERS: Final = ("x-authing-app-id", "x-genauth-app-id")
+_LANG_HEADERS: Final = ("x-authing-lang", "x-genauth-lang")
+_JSON: Final = b"application/json; charset=utf-8"
+_HTML: Final = b"text/html; charset=utf-8"
+# RFC 9745 example date of the spec (2025-01-01T00:00:00Z).
+_DEFAULT_DEPRECATED_SINCE: Final = 1_735_689_600
+
+
+@attrs.frozen
+class _Rejection:
+    status: int
+    api_code: int
+    zh: str
+    en: str
+
+    def message(self, lang: str, **fields: str) -> str:
+        return (self.en if lang == "en-US" else self.zh).format(**fields)
+
+
+_APP_ID_HEADER_MISSING = _Rejection(
+    400, 1001, "缺少 x-authing-app-id 请求头", "x-authing-app-id or x-genauth-app-id is required"
+)
+_APP_ID_HEADER_BLANK = _Rejection(400, 1002, "{field} 不能为空", "{field} must not be blank")
+_LANG_INVALID = _Rejection(
+    400, 1003, "{field} 必须是 zh-CN 或 en-US", "{field} must be zh-CN or en-US"
+)
+_BODY_NOT_JSON = _Rejection(400, 1004, "请求体不是合法的 JSON", "request body is not valid JSON")
+_BODY_NOT_OBJECT = _Rejection(
+    400, 1005, "请求体必须是 JSON 对象", "request body must be a JSON object"
+)
+# Per body field: (missing, not a string, blank).
+_FIELD_REJECTIONS: Final = {
+    "appId": (
+        _Rejection(400, 1006, "appId 是必填项", "appId is required"),
+        _Rejection(400, 1007, "appId 必须是字符串", "appId must be a string"),
+        _Rejection(400, 1008, "appId 不能为空", "appId must not be blank"),
+    ),
+    "appSecret": (
+        _Rejection(400, 1009, "appSecret 是必填项", "appSecret is required"),
+        _Rejection(400, 1010, "appSecret 必须是字符串", "appSecret must be a string"),
+        _Rejection(400, 1011, "appSecret 不能为空", "appSecret must not be blank"),
+    ),
+}
+_UNKNOWN_APP = _Rejection(401, 2001, "未知的 appId", "unknown appId")
+_WRONG_SECRET = _Rejection(401, 2002, "appSecret 错误", "appSecret is not correct")
+_NOT_FOUND = _Rejection(404, 4004, "接口不存在", "not found")
+_METHOD_NOT_ALLOWED = _Rejection(405, 4005, "不支持的请求方法", "method not allowed")
+_SUCCESS = ("操作成功", "Success")
+
+_HTML_PAGE = (
+    "<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        # 499, 520, 529 ...: real statuses that the standard library does not name.
+        return "Server Error" if status >= 500 else "Client Error"
+
+
+def _json(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@attrs.frozen(kw_only=True)
+class Answer:
+    """What the mock decided to do with one request (returned by ``MockAuthingServer.answer``).
+
+    Attributes:
+        status: HTTP status to send.
+        headers: Response headers, lower-case names, as ASGI wants them.
+        body: Response body.
+        delay_seconds: How long to wait before answering (or dropping).
+        drop: Close the connection instead of answering.
+    """
+
+    status: int
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    body: bytes = b""
+    delay_seconds: float = 0.0
+    drop: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class RecordedRequest:
+    """One request the mock server received. Its repr shows neither headers nor body.
+
+    Attributes:
+        method: HTTP method.
+        path: URL path, without the query.
+        raw_headers: Request headers as received: lower-case names, bytes.
+        body: The parsed JSON body, or ``None`` when there was none or it was not JSON. It holds
+            the app secret: compare it, do not print it.
+        status: HTTP status answered, or ``None`` when the connection was dropped.
+        fault: The scripted fault that answered, or ``None``.
+    """
+
+    method: str
+    path: str
+    raw_headers: tuple[tuple[bytes, bytes], ...] = attrs.field(repr=False)
+    body: Any = attrs.field(repr=False)
+    status: int | None
+    fault: Fault | None = None
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The request headers, case-insensitive. ``Authorization`` may hold a user token."""
+        # Built on demand: recording stays cheap for the requests nobody inspects.
+        return httpx.Headers(list(self.raw_headers))
+
+    @property
+    def app_id(self) -> str | None:
+        """The WeChat ``appId`` of the body, if it held a string one."""
+        value = self.body.get("appId") if isinstance(self.body, dict) else None
+        return value if isinstance(value, str) else None
+
+
+def _header_map(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        # A repeated header keeps its first value; neither cloud repeats these.
+        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return headers
+
+
+class MockAuthingServer:
+    """A reference server for both operations, as a plain ASGI application.
+
+    It follows ``openapi/authing-wechat.yaml``: ``POST`` on the two paths, the app id in
+    ``x-authing-app-id`` or ``x-genauth-app-id``, ``x-*-lang`` choosing the message language,
+    a JSON body with non-blank string ``appId`` and ``appSecret``. Valid requests get a token
+    that stays the same per ``appId`` until it expires, as the real server's cache does. The
+    deprecated path adds ``Deprecation``, ``Link`` (and ``Sunset`` when configured) headers.
+    Scripted faults (``add_fault``) answer the next requests of a path instead.
+
+    Serve it in-process with ``httpx.ASGITransport(app=server)`` (async clients) or
+    ``MockAuthingTransport(server)`` (sync and async), or over loopback with
+    ``run_mock_server(server)``. Thread-safe: one instance may serve several event loops.
+
+    Args:
+        expires_in: Lifetime of the tokens it issues, in seconds.
+        credentials: ``{appId: appSecret}`` it accepts; any other pair gets HTTP 401. ``None``
+            (the default) accepts any non-blank pair.
+        deprecated_since: Epoch seconds sent as ``Deprecation: @<epoch>`` on the deprecated
+            path; ``None`` sends no deprecation headers at all (no ``Link``, no ``Sunset``).
+        sunset: Sent as ``Sunset`` on the deprecated path: an aware ``datetime`` (formatted as
+            an HTTP-date) or a string sent verbatim; ``None`` sends none.
+        clock: Time source: tokens expire by ``clock.time()``, and delay faults wait with
+            ``await clock.asleep(seconds)``. ``SystemClock()`` by default; pass a
+            ``FakeClock`` so delays take no real time and expiry follows ``advance()``.
+        max_recorded: How many recent requests ``requests`` keeps (counts stay exact); ``0``
+            keeps none, for long benchmarks.
+
+    Raises:
+        ValueError: ``expires_in`` is not a positive int, ``sunset`` is a naive datetime, or
+            ``max_recorded`` is negative.
+    """
+
+    def __init__(
+        self,
+        *,
+        expires_in: int = 7200,
+        credentials: Mapping[str, str] | None = None,
+        deprecated_since: int | None = _DEFAULT_DEPRECATED_SINCE,
+        sunset: datetime | str | None = None,
+        clock: Clock | None = None,
+        max_recorded: int = 10_000,
+    ) -> None:
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
+            raise ValueError(f"expires_in must be a positive int of seconds, got {expires_in!r}")
+        if max_recorded < 0:
+            raise ValueError(f"max_recorded must be >= 0, got {max_recorded!r}")
+        self._expires_in = expires_in
+        self._credentials = None if credentials is None else dict(credentials)
+        self._clock: Clock = SystemClock() if clock is None else clock
+        self._deprecation_headers = _deprecation_headers(deprecated_since, sunset)
+        self._lock = threading.Lock()
+        self._recorded: collections.deque[RecordedRequest] = collections.deque(maxlen=max_recorded)
+        self._counts: collections.Counter[str] = collections.Counter()
+        self._faults: dict[str, collections.deque[list[Any]]] = {
+            path: collections.deque() for path in PATHS
+        }
+        self._tokens: dict[str, tuple[str, int]] = {}
+        self._issued = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"<MockAuthingServer requests={self.request_count()} "
+            f"tokens_issued={self.tokens_issued}>"
+        )
+
+    # --- scripting and inspection -------------------------------------------------------
+
+    def add_fault(self, path: str, fault: Fault, *, times: int | None = 1) -> None:
+        """Queue ``fault`` to answer the next ``times`` POST requests of ``path``.
+
+        Faults of a path answer in the order they were added; when none is left, requests
+        get normal answers again.
+
+        Args:
+            path: ``SUCCESSOR_PATH`` or ``DEPRECATED_PATH``.
+            fault: What to do instead of answering.
+            times: How many requests it answers; ``None`` answers all of them from now on
+                (faults queued after it are never reached).
+
+        Raises:
+            ValueError: ``path`` is not one of the two paths, or ``times`` is not a positive
+                int or ``None``.
+        """
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
+            raise ValueError(f"times must be a positive int or None, got {times!r}")
+        if times is not None and times < 1:
+            raise ValueError(f"times must be a positive int or None, got {times!r}")
+        with self._lock:
+            self._faults[path].append([fault, times])
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The requests received so far (at most ``max_recorded`` most recent), oldest first."""
+        with self._lock:
+            return list(self._recorded)
+
+    def request_count(self, path: str | None = None) -> int:
+        """How many requests arrived, any method, on ``path`` or (``None``) on any path.
+
+        Args:
+            path: A URL path, or ``None`` for all of them.
+
+        Returns:
+            The count, exact even beyond ``max_recorded``.
+        """
+        with self._lock:
+            return self._counts.total() if path is None else self._counts[path]
+
+    @property
+    def tokens_issued(self) -> int:
+        """How many distinct tokens were minted (a cached token counts once)."""
+        with self._lock:
+            return self._issued
+
+    def reset(self) -> None:
+        """Forget recorded requests, counts, queued faults and cached tokens."""
+        with self._lock:
+            self._recorded.clear()
+            self._counts.clear()
+            for queue in self._faults.values():
+                queue.clear()
+            self._tokens.clear()
+            self._issued = 0
+
+    # --- deciding -------------------------------------------------------------------------
+
+    def answer(
+        self, method: str, path: str, headers: Iterable[tuple[bytes, bytes]], body: bytes
+    ) -> Answer:
+        """Decide the answer to one request, and record it. The ASGI app calls this.
+
+        Args:
+            method: HTTP method.
+            path: URL path.
+            headers: Raw header pairs (any case).
+            body: The whole request body.
+
+        Returns:
+            What to send, or that the connection is to be dropped.
+        """
+        raw_headers = list(headers)
+        header_map = _header_map(raw_headers)
+        parsed = _parse_json(body)
+        with self._lock:
+            self._counts[path] += 1
+            fault = self._take_fault(path) if method == "POST" else None
+            if fault is not None:
+                answer = self._fault_answer(fault, path, header_map, parsed)
+            else:
+                answer = self._normal_answer(method, path, header_map, parsed)
+            if self._recorded.maxlen:
+                self._recorded.append(
+                    RecordedRequest(
+                        method=method,
+                        path=path,
+                        raw_headers=tuple(raw_headers),
+                        body=None if parsed is _INVALID else parsed,
+                        status=None if answer.drop else answer.status,
+                        fault=fault,
+                    )
+                )
+        return answer
+
+    def _take_fault(self, path: str) -> Fault | None:
+        queue = self._faults.get(path)
+        if not queue:
+            return None
+        entry = queue[0]
+        fault: Fault = entry[0]
+        if entry[1] is not None:
+            entry[1] -= 1
+            if entry[1] == 0:
+                queue.popleft()
+        return fault
+
+    def _lang(self, headers: Mapping[str, str]) -> tuple[str, _Rejection | None, str]:
+        lang = None
+        for name in _LANG_HEADERS:
+            value = headers.get(name)
+            if value is None:
+                continue
+            if value not in _LANGS:
+                return _DEFAULT_LANG, _LANG_INVALID, name
+            lang = lang or value
+        return lang or _DEFAULT_LANG, None, ""
+
+    def _normal_answer(
+        self, method: str, path: str, headers: Mapping[str, str], parsed: Any
+    ) -> Answer:
+        lang, rejection, field = self._lang(headers)
+        if path not in PATHS:
+            return self._error(_NOT_FOUND, lang, path)
+        if method != "POST":
+            return self._error(_METHOD_NOT_ALLOWED, lang, path, extra=((b"allow", b"POST"),))
+        if rejection is None:
+            rejection, field = _check_headers(headers)
+        if rejection is None:
+            rejection = _check_body(parsed)
+        if rejection is None and self._credentials is not None:
+            expected = self._credentials.get(parsed["appId"])
+            if expected is None:
+                rejection = _UNKNOWN_APP
+            elif expected != parsed["appSecret"]:
+                rejection = _WRONG_SECRET
+        if rejection is not None:
+            return self._error(rejection, lang, path, field=field)
+        token, expires_at = self._token(parsed["appId"])
+        payload = {
+            "statusCode": 200,
+            "message": _SUCCESS[lang == "en-US"],
+            "requestId": str(uuid.uuid4()),
+            "data": {"accessToken": token, "expiresAt": str(expires_at)},
+        }
+        return Answer(status=200, headers=self._json_headers(path), body=_json(payload))
+
+    def _token(self, app_id: str) -> tuple[str, int]:
+        now = self._clock.time()
+        cached = self._tokens.get(app_id)
+        if cached is not None and now < cached[1]:
+            return cached
+        self._issued += 1
+        fresh = (f"mock-access-token-{self._issued}", int(now + self._expires_in))
+        self._tokens[app_id] = fresh
+        return fresh
+
+    def _json_headers(
+        self, path: str, extra: tuple[tuple[bytes, bytes], ...] = ()
+    ) -> tuple[tuple[bytes, bytes], ...]:
+        headers = ((b"content-type", _JSON), *extra)
+        if path == DEPRECATED_PATH:
+            headers += self._deprecation_headers
+        return headers
+
+    def _error(
+        self,
+        rejection: _Rejection,
+        lang: str,
+        path: str,
+        *,
+        field: str = "",
+        extra: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> Answer:
+        payload = {
+            "statusCode": rejection.status,
+            "message": rejection.message(lang, field=field),
+            "apiCode": rejection.api_code,
+            "requestId": str(uuid.uuid4()),
+        }
+        # A 405 is not an answer of the operation, so it does not announce its deprecation.
+        headers = ((b"content-type", _JSON), *extra) if extra else self._json_headers(path)
+        return Answer(status=rejection.status, headers=headers, body=_json(payload))
+
+    def _fault_answer(
+        self, fault: Fault, path: str, headers: Mapping[str, str], parsed: Any
+    ) -> Answer:
+        delay = fault.delay_seconds
+        if fault.kind == "drop":
+            return Answer(status=0, drop=True, delay_seconds=delay)
+        if fault.kind == "delay":
+            # The normal answer is decided now, under the lock, and sent after the wait.
+            answer = self._normal_answer("POST", path, headers, parsed)
+            return attrs.evolve(answer, delay_seconds=delay)
+        hints = tuple(
+            (name, value.encode())
+            for name, value in (
+                (b"retry-after", fault.retry_after),
+                (b"retry-after-ms", fault.retry_after_ms),
+            )
+            if value is not None
+        )
+        status = fault.status_code or 200
+        if fault.kind == "html":
+            page = _HTML_PAGE.format(status=status, phrase=_phrase(status))
+            return Answer(
+                status=status,
+                headers=((b"content-type", _HTML), *hints),
+                body=page.encode(),
+                delay_seconds=delay,
+            )
+        if fault.kind == "truncated_json":
+            whole = _json(
+                {
+                    "statusCode": 200,
+                    "message": _SUCCESS[0],
+                    "data": {"accessToken": "mock-access-token-0", "expiresAt": "0"},
+                }
+            )
+            return Answer(
+                status=status,
+                headers=self._json_headers(path),
+                body=whole[: len(whole) // 2],
+                delay_seconds=delay,
+            )
+        payload: dict[str, Any] = {
+            "statusCode": status,
+            "message": fault.message or _phrase(status),
+            "requestId": str(uuid.uuid4()),
+        }
+        if fault.api_code is not None:
+            payload["apiCode"] = fault.api_code
+        http_status = 200 if fault.kind == "envelope_error" else status
+        return Answer(
+            status=http_status,
+            headers=self._json_headers(path, hints),
+            body=_json(payload),
+            delay_seconds=delay,
+        )
+
+    # --- ASGI -----------------------------------------------------------------------------
+
+    async def __call__(self, scope: ASGIMessage, receive: _Receive, send: _Send) -> None:
+        """Serve one ASGI ``http`` request (or the ``lifespan`` protocol, which needs nothing).
+
+        Raises:
+            httpx.RemoteProtocolError: A ``drop`` fault: no answer is sent. Servers close the
+                connection; ``httpx.ASGITransport`` re-raises it to the client, just as httpx
+                reports a real server that disconnects without a response.
+            ValueError: An ASGI scope type other than ``http`` and ``lifespan``.
+        """
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
+        body = await _read_body(receive)
+        answer = self.answer(scope["method"], scope["path"], scope["headers"], body)
+        if answer.delay_seconds:
+            await self._clock.asleep(answer.delay_seconds)
+        if answer.drop:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        headers = [*answer.headers, (b"content-length", str(len(answer.body)).encode())]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    def routes(self) -> dict[str, frozenset[str]]:
+        """The paths it serves and the methods each one answers (for drift checks).
+
+        Returns:
+            ``{path: {"POST"}}`` for both paths.
+        """
+        return {path: frozenset({"POST"}) for path in PATHS}
+
+
+_INVALID: Final[Any] = object()
+
+
+def _parse_json(body: bytes) -> Any:
+    if not body:
+        return _INVALID
+    try:
+        return json.loads(body)
+    except ValueError:
+        return _INVALID
+
+
+def _check_headers(headers: Mapping[str, str]) -> tuple[_Rejection | None, str]:
+    present = [(name, headers[name]) for name in _APP_ID_HEADERS if name in headers]
+    if not present:
+        return _APP_ID_HEADER_MISSING, ""
+    for name, value in present:
+        if not value.strip():
+            return _APP_ID_HEADER_BLANK, name
+    return None, ""
+
+
+def _check_body(parsed: Any) -> _Rejection | None:
+    if parsed is _INVALID:
+        return _BODY_NOT_JSON
+    if not isinstance(parsed, dict):
+        return _BODY_NOT_OBJECT
+    for name, (missing, not_string, blank) in _FIELD_REJECTIONS.items():
+        if name not in parsed:
+            return missing
+        value = parsed[name]
+        if not isinstance(value, str):
+            return not_string
+        if not value.strip():
+            return blank
+    return None
+
+
+def _deprecation_headers(
+    since: int | None, sunset: datetime | str | None
+) -> tuple[tuple[bytes, bytes], ...]:
+    if isinstance(sunset, datetime):
+        if sunset.tzinfo is None:
+            raise ValueError("sunset must be an aware datetime (or an HTTP-date string)")
+        sunset = format_datetime(sunset.astimezone(UTC), usegmt=True)
+    if since is None:
+        return ()
+    headers: tuple[tuple[bytes, bytes], ...] = (
+        (b"deprecation", f"@{int(since)}".encode()),
+        (b"link", f'<{SUCCESSOR_PATH}>; rel="successor-version"'.encode()),
+    )
+    if sunset is not None:
+        headers += ((b"sunset", sunset.encode()),)
+    return headers
+
+
+async def _read_body(receive: _Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _lifespan(receive: _Receive, send: _Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
