@@ -60,21 +60,22 @@ _APP_ID_HEADER_BLANK = _Rejection(400, 1002, "{field} 不能为空", "{field} mu
 _LANG_INVALID = _Rejection(
     400, 1003, "{field} 必须是 zh-CN 或 en-US", "{field} must be zh-CN or en-US"
 )
-_BODY_NOT_JSON = _Rejection(400, 1004, "请求体不是合法的 JSON", "request body is not valid JSON")
+_BODY_MISSING = _Rejection(400, 1004, "缺少请求体", "request body is required")
+_BODY_NOT_JSON = _Rejection(400, 1005, "请求体不是合法的 JSON", "request body is not valid JSON")
 _BODY_NOT_OBJECT = _Rejection(
-    400, 1005, "请求体必须是 JSON 对象", "request body must be a JSON object"
+    400, 1006, "请求体必须是 JSON 对象", "request body must be a JSON object"
 )
 # Per body field: (missing, not a string, blank).
 _FIELD_REJECTIONS: Final = {
     "appId": (
-        _Rejection(400, 1006, "appId 是必填项", "appId is required"),
-        _Rejection(400, 1007, "appId 必须是字符串", "appId must be a string"),
-        _Rejection(400, 1008, "appId 不能为空", "appId must not be blank"),
+        _Rejection(400, 1007, "appId 是必填项", "appId is required"),
+        _Rejection(400, 1008, "appId 必须是字符串", "appId must be a string"),
+        _Rejection(400, 1009, "appId 不能为空", "appId must not be blank"),
     ),
     "appSecret": (
-        _Rejection(400, 1009, "appSecret 是必填项", "appSecret is required"),
-        _Rejection(400, 1010, "appSecret 必须是字符串", "appSecret must be a string"),
-        _Rejection(400, 1011, "appSecret 不能为空", "appSecret must not be blank"),
+        _Rejection(400, 1010, "appSecret 是必填项", "appSecret is required"),
+        _Rejection(400, 1011, "appSecret 必须是字符串", "appSecret must be a string"),
+        _Rejection(400, 1012, "appSecret 不能为空", "appSecret must not be blank"),
     ),
 }
 _UNKNOWN_APP = _Rejection(401, 2001, "未知的 appId", "unknown appId")
@@ -322,7 +323,7 @@ class MockAuthingServer:
                         method=method,
                         path=path,
                         raw_headers=tuple(raw_headers),
-                        body=None if parsed is _INVALID else parsed,
+                        body=None if parsed is _NO_BODY or parsed is _INVALID else parsed,
                         status=None if answer.drop else answer.status,
                         fault=fault,
                     )
@@ -509,12 +510,14 @@ class MockAuthingServer:
         return {path: frozenset({"POST"}) for path in PATHS}
 
 
+# Sentinels for bodies that hold no JSON value (``None`` is the JSON value ``null``).
+_NO_BODY: Final[Any] = object()
 _INVALID: Final[Any] = object()
 
 
 def _parse_json(body: bytes) -> Any:
     if not body:
-        return _INVALID
+        return _NO_BODY
     try:
         return json.loads(body)
     except ValueError:
@@ -532,19 +535,28 @@ def _check_headers(headers: Mapping[str, str]) -> tuple[_Rejection | None, str]:
 
 
 def _check_body(parsed: Any) -> _Rejection | None:
+    if parsed is _NO_BODY:
+        return _BODY_MISSING
     if parsed is _INVALID:
         return _BODY_NOT_JSON
     if not isinstance(parsed, dict):
         return _BODY_NOT_OBJECT
-    for name, (missing, not_string, blank) in _FIELD_REJECTIONS.items():
-        if name not in parsed:
-            return missing
-        value = parsed[name]
-        if not isinstance(value, str):
-            return not_string
-        if not value.strip():
-            return blank
+    for name, rejections in _FIELD_REJECTIONS.items():
+        rejection = _check_field(parsed, name, *rejections)
+        if rejection is not None:
+            return rejection
     return None
+
+
+def _check_field(
+    body: dict[str, Any], name: str, missing: _Rejection, not_string: _Rejection, blank: _Rejection
+) -> _Rejection | None:
+    if name not in body:
+        return missing
+    value = body[name]
+    if not isinstance(value, str):
+        return not_string
+    return None if value.strip() else blank
 
 
 def _deprecation_headers(

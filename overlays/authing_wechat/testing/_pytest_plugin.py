@@ -4,13 +4,14 @@ Installed with the package (entry point ``pytest11: authing_wechat``); disable i
 ``-p no:authing_wechat``. All three fixtures share one ``MockAuthingServer`` per test, so
 faults scripted on ``authing_mock_server`` apply to the transport and the URL alike::
 
-    def test_retries_a_503(authing_mock_server, authing_mock_transport):
+    from authing_wechat import WechatTokenClient
+    from authing_wechat.testing import SUCCESSOR_PATH, FakeClock, Fault
+
+    def test_retries_a_503(authing_mock_server, authing_mock_server_url):
         authing_mock_server.add_fault(SUCCESSOR_PATH, Fault.status(503))
-        client = WechatTokenClient(
-            "http://127.0.0.1", "app-id",
-            http_client=httpx.Client(transport=authing_mock_transport),
-        )
-        client.get_wechat_mp_access_token_info(app_id="wx1", app_secret="s3cret")
+        clock = FakeClock()  # the retry backs off without sleeping
+        with WechatTokenClient(authing_mock_server_url, "app-id", clock=clock) as client:
+            client.get_wechat_mp_access_token_info(app_id="wx1", app_secret="s3cret")
         assert authing_mock_server.request_count(SUCCESSOR_PATH) == 2
 """
 

@@ -85,7 +85,9 @@ class MockAuthingTransport(httpx.ASGITransport, httpx.BaseTransport):
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise httpx.ReadTimeout("the mock server did not answer in time") from None
-        return httpx.Response(status, headers=headers, content=content)
+        # A stream, not ``content=``: httpx then reads and closes it like a network response,
+        # which sets ``response.elapsed`` (a pre-read body never gets one).
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content))
 
     def close(self) -> None:
         """Stop the event loop thread that serves sync clients (if one was started)."""

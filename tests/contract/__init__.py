@@ -1,0 +1,1 @@
+"""Contract tests: the spec against the mock server and the client."""
