@@ -85,10 +85,15 @@ class _StuckClock(FakeClock):
     def __init__(self) -> None:
         super().__init__()
         self.entered = threading.Event()
+        self.cancelled = threading.Event()
 
     async def asleep(self, seconds: float) -> None:
         self.entered.set()
-        await asyncio.Event().wait()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
 
 
 @pytest.fixture
@@ -166,6 +171,21 @@ def test_pipelined_requests_are_answered_in_order(sock: socket.socket) -> None:
     assert (legacy[0], successor[0]) == (200, 200)
     assert "deprecation" in legacy[1]
     assert "deprecation" not in successor[1]
+
+
+def test_a_long_pipeline_is_answered_whole() -> None:
+    # About 2.4 MB: more than the server buffers while busy, so it pauses reading, then resumes.
+    count = 12_000
+    server = MockAuthingServer(max_recorded=0)
+    with (
+        run_mock_server(server) as running,
+        socket.create_connection((running.host, running.port), timeout=30) as sock,
+    ):
+        sock.sendall(raw_request() * count)
+        buffer = bytearray()
+        statuses = {read_response(sock, buffer)[0] for _ in range(count)}
+    assert statuses == {200}
+    assert server.request_count() == count
 
 
 def test_connection_close_is_honoured(sock: socket.socket) -> None:
@@ -292,6 +312,19 @@ def test_stopping_closes_idle_and_busy_connections() -> None:
     with idle, busy:
         assert closed_by_peer(idle)
         assert closed_by_peer(busy)
+
+
+def test_a_client_that_hangs_up_cancels_its_pending_answer() -> None:
+    clock = _StuckClock()
+    server = MockAuthingServer(clock=clock)
+    server.add_fault(SUCCESSOR_PATH, Fault.delay(60))
+    with run_mock_server(server) as running:
+        with socket.create_connection((running.host, running.port), timeout=10) as sock:
+            sock.sendall(raw_request())
+            assert clock.entered.wait(10)
+        assert clock.cancelled.wait(10)
+        response = httpx.post(running.url + SUCCESSOR_PATH, json=BODY, headers=HEADERS)
+        assert response.status_code == 200
 
 
 @pytest.mark.anyio

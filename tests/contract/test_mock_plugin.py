@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import httpx
 import pytest
 from authing_wechat import WechatTokenClient
@@ -75,3 +77,24 @@ def test_the_plugin_docstring_example(
     assert token.access_token == "mock-access-token-1"
     assert authing_mock_server.request_count(SUCCESSOR_PATH) == 2
     assert len(clock.sleeps) == 1
+
+
+def test_the_testing_api_is_sorted_importable_and_documented() -> None:
+    from authing_wechat import testing
+
+    exported = testing.__all__
+    # isort-style, as ruff's RUF022 keeps it: constants, then classes, then functions.
+    assert exported == sorted(exported, key=lambda n: (not n.isupper(), n[0].islower(), n))
+    public = {
+        name
+        for name, value in vars(testing).items()
+        if not name.startswith(("_", "@")) and not inspect.ismodule(value)
+    }
+    assert set(exported) == public - {"annotations"}
+    for name in exported:
+        member = getattr(testing, name)
+        if callable(member):
+            assert inspect.getdoc(member), name
+        for attribute, value in vars(member).items() if isinstance(member, type) else ():
+            if not attribute.startswith("_") and callable(value):
+                assert inspect.getdoc(value), f"{name}.{attribute}"

@@ -29,10 +29,10 @@ from authing_wechat.testing import (
     DEPRECATED_PATH,
     PATHS,
     SUCCESSOR_PATH,
+    Answer,
     MockAuthingServer,
     run_mock_server,
 )
-from authing_wechat.testing._app import Answer
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import CHECKS, CheckFunction, load_all_checks
 from schemathesis.core.failures import AcceptedNegativeData, Failure, FailureGroup

@@ -9,13 +9,16 @@ headers on the deprecated path) and answers scripted ``Fault`` s on demand. Serv
 - over loopback with keep-alive: ``with run_mock_server(server) as handle: handle.url``;
 - from a shell: ``authing-wechat mock-server --port 8000 --fault info:503:x2``.
 
+Pass a ``FakeClock`` (re-exported here) as ``clock=`` to the server and to the clients: delay
+faults and retry backoffs then take no real time, and token expiry follows ``advance()``.
+
 With the package installed, pytest gets the fixtures ``authing_mock_server``,
 ``authing_mock_transport`` and ``authing_mock_server_url``.
 """
 
 from authing_wechat._clock import FakeClock
 
-from ._app import MockAuthingServer, RecordedRequest
+from ._app import Answer, MockAuthingServer, RecordedRequest
 from ._faults import Fault, FaultSpec, parse_fault_spec
 from ._paths import DEPRECATED_PATH, PATHS, SUCCESSOR_PATH
 from ._server import MockServerHandle, run_mock_server
@@ -25,6 +28,7 @@ __all__ = [
     "DEPRECATED_PATH",
     "PATHS",
     "SUCCESSOR_PATH",
+    "Answer",
     "FakeClock",
     "Fault",
     "FaultSpec",

@@ -18,9 +18,11 @@ from typing import Any
 import attrs
 
 from ._app import ASGIMessage, MockAuthingServer
-from ._http import Incomplete, MalformedRequest, ParsedRequest, parse_request
+from ._http import MAX_BODY, MAX_HEAD, Incomplete, MalformedRequest, ParsedRequest, parse_request
 
 __all__ = ["MockServerHandle", "run_mock_server"]
+
+_MAX_BUFFERED = MAX_HEAD + MAX_BODY
 
 
 @attrs.frozen(kw_only=True)
@@ -158,11 +160,17 @@ class _HTTPConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._registry.discard(self)
         self._transport = None
+        if self._task is not None:
+            # Nobody is left to answer: stop a delay fault still waiting for its client.
+            self._task.cancel()
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         if self._task is None:
             self._next_request()
+        if self._task is not None and len(self._buffer) > _MAX_BUFFERED and self._transport:
+            # A client pipelining faster than we answer waits for TCP back-pressure.
+            self._transport.pause_reading()
 
     def close(self) -> list[asyncio.Task[None]]:
         """Close the connection now; returns the task still answering, if any."""
@@ -213,6 +221,7 @@ class _HTTPConnection(asyncio.Protocol):
         lines += [b"", b"" if request.method == "HEAD" else body]
         transport.write(b"\r\n".join(lines))
         if request.keep_alive:
+            transport.resume_reading()
             self._next_request()
         else:
             transport.close()
