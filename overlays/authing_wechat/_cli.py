@@ -15,6 +15,9 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from ._cli_token import add_token_command
+from ._demo import add_demo_command
+
 if TYPE_CHECKING:
     from .testing import FaultSpec
 
@@ -48,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tools for the WeChat access token API of Authing / GenAuth.",
     )
     subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    add_token_command(subcommands)
+    add_demo_command(subcommands)
     _add_mock_server(subcommands)
     return parser
 

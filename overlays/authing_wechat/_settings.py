@@ -35,8 +35,12 @@ def _check_header_text(name: str, value: object) -> str:
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if not value.strip():
         raise ValueError(f"{name} must not be empty or blank")
-    if any(ch in value for ch in "\r\n\0"):
-        raise ValueError(f"{name} must not contain line breaks or NUL")
+    # What an HTTP/1.1 header can carry as sent: refused here rather than failing (and being
+    # retried) as a transport error on every call.
+    if value != value.strip() or not (value.isascii() and value.isprintable()):
+        raise ValueError(
+            f"{name} must be printable ASCII without line breaks or leading/trailing spaces"
+        )
     return value
 
 
