@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: venv node test lint typecheck spec-check regenerate lock clean
+.PHONY: venv node test lint typecheck spec-check regenerate demo bench fuzz lock clean
 
 venv: $(STAMP)
 
@@ -40,6 +40,16 @@ test: venv node spec-check
 
 regenerate: venv
 	$(BIN)/python scripts/regenerate.py
+
+demo: venv
+	$(BIN)/authing-wechat demo
+
+bench: venv
+	$(BIN)/python scripts/bench.py
+
+# Long, randomized property runs of the contract tests; not part of `make test`.
+fuzz: venv node
+	AUTHING_WECHAT_FUZZ_EXAMPLES=2000 $(BIN)/pytest tests/contract -q
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .hypothesis .schemathesis

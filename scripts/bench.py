@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Benchmarks of authing-wechat against bare httpx, measured in one run.
+
+Figures, not timed tests: every comparison is a ratio of two things measured side by side in
+interleaved rounds on this machine, against the reference mock server on loopback (in its own
+process, so the client's CPU time is not shared with the server's).
+
+    python scripts/bench.py [--json PATH] [--quick]
+
+Targets (exit status 1 if the per-call ratio misses its bound):
+- per call, median and p99: ``get_wechat_mp_access_token_info`` / bare keep-alive
+  ``httpx.Client`` POST of the same body (reading the JSON too): at most 1.25, aim 1.10;
+- async, 100 concurrent callers: calls per second against bare ``httpx.AsyncClient``;
+- a cached ``provider.get()`` in ns/op; 1,000 concurrent getters make 1 upstream request;
+- ``import authing_wechat`` against ``import httpx`` in a fresh interpreter: aim at most 1.3x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from authing_wechat import AsyncWechatTokenClient, WechatTokenClient
+from authing_wechat.testing import SUCCESSOR_PATH, run_mock_server
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_ID, APP_SECRET, AUTHING_APP_ID = "wx-bench", "bench-secret", "bench-app"
+PER_CALL_BOUND, PER_CALL_AIM, IMPORT_AIM = 1.25, 1.10, 1.3
+
+
+@contextmanager
+def mock_server_process() -> Iterator[str]:
+    """Start ``authing-wechat mock-server`` on a free loopback port; stop it by PID."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "authing_wechat", "mock-server", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline() if proc.stdout is not None else ""
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        if match is None:
+            raise RuntimeError(f"mock server did not print its URL: {line!r}")
+        yield match.group(0)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def per_call(url: str, rounds: int, calls: int) -> dict[str, Any]:
+    """Interleaved rounds of the client and of bare httpx, each on its own keep-alive pool."""
+    client = WechatTokenClient(url, AUTHING_APP_ID)
+    bare = httpx.Client()
+    body = {"appId": APP_ID, "appSecret": APP_SECRET}
+    headers = {"x-authing-app-id": AUTHING_APP_ID}
+    target = url + SUCCESSOR_PATH
+
+    def ours() -> None:
+        client.get_wechat_mp_access_token_info(app_id=APP_ID, app_secret=APP_SECRET)
+
+    def theirs() -> None:
+        bare.post(target, json=body, headers=headers).json()
+
+    samples: dict[str, list[float]] = {"client": [], "httpx": []}
+    for fn in (ours, theirs):  # warm both pools and code paths
+        for _ in range(50):
+            fn()
+    for round_no in range(rounds):
+        order = [("client", ours), ("httpx", theirs)]
+        if round_no % 2:
+            order.reverse()
+        for name, fn in order:
+            bucket = samples[name]
+            for _ in range(calls):
+                start = time.perf_counter()
+                fn()
+                bucket.append(time.perf_counter() - start)
+    client.close()
+    bare.close()
+    result: dict[str, Any] = {}
+    for name, values in samples.items():
+        result[f"{name}_median_us"] = statistics.median(values) * 1e6
+        result[f"{name}_p99_us"] = percentile(values, 0.99) * 1e6
+    result["median_ratio"] = result["client_median_us"] / result["httpx_median_us"]
+    result["p99_ratio"] = result["client_p99_us"] / result["httpx_p99_us"]
+    return result
+
+
+async def _throughput(call: Callable[[], Any], total: int, concurrency: int) -> float:
+    remaining = total
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await call()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return total / (time.perf_counter() - start)
+
+
+def concurrent_async(url: str, rounds: int, total: int) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        client = AsyncWechatTokenClient(url, AUTHING_APP_ID)
+        bare = httpx.AsyncClient(limits=limits)
+        body = {"appId": APP_ID, "appSecret": APP_SECRET}
+        headers = {"x-authing-app-id": AUTHING_APP_ID}
+
+        async def ours() -> None:
+            await client.get_wechat_mp_access_token_info(app_id=APP_ID, app_secret=APP_SECRET)
+
+        async def theirs() -> None:
+            (await bare.post(url + SUCCESSOR_PATH, json=body, headers=headers)).json()
+
+        rates: dict[str, list[float]] = {"client": [], "httpx": []}
+        await _throughput(ours, 200, 100)
+        await _throughput(theirs, 200, 100)
+        for round_no in range(rounds):
+            order = [("client", ours), ("httpx", theirs)]
+            if round_no % 2:
+                order.reverse()
+            for name, fn in order:
+                rates[name].append(await _throughput(fn, total, 100))
+        await client.aclose()
+        await bare.aclose()
+        client_rate = statistics.median(rates["client"])
+        httpx_rate = statistics.median(rates["httpx"])
+        return {
+            "client_calls_per_s": client_rate,
+            "httpx_calls_per_s": httpx_rate,
+            "throughput_ratio": client_rate / httpx_rate,
+        }
+
+    return asyncio.run(run())
+
+
+def provider_figures(getters: int) -> dict[str, Any]:
+    """Cached get() cost, and how many upstream requests concurrent getters make."""
+    with run_mock_server() as handle:
+        with WechatTokenClient(handle.url, AUTHING_APP_ID) as client:
+            provider = client.token_provider(app_id=APP_ID, app_secret=APP_SECRET)
+            barrier = threading.Barrier(min(getters, 200))
+
+            def get() -> None:
+                barrier.wait()
+                provider.get()
+
+            threads = [threading.Thread(target=get) for _ in range(min(getters, 200))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            thread_requests = handle.server.request_count()
+            loops = 1_000_000
+            start = time.perf_counter()
+            for _ in range(loops):
+                provider.get()
+            cached_ns = (time.perf_counter() - start) / loops * 1e9
+        handle.server.reset()
+
+        async def tasks() -> int:
+            async with AsyncWechatTokenClient(handle.url, AUTHING_APP_ID) as client:
+                provider = client.token_provider(app_id=APP_ID, app_secret=APP_SECRET)
+                await asyncio.gather(*(provider.get() for _ in range(getters)))
+            return handle.server.request_count()
+
+        task_requests = asyncio.run(tasks())
+    return {
+        "cached_get_ns": cached_ns,
+        "threads": min(getters, 200),
+        "thread_upstream_requests": thread_requests,
+        "tasks": getters,
+        "task_upstream_requests": task_requests,
+    }
+
+
+def import_times(runs: int) -> dict[str, Any]:
+    code = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    times: dict[str, list[float]] = {"authing_wechat": [], "httpx": []}
+    for _ in range(runs):
+        for module, samples in times.items():
+            out = subprocess.run(
+                [sys.executable, "-c", code.format(module)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
+            )
+            samples.append(float(out.stdout))
+    ours = statistics.median(times["authing_wechat"]) * 1e3
+    theirs = statistics.median(times["httpx"]) * 1e3
+    return {"authing_wechat_ms": ours, "httpx_ms": theirs, "import_ratio": ours / theirs}
+
+
+def table(results: dict[str, Any]) -> str:
+    pc, ac, pv, im = results["per_call"], results["async"], results["provider"], results["import"]
+    rows = [
+        ("per call, median", f"{pc['client_median_us']:.0f} µs", f"{pc['httpx_median_us']:.0f} µs",
+         f"{pc['median_ratio']:.2f}x", f"<= {PER_CALL_BOUND} (aim {PER_CALL_AIM})"),
+        ("per call, p99", f"{pc['client_p99_us']:.0f} µs", f"{pc['httpx_p99_us']:.0f} µs",
+         f"{pc['p99_ratio']:.2f}x", f"<= {PER_CALL_BOUND}"),
+        ("async, 100 callers", f"{ac['client_calls_per_s']:.0f} calls/s",
+         f"{ac['httpx_calls_per_s']:.0f} calls/s", f"{ac['throughput_ratio']:.2f}x",
+         "higher is better"),
+        ("cached provider.get()", f"{pv['cached_get_ns']:.0f} ns", "-", "-", "a few µs at most"),
+        (f"{pv['tasks']} concurrent getters (tasks)", f"{pv['task_upstream_requests']} request(s)",
+         "-", "-", "1"),
+        (f"{pv['threads']} concurrent getters (threads)",
+         f"{pv['thread_upstream_requests']} request(s)", "-", "-", "1"),
+        ("import", f"{im['authing_wechat_ms']:.1f} ms", f"{im['httpx_ms']:.1f} ms",
+         f"{im['import_ratio']:.2f}x", f"aim <= {IMPORT_AIM}"),
+    ]  # fmt: skip
+    header = ("measure", "authing-wechat", "bare httpx", "ratio", "target")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    lines += [
+        "| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+        for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, default=ROOT / "bench-results.json")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    args = parser.parse_args(argv)
+    rounds, calls = (4, 100) if args.quick else (12, 300)
+    with mock_server_process() as url:
+        results: dict[str, Any] = {
+            "per_call": per_call(url, rounds, calls),
+            "async": concurrent_async(url, 3 if args.quick else 5, 1000 if args.quick else 3000),
+        }
+    results["provider"] = provider_figures(1000)
+    results["import"] = import_times(5 if args.quick else 15)
+    results["machine"] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
+    print(table(results))
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {args.json}")
+    pc = results["per_call"]
+    failures = [
+        f"per-call {kind} ratio {pc[f'{kind}_ratio']:.2f} exceeds {PER_CALL_BOUND}"
+        for kind in ("median", "p99")
+        if pc[f"{kind}_ratio"] > PER_CALL_BOUND
+    ]
+    pv = results["provider"]
+    if pv["task_upstream_requests"] != 1 or pv["thread_upstream_requests"] != 1:
+        failures.append("concurrent getters made more than one upstream request")
+    for failure in failures:
+        print(f"FAIL: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
