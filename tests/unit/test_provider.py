@@ -219,3 +219,41 @@ async def test_tasks_share_one_refresh() -> None:
     tokens = await asyncio.gather(*tasks)
     assert {t.access_token for t in tokens} == {"token-1"}
     assert server.count == 1
+
+
+def test_threads_against_the_mock_server_make_one_request() -> None:
+    from authing_wechat.testing import SUCCESSOR_PATH, Fault, run_mock_server
+
+    with run_mock_server() as handle:
+        # The first answer is held back so that every thread asks while it is in flight.
+        handle.server.add_fault(SUCCESSOR_PATH, Fault.delay(0.2))
+        with WechatTokenClient(handle.url, "a") as client:
+            provider = client.token_provider(app_id="wx1", app_secret=SECRET)
+            start = threading.Barrier(50)
+            tokens: list[str] = []
+
+            def get() -> None:
+                start.wait()
+                tokens.append(provider.get().access_token)
+
+            threads = [threading.Thread(target=get) for _ in range(50)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+        assert len(tokens) == 50
+        assert len(set(tokens)) == 1
+        assert handle.server.request_count(SUCCESSOR_PATH) == 1
+
+
+@pytest.mark.anyio
+async def test_tasks_against_the_mock_server_make_one_request() -> None:
+    from authing_wechat.testing import SUCCESSOR_PATH, Fault, run_mock_server
+
+    with run_mock_server() as handle:
+        handle.server.add_fault(SUCCESSOR_PATH, Fault.delay(0.2))
+        async with AsyncWechatTokenClient(handle.url, "a") as client:
+            provider = client.token_provider(app_id="wx1", app_secret=SECRET)
+            tokens = await asyncio.gather(*(provider.get() for _ in range(1000)))
+        assert len({t.access_token for t in tokens}) == 1
+        assert handle.server.request_count(SUCCESSOR_PATH) == 1
