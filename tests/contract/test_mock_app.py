@@ -135,6 +135,7 @@ HEADER_CASES = {
     "no app id": {},
     "blank authing app id": {"x-authing-app-id": " "},
     "blank genauth app id next to a good one": {**HEADERS, "x-genauth-app-id": ""},
+    "authing app id with a space": {"x-authing-app-id": "app id"},
     "unknown authing lang": {**HEADERS, "x-authing-lang": "fr-FR"},
     "unknown genauth lang": {**HEADERS, "x-genauth-lang": "zh-cn"},
 }
@@ -163,8 +164,8 @@ async def test_each_bad_header_gets_its_own_400() -> None:
         uuid.UUID(body["requestId"])
         conforms(response)
         codes[case] = body["apiCode"]
-    # Blank headers share a code, as do bad langs; missing differs from both.
-    assert len(set(codes.values())) == 3
+    # Blank headers share a code, as do bad langs; missing and malformed differ from both.
+    assert len(set(codes.values())) == 4
 
 
 @pytest.mark.anyio

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
@@ -57,6 +58,11 @@ _APP_ID_HEADER_MISSING = _Rejection(
     400, 1001, "缺少 x-authing-app-id 请求头", "x-authing-app-id or x-genauth-app-id is required"
 )
 _APP_ID_HEADER_BLANK = _Rejection(400, 1002, "{field} 不能为空", "{field} must not be blank")
+# The spec's pattern for app ids: visible ASCII, no spaces.
+_APP_ID_PATTERN: Final = re.compile(r"[!-~]+")
+_APP_ID_HEADER_INVALID = _Rejection(
+    400, 1013, "{field} 只能包含可见 ASCII 字符", "{field} must be visible ASCII without spaces"
+)
 _LANG_INVALID = _Rejection(
     400, 1003, "{field} 必须是 zh-CN 或 en-US", "{field} must be zh-CN or en-US"
 )
@@ -531,6 +537,8 @@ def _check_headers(headers: Mapping[str, str]) -> tuple[_Rejection | None, str]:
     for name, value in present:
         if not value.strip():
             return _APP_ID_HEADER_BLANK, name
+        if not _APP_ID_PATTERN.fullmatch(value):
+            return _APP_ID_HEADER_INVALID, name
     return None, ""
 
 
