@@ -19,7 +19,6 @@ import datetime
 import functools
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any, Final, TypeAlias
 
@@ -48,7 +47,6 @@ __all__ = [
     "raw_spec",
     "request_violations",
     "response_violations",
-    "sendable_header_value",
     "spec_example",
     "success_bodies",
 ]
@@ -59,8 +57,6 @@ DEPRECATED_PATH: Final = "/api/v3/get-wechat-access-token"
 VENDOR_HEADER_PREFIXES: Final = ("x-authing-", "x-genauth-")
 FUZZ_ENV: Final = "AUTHING_WECHAT_FUZZ_EXAMPLES"
 
-# RFC 9110 field-value as h11 (hence httpx) enforces it: visible ASCII, inner SP/HTAB only.
-_FIELD_VALUE: Final = re.compile(r"[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*")
 _BODY_PATH: Final = "/__response-body__"
 Operation: TypeAlias = schemathesis.APIOperation[Any, Any, Any, Any]
 
@@ -87,11 +83,6 @@ def operation(path: str) -> Operation:
 def spec_example(name: str) -> Any:
     """A deep copy of ``components/examples/<name>/value``."""
     return copy.deepcopy(raw_spec()["components"]["examples"][name]["value"])
-
-
-def sendable_header_value(value: str) -> bool:
-    """Whether HTTP/1.1 (h11, under httpx) can carry ``value`` as a header field value."""
-    return _FIELD_VALUE.fullmatch(value) is not None
 
 
 def _media_type(content_type: str | None) -> str:

@@ -284,28 +284,13 @@ ERROR_FAULTS: dict[str, Fault] = {
     "401": Fault.status(401, api_code=2001),
     "520": Fault.status(520),
     "statusCode 500 in HTTP 200": Fault.envelope_error(500, api_code=5001),
+    "HTML 502 from a proxy": Fault.html(502),
 }
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        *ERROR_FAULTS,
-        pytest.param(
-            "HTML 502 from a proxy",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "spec gap: components/responses/ServerError declares only application/json, "
-                    "while the spec's description says proxies answer 5xx with HTML; Prism "
-                    "answers 500 'media type text/html does not match'"
-                ),
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("fault", list(ERROR_FAULTS))
 def test_the_mock_servers_error_answers_pass_prism(prism: PrismProxy, fault: str) -> None:
-    scripted = ERROR_FAULTS.get(fault, Fault.html(502))
+    scripted = ERROR_FAULTS[fault]
     prism.server.add_fault(SUCCESSOR_PATH, scripted)
     with pytest.raises(AuthingAPIError) as caught:
         _call(prism, "sync", "successor", brand="authing", lang="en-US", access_token=None)
