@@ -119,9 +119,10 @@ class ClientSettings:
         if brand not in BRANDS:
             raise ValueError(f"brand must be one of {BRANDS}, not {brand!r}")
         app_id_kw, lang_kw = _BRAND_KWARGS[str(brand)]
-        header_kwargs: dict[str, Any] = {
-            app_id_kw: _check_header_text("authing_app_id", authing_app_id)
-        }
+        app_id = _check_header_text("authing_app_id", authing_app_id)
+        if " " in app_id:  # the spec's pattern for app ids: visible ASCII, no spaces
+            raise ValueError("authing_app_id must not contain spaces")
+        header_kwargs: dict[str, Any] = {app_id_kw: app_id}
         if lang is not None:
             try:
                 header_kwargs[lang_kw] = Lang(str(lang))

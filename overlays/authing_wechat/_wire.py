@@ -36,7 +36,8 @@ from ._settings import ClientSettings
 
 __all__ = ["build_request", "read_token", "translate_transport_error"]
 
-_EPOCH_SECONDS = re.compile(r"[0-9]{1,15}")
+# Any run of ASCII digits (leading zeros too); out-of-range values fail in fromtimestamp().
+_EPOCH_SECONDS = re.compile(r"[0-9]+")
 _REDACTED = "[redacted]"
 # Generated from_dict raises these on a wrong shape (missing key, non-mapping, bad enum).
 _SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
