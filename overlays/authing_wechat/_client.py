@@ -23,6 +23,7 @@ from ._models import DeprecationNotice, WechatAccessToken
 from ._operations import LEGACY, SUCCESSOR, Operation
 from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
 from ._retry import RetryPolicy, RetryRun, TokenBucket
+from ._secret import Secret
 from ._settings import Brand, ClientSettings, check_credentials
 from ._wire import build_request, read_token, translate_transport_error
 
@@ -90,13 +91,13 @@ class _ClientCore:
         # client falls back to about one request per call instead of max_attempts.
         budget = None if retry is None else retry.budget
         self.bucket = None if budget is None else TokenBucket(budget)
-        self._providers: dict[str, tuple[str, tuple[float, float], object]] = {}
+        self._providers: dict[str, tuple[Secret, tuple[float, float], object]] = {}
         self._providers_lock = threading.Lock()
 
     def provider(
         self,
         app_id: str,
-        app_secret: str,
+        app_secret: Secret,
         timing: tuple[float, float],
         make: Callable[[], _ProviderT],
         kind: type[_ProviderT],
@@ -111,7 +112,8 @@ class _ClientCore:
                 return made
         secret, known_timing, existing = known
         # Two providers for one app would race each other's refreshes; hand out the same one.
-        if not hmac.compare_digest(secret, app_secret) or known_timing != timing:
+        same = hmac.compare_digest(secret.reveal(), app_secret.reveal())
+        if not same or known_timing != timing:
             raise ValueError(
                 f"this client already has a token provider for app_id {app_id!r} with another "
                 "app_secret or other timing; use that one"
@@ -125,7 +127,7 @@ class _ClientCore:
         migrate = self.deprecation.use_deprecated(LEGACY.method, SUCCESSOR.method)
         return SUCCESSOR if migrate else LEGACY
 
-    def start(self, operation: Operation, app_id: str, app_secret: str) -> _Call:
+    def start(self, operation: Operation, app_id: str, app_secret: Secret) -> _Call:
         check_credentials(app_id, app_secret)
         run = RetryRun(self.retry, self.bucket, self.clock, operation=operation.method)
         return _Call(self, operation, run, app_id, app_secret)
@@ -142,7 +144,7 @@ class _Call:
     """One call's attempts: builds each request and decides what each outcome means."""
 
     def __init__(
-        self, core: _ClientCore, operation: Operation, run: RetryRun, app_id: str, secret: str
+        self, core: _ClientCore, operation: Operation, run: RetryRun, app_id: str, secret: Secret
     ) -> None:
         self._core = core
         self._operation = operation
@@ -290,7 +292,9 @@ class WechatTokenClient(_BaseClient[httpx.Client]):
             AuthingConnectionError: No usable answer (``AuthingTimeoutError`` on timeouts).
             AuthingResponseError: A 2xx answer that is not the documented shape.
         """
-        return self._send(SUCCESSOR, app_id, app_secret)
+        secret = Secret(app_secret)
+        del app_secret  # tools that print a frame's arguments or locals must not find it
+        return self._send(SUCCESSOR, app_id, secret)
 
     # A literal, not a constant: type checkers read the message only from a literal.
     # category=None: the run-time warning is the deprecation policy's to give (or not).
@@ -305,7 +309,9 @@ class WechatTokenClient(_BaseClient[httpx.Client]):
         Warns with ``AuthingDeprecationWarning`` (``deprecated="warn"``), raises
         ``DeprecatedEndpointError`` (``"error"``) or calls the successor (``"migrate"``).
         """
-        return self._send(self._core.legacy_operation(), app_id, app_secret)
+        secret = Secret(app_secret)
+        del app_secret  # tools that print a frame's arguments or locals must not find it
+        return self._send(self._core.legacy_operation(), app_id, secret)
 
     def token_provider(
         self,
@@ -330,9 +336,11 @@ class WechatTokenClient(_BaseClient[httpx.Client]):
             ValueError: Blank credentials, negative timings, or a provider for ``app_id``
                 with another secret or timing exists.
         """
+        secret = Secret(app_secret)
+        del app_secret  # tools that print a frame's arguments or locals must not find it
 
         def fetch() -> WechatAccessToken:
-            return self._send(SUCCESSOR, app_id, app_secret)
+            return self._send(SUCCESSOR, app_id, secret)
 
         def make() -> WechatTokenProvider:
             return WechatTokenProvider(
@@ -344,10 +352,10 @@ class WechatTokenClient(_BaseClient[httpx.Client]):
             )
 
         timing = (refresh_margin, min_refresh_interval)
-        return self._core.provider(app_id, app_secret, timing, make, WechatTokenProvider)
+        return self._core.provider(app_id, secret, timing, make, WechatTokenProvider)
 
-    def _send(self, operation: Operation, app_id: str, app_secret: str) -> WechatAccessToken:
-        call = self._core.start(operation, app_id, app_secret)
+    def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
+        call = self._core.start(operation, app_id, secret)
         while True:
             request = call.next_request(self._http)
             try:
@@ -390,7 +398,9 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient]):
         self, *, app_id: str, app_secret: str
     ) -> WechatAccessToken:
         """Fetch the WeChat access token; see ``WechatTokenClient``'s method of the same name."""
-        return await self._send(SUCCESSOR, app_id, app_secret)
+        secret = Secret(app_secret)
+        del app_secret  # tools that print a frame's arguments or locals must not find it
+        return await self._send(SUCCESSOR, app_id, secret)
 
     # A literal, not a constant: type checkers read the message only from a literal.
     # category=None: the run-time warning is the deprecation policy's to give (or not).
@@ -403,7 +413,9 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient]):
         self, *, app_id: str, app_secret: str
     ) -> WechatAccessToken:
         """Deprecated twin of ``get_wechat_mp_access_token_info()``; see the sync client."""
-        return await self._send(self._core.legacy_operation(), app_id, app_secret)
+        secret = Secret(app_secret)
+        del app_secret  # tools that print a frame's arguments or locals must not find it
+        return await self._send(self._core.legacy_operation(), app_id, secret)
 
     def token_provider(
         self,
@@ -414,9 +426,11 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient]):
         min_refresh_interval: float = 30.0,
     ) -> AsyncWechatTokenProvider:
         """A cached, single-flight token for one WeChat app; see the sync client's method."""
+        secret = Secret(app_secret)
+        del app_secret  # tools that print a frame's arguments or locals must not find it
 
         async def fetch() -> WechatAccessToken:
-            return await self._send(SUCCESSOR, app_id, app_secret)
+            return await self._send(SUCCESSOR, app_id, secret)
 
         def make() -> AsyncWechatTokenProvider:
             return AsyncWechatTokenProvider(
@@ -428,10 +442,10 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient]):
             )
 
         timing = (refresh_margin, min_refresh_interval)
-        return self._core.provider(app_id, app_secret, timing, make, AsyncWechatTokenProvider)
+        return self._core.provider(app_id, secret, timing, make, AsyncWechatTokenProvider)
 
-    async def _send(self, operation: Operation, app_id: str, app_secret: str) -> WechatAccessToken:
-        call = self._core.start(operation, app_id, app_secret)
+    async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
+        call = self._core.start(operation, app_id, secret)
         while True:
             request = call.next_request(self._http)
             try:

@@ -10,6 +10,8 @@ import attrs
 import httpx
 from authing_wechat_client.models import Lang
 
+from ._secret import Secret
+
 __all__ = ["BRANDS", "Brand", "ClientSettings", "check_credentials"]
 
 Brand = Literal["authing", "genauth"]
@@ -44,12 +46,12 @@ def _check_header_text(name: str, value: object) -> str:
     return value
 
 
-def check_credentials(app_id: object, app_secret: object) -> None:
+def check_credentials(app_id: object, app_secret: Secret) -> None:
     """Raise before any request if the WeChat app id or secret is not a non-blank str.
 
     The messages name the argument, never its value.
     """
-    for name, value in (("app_id", app_id), ("app_secret", app_secret)):
+    for name, value in (("app_id", app_id), ("app_secret", app_secret.reveal())):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a str, not {type(value).__name__}")
         if not value.strip():

@@ -32,6 +32,7 @@ from ._errors import (
 )
 from ._models import WechatAccessToken
 from ._operations import Operation
+from ._secret import Secret
 from ._settings import ClientSettings
 
 __all__ = ["build_request", "read_token", "translate_transport_error"]
@@ -49,12 +50,12 @@ def build_request(
     settings: ClientSettings,
     *,
     app_id: str,
-    app_secret: str,
+    app_secret: Secret,
     timeout: float,
 ) -> httpx.Request:
     """Build one attempt's request with the generated builder, on the client's pool."""
     kwargs = operation.endpoint._get_kwargs(
-        body=GetWechatAccessTokenDto(app_id=app_id, app_secret=app_secret),
+        body=GetWechatAccessTokenDto(app_id=app_id, app_secret=app_secret.reveal()),
         **settings.header_kwargs,
     )
     headers = kwargs["headers"]
@@ -68,9 +69,10 @@ def build_request(
     )
 
 
-def _redact(text: str, secret: str) -> str:
+def _redact(text: str, secret: Secret) -> str:
     # A server (or proxy) that echoes the request must not leak the secret into our errors.
-    return text.replace(secret, _REDACTED) if secret and secret in text else text
+    plain = secret.reveal()
+    return text.replace(plain, _REDACTED) if plain and plain in text else text
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:
@@ -89,7 +91,7 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _http_error(response: httpx.Response, attempts: int, secret: str) -> AuthingAPIError:
+def _http_error(response: httpx.Response, attempts: int, secret: Secret) -> AuthingAPIError:
     """An HTTP error status: the envelope if the body has one, else the status alone."""
     status = response.status_code
     envelope: ErrorRespDto | None = None
@@ -122,7 +124,7 @@ def _http_error(response: httpx.Response, attempts: int, secret: str) -> Authing
 
 
 def read_token(
-    response: httpx.Response, operation: Operation, *, attempts: int, app_secret: str
+    response: httpx.Response, operation: Operation, *, attempts: int, app_secret: Secret
 ) -> WechatAccessToken:
     """Turn a raw response into a token, or raise the error it stands for.
 
