@@ -12,7 +12,7 @@ import ssl
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import httpx
 
@@ -96,18 +96,25 @@ class _ClientCore:
 
     def provider(
         self,
+        kind: type[_ProviderT],
+        fetch: Any,
         app_id: str,
         app_secret: Secret,
         timing: tuple[float, float],
-        make: Callable[[], _ProviderT],
-        kind: type[_ProviderT],
     ) -> _ProviderT:
         """The one provider of this client for a WeChat app, made on first use."""
         check_credentials(app_id, app_secret)
         with self._providers_lock:
             known = self._providers.get(app_id)
             if known is None:
-                made = make()
+                margin, interval = timing
+                made = kind(
+                    fetch,
+                    app_id=app_id,
+                    refresh_margin=margin,
+                    min_refresh_interval=interval,
+                    clock=self.clock,
+                )
                 self._providers[app_id] = (app_secret, timing, made)
                 return made
         secret, known_timing, existing = known
@@ -342,17 +349,8 @@ class WechatTokenClient(_BaseClient[httpx.Client]):
         def fetch() -> WechatAccessToken:
             return self._send(SUCCESSOR, app_id, secret)
 
-        def make() -> WechatTokenProvider:
-            return WechatTokenProvider(
-                fetch,
-                app_id=app_id,
-                refresh_margin=refresh_margin,
-                min_refresh_interval=min_refresh_interval,
-                clock=self._core.clock,
-            )
-
         timing = (refresh_margin, min_refresh_interval)
-        return self._core.provider(app_id, secret, timing, make, WechatTokenProvider)
+        return self._core.provider(WechatTokenProvider, fetch, app_id, secret, timing)
 
     def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._core.start(operation, app_id, secret)
@@ -432,17 +430,8 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient]):
         async def fetch() -> WechatAccessToken:
             return await self._send(SUCCESSOR, app_id, secret)
 
-        def make() -> AsyncWechatTokenProvider:
-            return AsyncWechatTokenProvider(
-                fetch,
-                app_id=app_id,
-                refresh_margin=refresh_margin,
-                min_refresh_interval=min_refresh_interval,
-                clock=self._core.clock,
-            )
-
         timing = (refresh_margin, min_refresh_interval)
-        return self._core.provider(app_id, secret, timing, make, AsyncWechatTokenProvider)
+        return self._core.provider(AsyncWechatTokenProvider, fetch, app_id, secret, timing)
 
     async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._core.start(operation, app_id, secret)

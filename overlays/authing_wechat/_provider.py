@@ -12,14 +12,19 @@ import logging
 import math
 import threading
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._clock import Clock
+
+if TYPE_CHECKING:
+    import asyncio
 from ._errors import AuthingError
 from ._models import WechatAccessToken
 
 __all__ = ["AsyncWechatTokenProvider", "WechatTokenProvider"]
 
 logger = logging.getLogger("authing_wechat")
+_FetchT = TypeVar("_FetchT", bound=Callable[[], Any])
 
 
 def _check_seconds(name: str, value: object) -> float:
@@ -40,6 +45,9 @@ class _TokenState:
         self._token: WechatAccessToken | None = None
         self._expires = -math.inf  # epoch seconds
         self._refresh_after = -math.inf  # epoch seconds; serve from memory before this
+        # Bumped by every refresh, so a caller that waited for the lock knows one happened.
+        self.generation = 0
+        self._failure: AuthingError | None = None
 
     def cached(self) -> WechatAccessToken | None:
         """The token while it needs no refresh; the fast path, a few attribute reads."""
@@ -48,7 +56,23 @@ class _TokenState:
             return token
         return None
 
+    def settled_while_waiting(self, generation: int) -> WechatAccessToken | None:
+        """After taking the lock: what the refresh this caller waited for produced.
+
+        Its token if it is still fresh; ``None`` if this caller must refresh itself.
+
+        Raises:
+            AuthingError: The refresh this caller waited for failed with no valid token to
+                serve: every waiter gets that error instead of asking again, one by one.
+        """
+        token = self.cached()
+        if token is None and generation != self.generation and self._failure is not None:
+            raise self._failure
+        return token
+
     def store(self, token: WechatAccessToken) -> None:
+        self.generation += 1
+        self._failure = None
         now = self._clock.time()
         expires = token.expires_at.timestamp()
         # A token handed out already inside the margin is still used: refreshing it on every
@@ -59,9 +83,11 @@ class _TokenState:
 
     def refresh_failed(self, error: AuthingError) -> WechatAccessToken:
         """The cached token if it is still valid; otherwise raise ``error``."""
+        self.generation += 1
         now = self._clock.time()
         token = self._token
         if token is None or now >= self._expires:
+            self._failure = error
             raise error
         # Back off before the next refresh, so a failing upstream is not asked on every call.
         self._refresh_after = min(now + self.min_refresh_interval, self._expires)
@@ -83,16 +109,12 @@ class _TokenState:
             self._token, self._expires, self._refresh_after = None, -math.inf, -math.inf
 
 
-class WechatTokenProvider:
-    """A cached, thread-safe, single-flight WeChat access token for one WeChat app.
-
-    Make one with ``WechatTokenClient.token_provider()``; all providers of a client share its
-    connection pool and retry budget.
-    """
+class _ProviderBase(Generic[_FetchT]):
+    """What both providers hold: the fetch function and the shared cache decisions."""
 
     def __init__(
         self,
-        fetch: Callable[[], WechatAccessToken],
+        fetch: _FetchT,
         *,
         app_id: str,
         refresh_margin: float,
@@ -104,7 +126,10 @@ class WechatTokenProvider:
         self._state = _TokenState(
             refresh_margin=refresh_margin, min_refresh_interval=min_refresh_interval, clock=clock
         )
-        self._lock = threading.Lock()
+        self._lock = self._new_lock()
+
+    def _new_lock(self) -> Any:
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(app_id={self.app_id!r})"
@@ -113,6 +138,17 @@ class WechatTokenProvider:
     def refresh_margin(self) -> float:
         """Seconds before expiry at which the token is refreshed."""
         return self._state.refresh_margin
+
+
+class WechatTokenProvider(_ProviderBase[Callable[[], WechatAccessToken]]):
+    """A cached, thread-safe, single-flight WeChat access token for one WeChat app.
+
+    Make one with ``WechatTokenClient.token_provider()``; all providers of a client share its
+    connection pool and retry budget.
+    """
+
+    def _new_lock(self) -> threading.Lock:
+        return threading.Lock()
 
     def get(self) -> WechatAccessToken:
         """Return a valid token, from memory while more than ``refresh_margin`` seconds remain.
@@ -127,8 +163,9 @@ class WechatTokenProvider:
         token = self._state.cached()
         if token is not None:
             return token
+        generation = self._state.generation
         with self._lock:
-            token = self._state.cached()
+            token = self._state.settled_while_waiting(generation)
             if token is not None:
                 return token
             try:
@@ -150,46 +187,26 @@ class WechatTokenProvider:
             self._state.invalidate(token)
 
 
-class AsyncWechatTokenProvider:
+class AsyncWechatTokenProvider(_ProviderBase[Callable[[], Awaitable[WechatAccessToken]]]):
     """The asyncio twin of ``WechatTokenProvider``, made by
     ``AsyncWechatTokenClient.token_provider()``; ``get()`` is awaited.
 
     Single-flight across the tasks of one event loop.
     """
 
-    def __init__(
-        self,
-        fetch: Callable[[], Awaitable[WechatAccessToken]],
-        *,
-        app_id: str,
-        refresh_margin: float,
-        min_refresh_interval: float,
-        clock: Clock,
-    ) -> None:
-        self._fetch = fetch
-        self.app_id = app_id
-        self._state = _TokenState(
-            refresh_margin=refresh_margin, min_refresh_interval=min_refresh_interval, clock=clock
-        )
+    def _new_lock(self) -> asyncio.Lock:
         import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
 
-        self._lock = asyncio.Lock()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(app_id={self.app_id!r})"
-
-    @property
-    def refresh_margin(self) -> float:
-        """Seconds before expiry at which the token is refreshed."""
-        return self._state.refresh_margin
+        return asyncio.Lock()
 
     async def get(self) -> WechatAccessToken:
         """Return a valid token; see ``WechatTokenProvider.get()``."""
         token = self._state.cached()
         if token is not None:
             return token
+        generation = self._state.generation
         async with self._lock:
-            token = self._state.cached()
+            token = self._state.settled_while_waiting(generation)
             if token is not None:
                 return token
             try:

@@ -257,3 +257,63 @@ async def test_tasks_against_the_mock_server_make_one_request() -> None:
             tokens = await asyncio.gather(*(provider.get() for _ in range(1000)))
         assert len({t.access_token for t in tokens}) == 1
         assert handle.server.request_count(SUCCESSOR_PATH) == 1
+
+
+def test_a_failed_cold_refresh_is_shared_by_its_waiters_not_repeated() -> None:
+    entered, release = threading.Event(), threading.Event()
+    server = TokenServer(FakeClock())
+    server.fail_with = 503
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        entered.set()
+        release.wait(5)
+        return server(request)
+
+    http = httpx.Client(transport=httpx.MockTransport(slow))
+    client = WechatTokenClient(APP_HOST, "a", retry=None, http_client=http, clock=server.clock)
+    provider = client.token_provider(app_id="wx1", app_secret=SECRET)
+    start = threading.Barrier(21)
+    errors: list[BaseException] = []
+
+    def get() -> None:
+        start.wait()
+        try:
+            provider.get()
+        except AuthingAPIError as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=get) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    assert entered.wait(5)
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    assert len(errors) == 20
+    # Callers that were waiting got the one failure; at most a straggler that arrived after
+    # it asks again.
+    assert server.count <= 2
+    server.fail_with = None
+    assert provider.get().access_token.startswith("token-")  # a later call tries afresh
+
+
+@pytest.mark.anyio
+async def test_a_failed_cold_refresh_is_shared_by_waiting_tasks() -> None:
+    server = TokenServer(FakeClock())
+    server.fail_with = 503
+    release = asyncio.Event()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return server(request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(slow))
+    client = AsyncWechatTokenClient(APP_HOST, "a", retry=None, http_client=http, clock=server.clock)
+    provider = client.token_provider(app_id="wx1", app_secret=SECRET)
+    tasks = [asyncio.create_task(provider.get()) for _ in range(100)]
+    await asyncio.sleep(0)
+    release.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, AuthingAPIError) for r in results)
+    assert server.count == 1
