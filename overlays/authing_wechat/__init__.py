@@ -13,6 +13,7 @@ from ._errors import (
     AuthingError,
     AuthingResponseError,
     AuthingTimeoutError,
+    AuthingTLSError,
     DeprecatedEndpointError,
 )
 from ._models import DeprecationNotice, WechatAccessToken
@@ -27,6 +28,7 @@ __all__ = [
     "AuthingDeprecationWarning",
     "AuthingError",
     "AuthingResponseError",
+    "AuthingTLSError",
     "AuthingTimeoutError",
     "Clock",
     "DeprecatedEndpointError",

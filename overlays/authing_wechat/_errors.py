@@ -5,8 +5,9 @@ Every failure of a call is one of these, never a raw ``KeyError``, ``JSONDecodeE
 
     AuthingError
     ├── AuthingAPIError            the server answered with an error (HTTP status or envelope)
-    ├── AuthingConnectionError     no usable answer reached us (refused, reset, dropped, TLS)
-    │   └── AuthingTimeoutError    ... because a timeout or the call's deadline ran out
+    ├── AuthingConnectionError     no usable answer reached us (refused, reset, dropped)
+    │   ├── AuthingTimeoutError    ... because a timeout or the call's deadline ran out
+    │   └── AuthingTLSError        ... because the server's certificate was not accepted
     ├── AuthingResponseError       a 2xx answer that is not the documented shape
     └── DeprecatedEndpointError    a deprecated method was called with ``deprecated="error"``
 
@@ -27,6 +28,7 @@ __all__ = [
     "AuthingDeprecationWarning",
     "AuthingError",
     "AuthingResponseError",
+    "AuthingTLSError",
     "AuthingTimeoutError",
     "DeprecatedEndpointError",
 ]
@@ -116,6 +118,10 @@ class AuthingConnectionError(AuthingError):
 
 class AuthingTimeoutError(AuthingConnectionError):
     """A timeout ran out: connecting, reading, or the call's whole ``deadline``."""
+
+
+class AuthingTLSError(AuthingConnectionError):
+    """The server's TLS certificate failed verification. Never retried: it would fail again."""
 
 
 class AuthingResponseError(AuthingError):

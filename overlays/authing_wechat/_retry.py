@@ -28,6 +28,7 @@ from ._errors import (
     AuthingConnectionError,
     AuthingError,
     AuthingTimeoutError,
+    AuthingTLSError,
 )
 
 __all__ = [
@@ -330,13 +331,13 @@ def retry_reason(error: AuthingError) -> str | None:
         ``"timeout"``, ``"connection error"``, ``"HTTP <status>"`` for HTTP 408, 429 and 5xx
         except 501, ``"envelope statusCode <code> in HTTP <status>"`` for an envelope
         ``statusCode`` 429 or 5xx (except 501) in a 2xx answer; ``None`` for every other error
-        (other 4xx, malformed bodies, ``DeprecatedEndpointError``, an ``AuthingAPIError``
-        without a response).
+        (other 4xx, malformed bodies, a rejected TLS certificate, ``DeprecatedEndpointError``,
+        an ``AuthingAPIError`` without a response).
     """
-    if isinstance(error, AuthingTimeoutError):
-        return "timeout"
     if isinstance(error, AuthingConnectionError):
-        return "connection error"
+        if isinstance(error, AuthingTLSError):  # the same certificate would fail again
+            return None
+        return "timeout" if isinstance(error, AuthingTimeoutError) else "connection error"
     http_status = error.http_status
     if not isinstance(error, AuthingAPIError) or http_status is None:
         return None

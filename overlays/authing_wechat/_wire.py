@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ from ._errors import (
     AuthingError,
     AuthingResponseError,
     AuthingTimeoutError,
+    AuthingTLSError,
 )
 from ._models import WechatAccessToken
 from ._operations import Operation
@@ -192,6 +194,18 @@ def read_token(
     )
 
 
+def _certificate_rejected(exc: BaseException) -> bool:
+    # httpx wraps httpcore's ConnectError, which wraps the ssl module's error.
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def translate_transport_error(
     exc: httpx.HTTPError, request: httpx.Request, *, attempts: int
 ) -> AuthingError:
@@ -200,6 +214,13 @@ def translate_transport_error(
     if isinstance(exc, httpx.TimeoutException):
         return AuthingTimeoutError(
             f"{type(exc).__name__}: {request.method} {request.url} timed out ({detail})",
+            attempts=attempts,
+            request=request,
+        )
+    if _certificate_rejected(exc):
+        return AuthingTLSError(
+            f"{request.method} {request.url}: the server's TLS certificate was not accepted "
+            f"({detail})",
             attempts=attempts,
             request=request,
         )

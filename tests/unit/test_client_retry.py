@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
@@ -15,13 +16,14 @@ from authing_wechat import (
     AuthingConnectionError,
     AuthingResponseError,
     AuthingTimeoutError,
+    AuthingTLSError,
     RetryBudget,
     RetryEvent,
     RetryPolicy,
 )
 from authing_wechat._clock import FakeClock
 
-from tests.conftest import APP_HOST, SECRET, SUCCESSOR_PATH, TOKEN, Driver, envelope
+from tests.conftest import APP_HOST, SECRET, SUCCESSOR_PATH, TOKEN, Driver, Recorder, envelope
 
 EXACT = RetryPolicy(jitter=False, budget=None)  # 0.25, 0.5, 1, ... for exact assertions
 
@@ -199,6 +201,21 @@ def test_transport_failures_are_retried(
 ) -> None:
     api.post(SUCCESSOR_PATH).mock(side_effect=[failure, _ok()])
     assert driver.fetch(_client(driver, clock)).attempts == 2
+
+
+def test_a_rejected_certificate_is_not_retried(driver: Driver, clock: FakeClock) -> None:
+    def handshake(request: httpx.Request) -> httpx.Response:
+        # As httpx raises it: its ConnectError caused by the ssl module's error.
+        cause = ssl.SSLCertVerificationError("certificate verify failed: self-signed certificate")
+        raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED]") from cause
+
+    recorder = Recorder(handshake)  # respx would replace the exception's cause
+    with pytest.raises(AuthingTLSError) as caught:
+        driver.fetch(driver.client(recorder, retry=EXACT, clock=clock))
+    assert isinstance(caught.value, AuthingConnectionError)
+    assert caught.value.attempts == 1
+    assert len(recorder.requests) == 1
+    assert clock.sleeps == []
 
 
 def test_read_timeouts_until_give_up(driver: Driver, api: respx.Router, clock: FakeClock) -> None:
