@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import inspect
 import shutil
 import subprocess
@@ -187,3 +188,35 @@ def test_regenerate_replaces_the_tree_wholesale(drifted_copy: Path) -> None:
     assert run_regenerate("--target", str(drifted_copy)).returncode == 0
     assert not (drifted_copy / "models" / "stray.py").exists()
     assert run_regenerate("--check", "--target", str(drifted_copy)).returncode == 0
+
+
+def test_a_renamed_field_reaches_the_wire_by_regeneration_alone(tmp_path: Path) -> None:
+    """The overlay builds requests and reads responses through the generated package."""
+    sys.path.insert(0, str(REGENERATE.parent))
+    try:
+        regenerate = importlib.import_module("regenerate")
+    finally:
+        sys.path.remove(str(REGENERATE.parent))
+    renamed = tmp_path / "spec.yaml"
+    renamed.write_text(SPEC.read_text().replace("appSecret", "wechatSecret"))
+    regenerate.generate(tmp_path / "gen", spec=renamed)
+    program = """
+import json, httpx
+from authing_wechat import WechatTokenClient
+def answer(request):
+    print(json.dumps(json.loads(request.content), sort_keys=True))
+    body = {"statusCode": 200, "message": "ok",
+            "data": {"accessToken": "token-1", "expiresAt": "1735696800"}}
+    return httpx.Response(200, json=body)
+http = httpx.Client(transport=httpx.MockTransport(answer))
+client = WechatTokenClient("https://example.authing.cn", "a", http_client=http, retry=None)
+print(client.get_wechat_mp_access_token_info(app_id="wx", app_secret="s").access_token)
+"""
+    # The regenerated package comes first on the path, ahead of the installed one.
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "gen")}
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ['{"appId": "wx", "wechatSecret": "s"}', "token-1"]

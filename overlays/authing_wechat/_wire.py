@@ -56,10 +56,10 @@ def build_request(
     timeout: float,
 ) -> httpx.Request:
     """Build one attempt's request with the generated builder, on the client's pool."""
-    kwargs = operation.endpoint._get_kwargs(
-        body=GetWechatAccessTokenDto(app_id=app_id, app_secret=app_secret.reveal()),
-        **settings.header_kwargs,
-    )
+    # Positional: the body model's fields are (app id, app secret) in the spec's order, so a
+    # field renamed in the spec reaches the wire through regeneration alone.
+    body = GetWechatAccessTokenDto(app_id, app_secret.reveal())
+    kwargs = operation.endpoint._get_kwargs(body=body, **settings.header_kwargs)
     headers = kwargs["headers"]
     headers.update(settings.extra_headers)
     return http.build_request(
