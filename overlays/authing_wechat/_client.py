@@ -119,7 +119,7 @@ class _ClientCore:
                 return made
         secret, known_timing, existing = known
         # Two providers for one app would race each other's refreshes; hand out the same one.
-        same = hmac.compare_digest(secret.reveal(), app_secret.reveal())
+        same = hmac.compare_digest(secret.reveal().encode(), app_secret.reveal().encode())
         if not same or known_timing != timing:
             raise ValueError(
                 f"this client already has a token provider for app_id {app_id!r} with another "

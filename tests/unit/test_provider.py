@@ -132,6 +132,8 @@ def test_one_provider_per_app_sharing_the_clients_pool_and_budget(driver: Driver
     with pytest.raises(ValueError, match="already has a token provider"):
         client.token_provider(app_id="wx1", app_secret="another-secret")
     with pytest.raises(ValueError, match="already has a token provider"):
+        client.token_provider(app_id="wx1", app_secret="秘密")  # non-ASCII compares too
+    with pytest.raises(ValueError, match="already has a token provider"):
         client.token_provider(app_id="wx1", app_secret=SECRET, refresh_margin=10)
     two = client.token_provider(app_id="wx2", app_secret=SECRET)
     assert two is not one
