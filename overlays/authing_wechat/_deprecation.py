@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import sys
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+logger = logging.getLogger("authing_wechat")
 DeprecationPolicy = Literal["warn", "error", "migrate"]
 DEPRECATION_POLICIES: tuple[DeprecationPolicy, ...] = ("warn", "error", "migrate")
 
@@ -163,4 +165,9 @@ class DeprecationGate:
         if first:
             warn_at_caller(notice.describe())
         if self._on_deprecation is not None:
-            self._on_deprecation(notice)
+            try:
+                self._on_deprecation(notice)
+            except Exception as hook_error:  # telemetry must not fail a call that succeeded
+                logger.error(
+                    "on_deprecation hook raised %s; ignoring it", type(hook_error).__name__
+                )

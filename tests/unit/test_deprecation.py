@@ -194,3 +194,16 @@ def test_type_checkers_flag_deprecated_calls(tmp_path: Path) -> None:
     assert status == 1
     assert [line.split(":")[1] for line in flagged] == ["3", "6"]
     assert all("get_wechat_mp_access_token_info" in line for line in flagged)
+
+
+def test_a_failing_telemetry_hook_does_not_fail_the_call(
+    driver: Driver, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(notice: DeprecationNotice) -> None:
+        raise RuntimeError("telemetry down")
+
+    client = driver.client(Recorder(announcing), deprecated="migrate", on_deprecation=broken)
+    with pytest.warns(AuthingDeprecationWarning):
+        token = driver.fetch(client)
+    assert token.deprecation is not None
+    assert "on_deprecation hook raised RuntimeError" in caplog.text
