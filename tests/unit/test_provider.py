@@ -15,6 +15,7 @@ from authing_wechat import (
     RetryBudget,
     RetryPolicy,
     WechatTokenClient,
+    WechatTokenProvider,
 )
 from authing_wechat._clock import FakeClock
 
@@ -172,33 +173,50 @@ def test_provider_repr_holds_no_secret(driver: Driver) -> None:
     assert SECRET not in repr(provider)
 
 
-def test_threads_share_one_refresh() -> None:
-    entered, release = threading.Event(), threading.Event()
-    server = TokenServer(FakeClock())
+class HeldServer(TokenServer):
+    """A ``TokenServer`` whose answers wait for ``release``, so that callers pile up."""
 
-    def slow(request: httpx.Request) -> httpx.Response:
-        entered.set()
-        release.wait(5)
-        return server(request)
+    def __init__(self) -> None:
+        super().__init__(FakeClock())
+        self.entered, self.release = threading.Event(), threading.Event()
 
-    http = httpx.Client(transport=httpx.MockTransport(slow))
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.entered.set()
+        self.release.wait(5)
+        return super().__call__(request)
+
+
+def _get_together(
+    server: HeldServer, callers: int
+) -> tuple[WechatTokenProvider, list[str | AuthingAPIError]]:
+    """Start ``callers`` threads on one provider at once; release the server once one asks."""
+    http = httpx.Client(transport=httpx.MockTransport(server))
     client = WechatTokenClient(APP_HOST, "a", retry=None, http_client=http, clock=server.clock)
     provider = client.token_provider(app_id="wx1", app_secret=SECRET)
-    start = threading.Barrier(33)
-    results: list[str] = []
+    start = threading.Barrier(callers + 1)
+    results: list[str | AuthingAPIError] = []
 
     def get() -> None:
         start.wait()
-        results.append(provider.get().access_token)
+        try:
+            results.append(provider.get().access_token)
+        except AuthingAPIError as error:
+            results.append(error)
 
-    threads = [threading.Thread(target=get) for _ in range(32)]
+    threads = [threading.Thread(target=get) for _ in range(callers)]
     for thread in threads:
         thread.start()
     start.wait()
-    assert entered.wait(5)
-    release.set()
+    assert server.entered.wait(5)
+    server.release.set()
     for thread in threads:
         thread.join(5)
+    return provider, results
+
+
+def test_threads_share_one_refresh() -> None:
+    server = HeldServer()
+    _, results = _get_together(server, 32)
     assert results == ["token-1"] * 32
     assert server.count == 1
 
@@ -262,37 +280,11 @@ async def test_tasks_against_the_mock_server_make_one_request() -> None:
 
 
 def test_a_failed_cold_refresh_is_shared_by_its_waiters_not_repeated() -> None:
-    entered, release = threading.Event(), threading.Event()
-    server = TokenServer(FakeClock())
+    server = HeldServer()
     server.fail_with = 503
-
-    def slow(request: httpx.Request) -> httpx.Response:
-        entered.set()
-        release.wait(5)
-        return server(request)
-
-    http = httpx.Client(transport=httpx.MockTransport(slow))
-    client = WechatTokenClient(APP_HOST, "a", retry=None, http_client=http, clock=server.clock)
-    provider = client.token_provider(app_id="wx1", app_secret=SECRET)
-    start = threading.Barrier(21)
-    errors: list[BaseException] = []
-
-    def get() -> None:
-        start.wait()
-        try:
-            provider.get()
-        except AuthingAPIError as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=get) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    assert entered.wait(5)
-    release.set()
-    for thread in threads:
-        thread.join(5)
-    assert len(errors) == 20
+    provider, results = _get_together(server, 20)
+    assert len(results) == 20
+    assert all(isinstance(result, AuthingAPIError) for result in results)
     # Callers that were waiting got the one failure; at most a straggler that arrived after
     # it asks again.
     assert server.count <= 2
