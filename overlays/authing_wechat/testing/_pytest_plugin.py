@@ -33,8 +33,8 @@ def authing_mock_server() -> MockAuthingServer:
     """A fresh ``MockAuthingServer`` for this test, with default settings.
 
     Script faults with ``add_fault``; read ``requests`` and ``request_count()`` afterwards.
-    Its delay faults really wait (``asyncio.sleep``); build your own
-    ``MockAuthingServer(sleep=...)`` fixture to make them instant.
+    Its delay faults really wait; build your own ``MockAuthingServer(clock=FakeClock())``
+    fixture to make them instant.
     """
     return MockAuthingServer()
 
