@@ -35,6 +35,16 @@ else:
 __all__ = ["AsyncWechatTokenClient", "WechatTokenClient"]
 
 _DEFAULT_RETRY = RetryPolicy()
+
+
+class _Unchanged:
+    """Marks a ``with_options()`` argument that was not given (``None`` is a value there)."""
+
+    def __repr__(self) -> str:
+        return "<unchanged>"
+
+
+_UNCHANGED = _Unchanged()
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", WechatTokenProvider, AsyncWechatTokenProvider)
 # Keep-alive pool sized for a service; the defaults of httpx would do, but say it out loud.
@@ -217,6 +227,20 @@ class _BaseClient(Generic[_HttpT]):
         on_deprecation: Callable[[DeprecationNotice], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
+        # Kept for with_options(); it holds the user token, so it is never shown.
+        self._options: dict[str, Any] = {
+            "app_host": app_host,
+            "authing_app_id": authing_app_id,
+            "brand": brand,
+            "access_token": access_token,
+            "lang": lang,
+            "timeout": timeout,
+            "retry": retry,
+            "deprecated": deprecated,
+            "allow_insecure_http": allow_insecure_http,
+            "on_deprecation": on_deprecation,
+            "clock": clock,
+        }
         self._core = _ClientCore(
             app_host=app_host,
             authing_app_id=authing_app_id,
@@ -246,6 +270,44 @@ class _BaseClient(Generic[_HttpT]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._core.repr_args()})"
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | _Unchanged | None = _UNCHANGED,
+        deprecated: DeprecationPolicy | None = None,
+        lang: str | _Unchanged | None = _UNCHANGED,
+        access_token: str | _Unchanged | None = _UNCHANGED,
+    ) -> Self:
+        """A new client with some settings changed; this one is left as it is.
+
+        The new client shares this one's connection pool (closing it leaves the pool open;
+        closing this one closes the pool for both). A new ``retry`` policy gets a retry budget
+        of its own; otherwise the budget is shared too.
+
+        Args:
+            timeout: Seconds per attempt.
+            retry: A retry policy, or ``None`` for one attempt.
+            deprecated: ``"warn"``, ``"error"`` or ``"migrate"``.
+            lang: ``"zh-CN"``, ``"en-US"`` or ``None``.
+            access_token: A user access token, or ``None``.
+
+        Raises:
+            ValueError: A changed setting has a value that cannot work.
+        """
+        options = dict(self._options)
+        if timeout is not None:
+            options["timeout"] = timeout
+        if deprecated is not None:
+            options["deprecated"] = deprecated
+        for name, value in (("retry", retry), ("lang", lang), ("access_token", access_token)):
+            if not isinstance(value, _Unchanged):
+                options[name] = value
+        derived = type(self)(http_client=self._http, **options)
+        if options["retry"] is self._options["retry"]:
+            derived._core.bucket = self._core.bucket
+        return derived
 
     @property
     def retry(self) -> RetryPolicy | None:

@@ -15,6 +15,8 @@ from authing_wechat import (
     AuthingError,
     AuthingResponseError,
     AuthingTimeoutError,
+    DeprecatedEndpointError,
+    RetryPolicy,
     WechatTokenClient,
 )
 
@@ -340,3 +342,36 @@ def test_repr_of_client_shows_settings_not_secrets(driver: Driver) -> None:
     text = repr(client)
     assert "example.authing.cn" in text
     assert "USER-TOKEN-CANARY" not in text
+
+
+def test_with_options_returns_a_new_client_on_the_same_pool(driver: Driver) -> None:
+    recorder = Recorder()
+    base = driver.client(recorder, retry=RetryPolicy(), lang="zh-CN", access_token="user-1")
+    derived = base.with_options(timeout=2.5, lang=None, access_token="user-2", deprecated="error")
+    assert type(derived) is type(base)
+    assert derived._http is base._http  # one pool
+    assert derived._core.bucket is base._core.bucket  # same policy: same budget
+    driver.fetch(derived)
+    driver.fetch(base)
+    new, old = recorder.requests
+    assert new.extensions["timeout"]["read"] == 2.5
+    assert old.extensions["timeout"]["read"] == 10.0  # the original is unchanged
+    assert (new.headers.get("x-authing-lang"), old.headers["x-authing-lang"]) == (None, "zh-CN")
+    assert (new.headers["authorization"], old.headers["authorization"]) == ("user-2", "user-1")
+    with pytest.raises(DeprecatedEndpointError):
+        driver.fetch(derived, legacy=True)
+    driver.close(derived)
+    assert not base._http.is_closed  # the derived client does not own the pool
+
+
+def test_with_options_retry_gets_its_own_budget_and_checks_values(driver: Driver) -> None:
+    base = driver.client(retry=RetryPolicy())
+    one_shot = base.with_options(retry=None)
+    assert one_shot.retry is None
+    assert one_shot._core.bucket is None
+    other = base.with_options(retry=RetryPolicy(max_attempts=5))
+    assert other._core.bucket is not base._core.bucket
+    with pytest.raises(ValueError, match="timeout"):
+        base.with_options(timeout=-1)
+    with pytest.raises(ValueError, match="lang"):
+        base.with_options(lang="fr-FR")
