@@ -221,9 +221,8 @@ def test_threads_share_one_refresh() -> None:
     assert server.count == 1
 
 
-@pytest.mark.anyio
-async def test_tasks_share_one_refresh() -> None:
-    server = TokenServer(FakeClock())
+async def _get_together_async(server: TokenServer, tasks: int) -> list[Any]:
+    """Start ``tasks`` tasks on one provider; the server answers once all reached it."""
     release = asyncio.Event()
 
     async def slow(request: httpx.Request) -> httpx.Response:
@@ -233,10 +232,16 @@ async def test_tasks_share_one_refresh() -> None:
     http = httpx.AsyncClient(transport=httpx.MockTransport(slow))
     client = AsyncWechatTokenClient(APP_HOST, "a", retry=None, http_client=http, clock=server.clock)
     provider = client.token_provider(app_id="wx1", app_secret=SECRET)
-    tasks = [asyncio.create_task(provider.get()) for _ in range(1000)]
+    pending = [asyncio.create_task(provider.get()) for _ in range(tasks)]
     await asyncio.sleep(0)  # let every task reach the provider before the answer comes
     release.set()
-    tokens = await asyncio.gather(*tasks)
+    return await asyncio.gather(*pending, return_exceptions=True)
+
+
+@pytest.mark.anyio
+async def test_tasks_share_one_refresh() -> None:
+    server = TokenServer(FakeClock())
+    tokens = await _get_together_async(server, 1000)
     assert {t.access_token for t in tokens} == {"token-1"}
     assert server.count == 1
 
@@ -296,18 +301,6 @@ def test_a_failed_cold_refresh_is_shared_by_its_waiters_not_repeated() -> None:
 async def test_a_failed_cold_refresh_is_shared_by_waiting_tasks() -> None:
     server = TokenServer(FakeClock())
     server.fail_with = 503
-    release = asyncio.Event()
-
-    async def slow(request: httpx.Request) -> httpx.Response:
-        await release.wait()
-        return server(request)
-
-    http = httpx.AsyncClient(transport=httpx.MockTransport(slow))
-    client = AsyncWechatTokenClient(APP_HOST, "a", retry=None, http_client=http, clock=server.clock)
-    provider = client.token_provider(app_id="wx1", app_secret=SECRET)
-    tasks = [asyncio.create_task(provider.get()) for _ in range(100)]
-    await asyncio.sleep(0)
-    release.set()
-    results = await asyncio.gather(*tasks, return_exceptions=True)
+    results = await _get_together_async(server, 100)
     assert all(isinstance(r, AuthingAPIError) for r in results)
     assert server.count == 1
