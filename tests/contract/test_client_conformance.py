@@ -43,7 +43,7 @@ from authing_wechat.testing import Fault, MockAuthingServer, MockAuthingTranspor
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from tests.conftest import SECRET, TOKEN
+from tests._support import SECRET, TOKEN
 from tests.contract._spec_tools import (
     DEPRECATED_PATH,
     SUCCESSOR_PATH,

@@ -31,7 +31,7 @@ from authing_wechat import (
 )
 from authing_wechat.testing import Fault, MockAuthingServer, run_mock_server
 
-from tests.conftest import SECRET, TOKEN
+from tests._support import SECRET, TOKEN
 from tests.contract._spec_tools import (
     DEPRECATED_PATH,
     SPEC_PATH,

@@ -23,7 +23,7 @@ from authing_wechat.testing import (
     run_mock_server,
 )
 
-from tests.conftest import SECRET
+from tests._support import SECRET
 
 ENV = ("AUTHING_APP_HOST", "AUTHING_APP_ID", "AUTHING_BRAND", "WECHAT_APP_ID",
        "WECHAT_APP_SECRET", "AUTHING_LANG", "AUTHING_ACCESS_TOKEN")  # fmt: skip

@@ -20,7 +20,7 @@ from authing_wechat import (
     WechatTokenClient,
 )
 
-from tests.conftest import (
+from tests._support import (
     APP_HOST,
     EXPIRES_AT,
     SECRET,

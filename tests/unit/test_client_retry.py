@@ -23,7 +23,7 @@ from authing_wechat import (
 )
 from authing_wechat._clock import FakeClock
 
-from tests.conftest import APP_HOST, SECRET, SUCCESSOR_PATH, TOKEN, Driver, Recorder, envelope
+from tests._support import APP_HOST, SECRET, SUCCESSOR_PATH, TOKEN, Driver, Recorder, envelope
 
 EXACT = RetryPolicy(jitter=False, budget=None)  # 0.25, 0.5, 1, ... for exact assertions
 

@@ -20,7 +20,7 @@ from authing_wechat import (
 from authing_wechat._deprecation import parse_deprecation_headers
 from authing_wechat._operations import OPERATIONS
 
-from tests.conftest import APP_HOST, LEGACY_PATH, SUCCESSOR_PATH, Driver, Recorder, envelope
+from tests._support import APP_HOST, LEGACY_PATH, SUCCESSOR_PATH, Driver, Recorder, envelope
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "authing-wechat.yaml"
 DEPRECATION_HEADERS = {

@@ -19,7 +19,7 @@ from authing_wechat import (
 )
 from authing_wechat._clock import FakeClock
 
-from tests.conftest import APP_HOST, SECRET, Driver, Recorder, envelope
+from tests._support import APP_HOST, SECRET, Driver, Recorder, envelope
 
 
 class TokenServer:

@@ -13,7 +13,7 @@ import pytest
 from authing_wechat import AuthingError, RetryPolicy
 from authing_wechat._clock import FakeClock
 
-from tests.conftest import SECRET, TOKEN, Driver, Recorder, envelope
+from tests._support import SECRET, TOKEN, Driver, Recorder, envelope
 
 Scenario = Callable[[httpx.Request], httpx.Response]
 

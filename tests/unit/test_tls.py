@@ -14,7 +14,7 @@ import trustme
 from authing_wechat import AuthingTLSError, RetryPolicy, WechatTokenClient
 from authing_wechat.testing import FakeClock
 
-from tests.conftest import SECRET, envelope
+from tests._support import SECRET, envelope
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,111 @@
+"""Shared test helpers: canary values, response envelopes, a recording handler and the one
+sync/async driver that runs each client test against both clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+from authing_wechat import AsyncWechatTokenClient, WechatAccessToken, WechatTokenClient
+
+# Canary values: if either ever shows up in a repr, log line or traceback, a test fails.
+SECRET = "CANARY-wechat-secret-9f1cf4fac90a"
+TOKEN = "CANARY-access-token-4a9245e64903869a"
+APP_HOST = "https://example.authing.cn"
+SUCCESSOR_PATH = "/api/v3/get-wechat-access-token-info"
+LEGACY_PATH = "/api/v3/get-wechat-access-token"
+EXPIRES_AT = 1_735_696_800
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def envelope(
+    status_code: int = 200,
+    *,
+    message: str = "操作成功",
+    data: Any = None,
+    api_code: int | None = None,
+    request_id: str | None = "req-1",
+) -> dict[str, Any]:
+    """A response envelope; ``data`` defaults to a valid token on success."""
+    body: dict[str, Any] = {"statusCode": status_code, "message": message}
+    if api_code is not None:
+        body["apiCode"] = api_code
+    if request_id is not None:
+        body["requestId"] = request_id
+    if data is None and status_code == 200:
+        data = {"accessToken": TOKEN, "expiresAt": str(EXPIRES_AT)}
+    if data is not None:
+        body["data"] = data
+    return body
+
+
+def ok(request: httpx.Request) -> httpx.Response:
+    """A handler answering every request with a valid token."""
+    return httpx.Response(200, json=envelope())
+
+
+class Recorder:
+    """Wraps a handler (or a list of responses, one per request) and keeps the requests."""
+
+    def __init__(self, handler: Handler | list[httpx.Response] | None = None) -> None:
+        self.requests: list[httpx.Request] = []
+        self._handler = handler if handler is not None else ok
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        if isinstance(self._handler, list):
+            return self._handler[len(self.requests) - 1]
+        return self._handler(request)
+
+    @property
+    def bodies(self) -> list[Any]:
+        return [json.loads(r.content) for r in self.requests]
+
+
+class Driver:
+    """Runs one test body against ``WechatTokenClient`` or ``AsyncWechatTokenClient``."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.client_class: type[Any] = (
+            WechatTokenClient if mode == "sync" else AsyncWechatTokenClient
+        )
+
+    def client(self, handler: Recorder | Handler | None = None, **kwargs: Any) -> Any:
+        transport = httpx.MockTransport(handler or Recorder())
+        http: httpx.Client | httpx.AsyncClient = (
+            httpx.Client(transport=transport)
+            if self.mode == "sync"
+            else httpx.AsyncClient(transport=transport)
+        )
+        kwargs.setdefault("retry", None)
+        kwargs.setdefault("http_client", http)
+        return self.client_class(
+            kwargs.pop("app_host", APP_HOST), kwargs.pop("authing_app_id", "authing-app"), **kwargs
+        )
+
+    def run(self, value: Any) -> Any:
+        if asyncio.iscoroutine(value):
+            return asyncio.run(_awaited(value))
+        return value
+
+    def fetch(
+        self, client: Any, *, legacy: bool = False, app_id: str = "wx123", app_secret: str = SECRET
+    ) -> WechatAccessToken:
+        method = (
+            client.get_wechat_mp_access_token if legacy else client.get_wechat_mp_access_token_info
+        )
+        result: WechatAccessToken = self.run(method(app_id=app_id, app_secret=app_secret))
+        return result
+
+    def close(self, client: Any) -> None:
+        self.run(client.close() if self.mode == "sync" else client.aclose())
+
+
+async def _awaited(value: Coroutine[Any, Any, Any]) -> Any:
+    return await value
