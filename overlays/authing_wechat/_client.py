@@ -7,6 +7,7 @@ send a request and how they sleep.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Callable
 from types import TracebackType
@@ -23,9 +24,16 @@ from ._operations import LEGACY, SUCCESSOR, Operation
 from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
 from ._registry import ProviderRegistry
 from ._retry import RetryPolicy, RetryRun, TokenBucket
-from ._secret import Secret
+from ._secret import Secret, redact
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
-from ._wire import build_request, read_token, translate_transport_error
+from ._wire import (
+    MAX_BODY_BYTES,
+    BodyTooLarge,
+    build_request,
+    read_token,
+    redacted_copy,
+    translate_transport_error,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import deprecated
@@ -71,44 +79,110 @@ def _bucket_for(retry: RetryPolicy | None) -> TokenBucket | None:
 
 
 class _Call:
-    """One call's attempts: builds each request and decides what each outcome means."""
+    """One call's attempts: builds each request and decides what each outcome means.
+
+    An attempt is bounded as a whole, body included: httpx's timeouts apply to each socket
+    operation, so a server dripping one byte at a time would otherwise hold a call for ever.
+    """
 
     def __init__(
         self,
-        options: ClientOptions,
-        gate: DeprecationGate,
+        client: _BaseClient[Any, Any],
         operation: Operation,
         run: RetryRun,
         *,
         app_id: str,
         secret: Secret,
     ) -> None:
-        self._options = options
-        self._gate = gate
+        self._options = client._options
+        self._gate = client._deprecation
+        self._clock = client._clock
         self._operation = operation
         self._run = run
         self._app_id = app_id
         self._secret = secret
+        self._limit = 0.0
+        self._attempt_started = 0.0
+        self._received = 0
 
     def __repr__(self) -> str:
         return f"<_Call {self._operation.method} attempts={self._run.attempts}>"
 
     def next_request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         """The next attempt's request, its timeout cut to what the deadline leaves."""
-        timeout = self._run.attempt_timeout(self._options.timeout)
+        self._limit = self._run.attempt_timeout(self._options.timeout)
         self._run.begin_attempt()
+        self._attempt_started = self._clock.monotonic()
         return build_request(
             http,
             self._operation,
             self._options,
             app_id=self._app_id,
             app_secret=self._secret,
-            timeout=timeout,
+            timeout=self._limit,
         )
 
-    def transport_failed(self, exc: httpx.HTTPError, request: httpx.Request) -> float:
-        """The delay before the next attempt, or raise the translated error."""
-        error = translate_transport_error(exc, request, attempts=self._run.attempts)
+    @property
+    def attempt_limit(self) -> float:
+        """Seconds the current attempt may take in all."""
+        return self._limit
+
+    def _time_left(self, request: httpx.Request) -> float:
+        left = self._limit - (self._clock.monotonic() - self._attempt_started)
+        if left <= 0:
+            raise httpx.ReadTimeout(
+                f"the attempt took longer than its {self._limit:g}s", request=request
+            )
+        return left
+
+    def receiving(self, response: httpx.Response) -> None:
+        """Before reading the body: refuse a body announced too large, bound the reads."""
+        request = response.request
+        # httpx shows the reason phrase in the response's repr; a server may echo the secret.
+        phrase = response.reason_phrase
+        if redact(phrase) != phrase:
+            response.extensions["reason_phrase"] = redact(phrase).encode("ascii", "replace")
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            raise BodyTooLarge("the response body is too large", request=request)
+        # httpcore reads the body's read timeout when the body starts: the time left, not
+        # the whole timeout again.
+        timeouts = dict(request.extensions.get("timeout", {}))
+        timeouts["read"] = self._time_left(request)
+        request.extensions["timeout"] = timeouts
+        self._received = 0
+
+    def take(self, chunk: bytes, response: httpx.Response) -> bytes:
+        """Each chunk of the body: ``chunk``, unless past the size cap or the attempt's time."""
+        self._received += len(chunk)
+        if self._received > MAX_BODY_BYTES:
+            raise BodyTooLarge("the response body is too large", request=response.request)
+        self._time_left(response.request)
+        return chunk
+
+    def _shown(self, request: httpx.Request) -> httpx.Request:
+        return redacted_copy(request, self._secret)
+
+    def transport_failed(self, exc: Exception, request: httpx.Request) -> float:
+        """The delay before the next attempt, or raise the translated error.
+
+        Any exception from the HTTP client becomes an ``AuthingError``: an httpx error is
+        translated (and retried where that helps), anything else (a closed client, a broken
+        custom transport) fails the call as a plain ``AuthingError``.
+        """
+        shown = self._shown(request)
+        # The cause stays chained for debugging, but its message may quote what the server
+        # sent: redact it in place.
+        exc.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in exc.args)
+        if isinstance(exc, httpx.HTTPError):
+            if isinstance(exc, httpx.RequestError):
+                exc.request = shown  # it would otherwise hold the secret, in the cause chain
+            error = translate_transport_error(exc, shown, attempts=self._run.attempts)
+        else:
+            error = AuthingError(
+                f"{self._operation.method}: the HTTP client raised {type(exc).__name__}",
+                request=shown,
+            )
         try:
             return self._run.failed(error)
         except AuthingError as final:
@@ -117,10 +191,9 @@ class _Call:
     def answered(self, response: httpx.Response) -> WechatAccessToken | float:
         """The token, or the delay before the next attempt; raises when the call must stop."""
         try:
-            token = read_token(
-                response, self._operation, attempts=self._run.attempts, app_secret=self._secret
-            )
+            token = read_token(response, self._operation, attempts=self._run.attempts)
         except AuthingError as error:
+            response.request = error.request = self._shown(response.request)
             return self._run.failed(error)
         self._run.succeeded()
         self._gate.observe(token.deprecation)
@@ -260,9 +333,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
     def _start(self, operation: Operation, app_id: str, app_secret: Secret) -> _Call:
         check_credentials(app_id, app_secret)
         run = RetryRun(self._options.retry, self._bucket, self._clock, operation=operation.method)
-        return _Call(
-            self._options, self._deprecation, operation, run, app_id=app_id, secret=app_secret
-        )
+        return _Call(self, operation, run, app_id=app_id, secret=app_secret)
 
     def _provider(
         self,
@@ -392,10 +463,16 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
         while True:
             request = call.next_request(self._http)
             try:
-                response = self._http.send(request)
-            except httpx.HTTPError as exc:
+                response = self._http.send(request, stream=True)
+                try:
+                    call.receiving(response)
+                    body = b"".join(call.take(chunk, response) for chunk in response.iter_bytes())
+                finally:
+                    response.close()
+            except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 self._clock.sleep(call.transport_failed(exc, request))
                 continue
+            response._content = body  # read here, under the bounds, instead of by read()
             outcome = call.answered(response)
             if isinstance(outcome, WechatAccessToken):
                 return outcome
@@ -473,10 +550,23 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
         while True:
             request = call.next_request(self._http)
             try:
-                response = await self._http.send(request)
-            except httpx.HTTPError as exc:
+                # On asyncio the whole attempt is bounded at once, body reads included.
+                async with asyncio.timeout(call.attempt_limit):
+                    response = await self._http.send(request, stream=True)
+                    try:
+                        call.receiving(response)
+                        chunks = response.aiter_bytes()
+                        body = b"".join([call.take(chunk, response) async for chunk in chunks])
+                    finally:
+                        await response.aclose()
+            except TimeoutError:
+                timed_out = httpx.ReadTimeout("the attempt ran out of time", request=request)
+                await self._clock.asleep(call.transport_failed(timed_out, request))
+                continue
+            except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 await self._clock.asleep(call.transport_failed(exc, request))
                 continue
+            response._content = body  # read here, under the bounds, instead of by read()
             outcome = call.answered(response)
             if isinstance(outcome, WechatAccessToken):
                 return outcome
