@@ -8,7 +8,6 @@ send a request and how they sleep.
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
@@ -26,6 +25,8 @@ from ._registry import ProviderRegistry
 from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._secret import Secret, redact
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
+from ._tls import check_tls_routes
+from ._validation import check_bool
 from ._wire import (
     MAX_BODY_BYTES,
     BodyTooLarge,
@@ -55,20 +56,6 @@ _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", WechatTokenProvider, AsyncWechatTokenProvider)
 # Keep-alive pool sized for a service; the defaults of httpx would do, but say it out loud.
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
-
-
-def _refuse_unverified_tls(http: httpx.Client | httpx.AsyncClient) -> None:
-    # A caller's own client must not switch TLS verification off behind our back.
-    transport = getattr(http, "_transport", None)
-    pool = getattr(transport, "_pool", None)
-    context = getattr(pool, "_ssl_context", None)
-    if isinstance(context, ssl.SSLContext) and (
-        context.verify_mode == ssl.CERT_NONE or not context.check_hostname
-    ):
-        raise ValueError(
-            "http_client does not verify TLS certificates; authing-wechat sends the WeChat app "
-            "secret and refuses to do so over unverified TLS"
-        )
 
 
 def _bucket_for(retry: RetryPolicy | None) -> TokenBucket | None:
@@ -227,7 +214,9 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         allow_insecure_http: bool = False,
         on_deprecation: Callable[[DeprecationNotice], None] | None = None,
         clock: Clock | None = None,
+        allow_custom_transport: bool = False,
     ) -> None:
+        check_bool("allow_custom_transport", allow_custom_transport)
         options = ClientOptions(
             app_host=app_host,
             authing_app_id=authing_app_id,
@@ -247,7 +236,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
                     f"http_client must be an httpx.{self._http_type.__name__}, "
                     f"not {type(http_client).__name__}"
                 )
-            _refuse_unverified_tls(http_client)
+            check_tls_routes(http_client, allow_custom_transport=allow_custom_transport)
         http = (
             self._http_type(limits=_LIMITS, follow_redirects=False)
             if http_client is None
@@ -375,11 +364,14 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
             ``"error"`` (raise ``DeprecatedEndpointError`` before any request) or
             ``"migrate"`` (call the successor endpoint instead).
         http_client: Your own ``httpx.Client`` (not closed by ``close()``). TLS verification
-            must stay on.
+            must stay on for every route to ``https://`` (default transport, mounts, proxies).
         allow_insecure_http: Allow ``http://`` to a non-loopback host.
         on_deprecation: Called with each ``DeprecationNotice`` a response carries.
         clock: Time source and sleeper for retries (``authing_wechat.testing.FakeClock`` in
             tests).
+        allow_custom_transport: Accept an ``http_client`` whose transport for ``https://`` is
+            not one of httpx's (so its TLS verification cannot be checked): you vouch that it
+            verifies certificates or never leaves the process.
 
     Raises:
         ValueError: An argument has a value that cannot work (blank app id, ``http://`` to a
