@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def test_spec_states_the_wire_facts(spec: dict[str, Any]) -> None:
         assert op["tags"] == ["wechat"]
         names = {p["$ref"].rsplit("/", 1)[-1] for p in op["parameters"]}
         assert names == {"AuthingAppId", "GenauthAppId", "AuthingLang", "GenauthLang"}
-        assert {"200", "400", "401", "403", "429", "5XX"} <= set(op["responses"])
+        assert {"200", "400", "401", "403", "429", "4XX", "5XX"} <= set(op["responses"])
     params = spec["components"]["parameters"]
     assert {p["name"] for p in params.values()} == {
         "x-authing-app-id",
@@ -88,6 +89,47 @@ def test_spec_states_the_wire_facts(spec: dict[str, Any]) -> None:
         "https://{appDomain}.genauth.ai",
     }
     assert spec["info"]["license"]["identifier"] == "MIT"
+
+
+def test_every_error_response_admits_a_proxys_page(spec: dict[str, Any]) -> None:
+    # WAFs and gateways answer 4xx in HTML, load balancers 5xx in plain text.
+    for path in (DEPRECATED_PATH, SUCCESSOR_PATH):
+        for status, response in spec["paths"][path]["post"]["responses"].items():
+            if status == "200":
+                continue
+            content = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+            media = set(content["content"])
+            expected = {"application/json", "text/html"} | (
+                {"text/plain"} if status == "5XX" else set()
+            )
+            assert media == expected, (path, status, media)
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("@1735689600", True),  # RFC 9745
+        ("@-1", True),
+        ("true", True),  # earlier drafts, and what Prism adds itself
+        ("Wed, 01 Jan 2025 00:00:00 GMT", True),  # earlier drafts: an HTTP-date
+        ("Wed, 01 Jan 2025 00:00:00 UTC", True),
+        ("false", False),
+        ("1735689600", False),
+        ("@", False),
+        ("2025-01-01", False),
+        ("true; x", False),
+    ],
+)
+def test_the_deprecation_header_admits_what_servers_send(
+    spec: dict[str, Any], value: str, valid: bool
+) -> None:
+    header = spec["components"]["headers"]["Deprecation"]
+    assert header["required"] is False
+    assert bool(re.search(header["schema"]["pattern"], value)) is valid
+    headers = spec["paths"][DEPRECATED_PATH]["post"]["responses"]["200"]["headers"]
+    assert set(headers) == {"Deprecation", "Sunset", "Link"}
+    for ref in headers.values():
+        assert spec["components"]["headers"][ref["$ref"].rsplit("/", 1)[-1]]["required"] is False
 
 
 @pytest.mark.parametrize(
