@@ -1,4 +1,4 @@
-"""The spec validates, the generated package matches it, and drift is caught."""
+"""The spec validates, the generated package and per-cloud contracts match it, drift is caught."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "authing-wechat.yaml"
 GENERATED = ROOT / "generated" / "authing_wechat_client"
+CLOUDS = ROOT / "openapi" / "clouds"
 REGENERATE = ROOT / "scripts" / "regenerate.py"
 DEPRECATED_PATH = "/api/v3/get-wechat-access-token"
 SUCCESSOR_PATH = "/api/v3/get-wechat-access-token-info"
@@ -27,6 +28,14 @@ SUCCESSOR_PATH = "/api/v3/get-wechat-access-token-info"
 def spec() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load(SPEC.read_text())
     return loaded
+
+
+def import_regenerate() -> Any:
+    sys.path.insert(0, str(REGENERATE.parent))
+    try:
+        return importlib.import_module("regenerate")
+    finally:
+        sys.path.remove(str(REGENERATE.parent))
 
 
 def run_regenerate(*args: str) -> subprocess.CompletedProcess[str]:
@@ -39,12 +48,14 @@ def run_regenerate(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_spec_is_valid_openapi() -> None:
+def validate_openapi(document: Any) -> None:
     from openapi_spec_validator import validate
-    from openapi_spec_validator.readers import read_from_filename
 
-    document, _ = read_from_filename(str(SPEC))
     validate(document)  # raises on any error
+
+
+def test_spec_is_valid_openapi(spec: dict[str, Any]) -> None:
+    validate_openapi(spec)
 
 
 def test_spec_states_the_wire_facts(spec: dict[str, Any]) -> None:
@@ -132,6 +143,34 @@ def test_the_deprecation_header_admits_what_servers_send(
         assert spec["components"]["headers"][ref["$ref"].rsplit("/", 1)[-1]]["required"] is False
 
 
+@pytest.mark.parametrize(("cloud", "other"), [("authing", "genauth"), ("genauth", "authing")])
+def test_a_cloud_document_is_the_spec_with_its_own_headers_required(
+    spec: dict[str, Any], cloud: str, other: str
+) -> None:
+    text = (CLOUDS / f"{cloud}.yaml").read_text()
+    document: dict[str, Any] = yaml.safe_load(text)
+    validate_openapi(document)
+    assert f"x-{other}-" not in text
+    parameters = document["components"]["parameters"]
+    assert {p["name"]: p["required"] for p in parameters.values()} == {
+        f"x-{cloud}-app-id": True,
+        f"x-{cloud}-lang": False,
+    }
+    for path in (DEPRECATED_PATH, SUCCESSOR_PATH):
+        mine, source = document["paths"][path]["post"], spec["paths"][path]["post"]
+        refs = {p["$ref"].rsplit("/", 1)[-1] for p in mine["parameters"]}
+        assert refs == set(parameters)
+        assert {k: v for k, v in mine.items() if k != "parameters"} == {
+            k: v for k, v in source.items() if k != "parameters"
+        }
+    # Everything but the headers and the other cloud's hosts is the source's, unchanged.
+    for key in ("schemas", "responses", "headers", "examples", "securitySchemes", "requestBodies"):
+        assert document["components"][key] == spec["components"][key], key
+    assert document["security"] == spec["security"]
+    assert document["servers"] == [s for s in spec["servers"] if other not in s["url"]]
+    assert document["servers"]
+
+
 @pytest.mark.parametrize(
     ("module", "path", "deprecated"),
     [
@@ -170,15 +209,14 @@ def test_check_is_clean_on_the_committed_tree() -> None:
 
 
 def test_generation_is_reproducible(tmp_path: Path) -> None:
-    sys.path.insert(0, str(REGENERATE.parent))
-    try:
-        regenerate = importlib.import_module("regenerate")
-    finally:
-        sys.path.remove(str(REGENERATE.parent))
+    regenerate = import_regenerate()
     first = regenerate.generate(tmp_path / "one")
     second = regenerate.generate(tmp_path / "two")
     assert regenerate.compare_trees(first, second) == []
     assert regenerate.compare_trees(first, GENERATED) == []
+    clouds = regenerate.build_cloud_documents(tmp_path / "clouds")
+    assert sorted(p.name for p in clouds.iterdir()) == ["authing.yaml", "genauth.yaml"]
+    assert regenerate.compare_trees(clouds, CLOUDS) == []
 
 
 @pytest.fixture
@@ -198,6 +236,27 @@ def test_check_detects_a_hand_edit(drifted_copy: Path) -> None:
     assert "-# hand edit" in result.stderr
 
 
+@pytest.fixture
+def drifted_clouds(tmp_path: Path) -> Path:
+    target = tmp_path / "clouds"
+    shutil.copytree(CLOUDS, target)
+    return target
+
+
+def test_check_detects_drifted_cloud_documents(drifted_clouds: Path) -> None:
+    authing = drifted_clouds / "authing.yaml"
+    authing.write_text(authing.read_text().replace("required: true", "required: false"))
+    (drifted_clouds / "genauth.yaml").unlink()
+    (drifted_clouds / "other.yaml").write_text("openapi: 3.1.0\n")
+    result = run_regenerate("--check", "--clouds-target", str(drifted_clouds))
+    assert result.returncode == 1
+    assert "changed: authing.yaml" in result.stderr
+    assert "-      required: false" in result.stderr
+    assert "missing: genauth.yaml (the spec makes it; openapi/clouds/ lacks it)" in result.stderr
+    assert "stale:   other.yaml" in result.stderr
+    assert "--- openapi/clouds/authing.yaml" in result.stderr
+
+
 def test_check_detects_a_stray_and_a_missing_file(drifted_copy: Path) -> None:
     (drifted_copy / "models" / "stray.py").write_text("X = 1\n")
     (drifted_copy / "errors.py").unlink()
@@ -213,6 +272,9 @@ def test_check_detects_a_changed_spec(drifted_copy: Path, tmp_path: Path) -> Non
     result = run_regenerate("--check", "--spec", str(changed), "--target", str(drifted_copy))
     assert result.returncode == 1
     assert "changed: models/get_wechat_access_token_dto.py" in result.stderr
+    # The per-cloud contracts are made from the same source.
+    assert "changed: authing.yaml" in result.stderr
+    assert "changed: genauth.yaml" in result.stderr
 
 
 def test_invalid_spec_is_refused(tmp_path: Path) -> None:
@@ -224,21 +286,21 @@ def test_invalid_spec_is_refused(tmp_path: Path) -> None:
     assert "not a valid OpenAPI document" in result.stderr
 
 
-def test_regenerate_replaces_the_tree_wholesale(drifted_copy: Path) -> None:
+def test_regenerate_replaces_the_trees_wholesale(drifted_copy: Path, drifted_clouds: Path) -> None:
     (drifted_copy / "models" / "stray.py").write_text("X = 1\n")
     (drifted_copy / "types.py").write_text("# edited\n")
-    assert run_regenerate("--target", str(drifted_copy)).returncode == 0
+    (drifted_clouds / "stray.yaml").write_text("openapi: 3.1.0\n")
+    (drifted_clouds / "authing.yaml").write_text("# edited\n")
+    targets = ("--target", str(drifted_copy), "--clouds-target", str(drifted_clouds))
+    assert run_regenerate(*targets).returncode == 0
     assert not (drifted_copy / "models" / "stray.py").exists()
-    assert run_regenerate("--check", "--target", str(drifted_copy)).returncode == 0
+    assert not (drifted_clouds / "stray.yaml").exists()
+    assert run_regenerate("--check", *targets).returncode == 0
 
 
 def test_a_renamed_field_reaches_the_wire_by_regeneration_alone(tmp_path: Path) -> None:
     """The overlay builds requests and reads responses through the generated package."""
-    sys.path.insert(0, str(REGENERATE.parent))
-    try:
-        regenerate = importlib.import_module("regenerate")
-    finally:
-        sys.path.remove(str(REGENERATE.parent))
+    regenerate = import_regenerate()
     renamed = tmp_path / "spec.yaml"
     renamed.write_text(SPEC.read_text().replace("appSecret", "wechatSecret"))
     regenerate.generate(tmp_path / "gen", spec=renamed)
