@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -324,3 +325,44 @@ print(client.get_wechat_mp_access_token_info(app_id="wx", app_secret="s").access
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ['{"appId": "wx", "wechatSecret": "s"}', "token-1"]
+
+
+def test_contract_path_finds_the_documents_in_a_checkout() -> None:
+    from authing_wechat.testing import contract_path
+
+    # The editable install imports authing_wechat from overlays/: the checkout's documents.
+    assert contract_path("authing") == CLOUDS / "authing.yaml"
+    assert contract_path("genauth") == CLOUDS / "genauth.yaml"
+    with pytest.raises(ValueError, match="authing, genauth"):
+        contract_path("other")  # type: ignore[arg-type]
+
+
+def test_the_wheel_ships_the_cloud_contracts(tmp_path: Path) -> None:
+    # uv builds with the pinned hatchling that `make venv` already cached: no network.
+    uv = Path(sys.executable).parent / "uv"
+    dist, site = tmp_path / "dist", tmp_path / "site"
+    command = [str(uv), "build", "--wheel", "--offline", "--out-dir", str(dist), str(ROOT)]
+    built = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = dist.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    shipped = site / "authing_wechat" / "testing" / "contracts"
+    assert sorted(p.name for p in shipped.iterdir()) == ["authing.yaml", "genauth.yaml"]
+    for document in shipped.iterdir():
+        assert document.read_bytes() == (CLOUDS / document.name).read_bytes()
+    # Installed from the wheel (first on the path), contract_path() finds the package data.
+    program = (
+        "from authing_wechat.testing import contract_path\n"
+        "print(contract_path('authing')); print(contract_path('genauth'))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    found = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.splitlines() == [
+        str(shipped / "authing.yaml"),
+        str(shipped / "genauth.yaml"),
+    ]
