@@ -175,7 +175,9 @@ def _huge_valid(chunked: bool) -> bytes:
     body = _success()[:-1] + b" " * _HUGE_BYTES + b"}"
     if not chunked:
         return _answer(200, body, reason="OK")
-    head = _head(200, "OK", [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")])
+    head = _head(
+        200, "OK", [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")]
+    )
     parts = [body[i : i + 65536] for i in range(0, len(body), 65536)]
     return head + b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts) + b"0\r\n\r\n"
 
@@ -313,9 +315,7 @@ def _build() -> dict[str, Behaviour]:
         "huge": _lazy(lambda: _huge_valid(chunked=False)),
         "hugechunked": _lazy(lambda: _huge_valid(chunked=True)),
         "gzipbomb": _lazy(_gzip_bomb),
-        "hugeheaders": _send(
-            _head(200, "OK", [("X-Big", "x" * 200_000), ("Content-Length", "0")])
-        ),
+        "hugeheaders": _send(_head(200, "OK", [("X-Big", "x" * 200_000), ("Content-Length", "0")])),
         "twocl": _close_after(
             _head(200, "OK", [("Content-Length", "3"), ("Content-Length", "40")]) + _success()
         ),
@@ -340,9 +340,7 @@ def _build() -> dict[str, Behaviour]:
         "echolocation": _echo(
             lambda s: _answer(302, b"", headers=[("Location", f"https://e.example/?s={s}")])
         ),
-        "echohtml": _echo(
-            lambda s: _answer(502, f"<p>{s}</p>".encode(), content_type="text/html")
-        ),
+        "echohtml": _echo(lambda s: _answer(502, f"<p>{s}</p>".encode(), content_type="text/html")),
         "echodeprecation": _echo(
             lambda s: _answer(200, _success(), headers=[("Deprecation", "@1"), ("Link", f"<{s}>")])
         ),

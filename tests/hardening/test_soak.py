@@ -27,7 +27,6 @@ import threading
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -224,13 +223,6 @@ async def _run_async(
 def _calls_per_flavour() -> int:
     text = os.environ.get(CALLS_ENV, "").strip()
     return int(text) if text else len(BEHAVIOURS)
-
-
-@pytest.fixture(scope="module")
-def soak_server() -> Iterator[SoakServer]:
-    server = SoakServer()
-    yield server
-    server.stop()
 
 
 def _report(seed: int, problems: dict[str, list[str]], calls: int) -> str:
