@@ -62,7 +62,7 @@ _FAMILIES: dict[str, tuple[int, tuple[str, ...]]] = {
     "retry_after_ms": (4, _numbered("ram")),
     "html": (4, _numbered("html")),
     "shape": (6, _numbered("shape")),
-    "transport": (8, tuple("drop reset trunc truncchunked garbage http10err".split())),
+    "transport": (8, ("drop", "reset", "trunc", "truncchunked", "garbage", "http10err")),
     "framing": (4, ("hugeheaders", "twocl", "negcl", "badchunk")),
     "hang": (3, ("hang", "hangpartial", "hangbody")),
     "slow": (2, ("slowbody", "slowheaders")),
