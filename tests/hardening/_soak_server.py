@@ -6,6 +6,7 @@ free port, prints ``port <n>``, then answers commands on stdin, one per line:
 
 - ``count <appId>``: how many complete requests with that ``appId`` it has read;
 - ``unparsed``: how many requests it could not read an ``appId`` from;
+- ``total``: how many requests it has read in all;
 - ``quit`` (or end of input): exit.
 
 What each request gets is chosen by the client, in the request body's ``appId``:
@@ -439,6 +440,8 @@ class _Server:
                 return str(self.counts[argument])
             if verb == "unparsed":
                 return str(self.unparsed)
+            if verb == "total":
+                return str(sum(self.counts.values()) + self.unparsed)
         return "?"
 
 
