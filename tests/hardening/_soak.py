@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from authing_wechat import AuthingError, WechatAccessToken
+from authing_wechat import AuthingError, WechatAccessToken, testing
 
 from tests import _support
 from tests.hardening._soak_server import BEHAVIOURS, CANARY_TOKEN
@@ -45,7 +45,10 @@ FIXED_SEED = 20260610
 # Canaries that must never show up in anything the package makes (a token's own value aside).
 CANARIES = {"secret": _support.SECRET, "token": CANARY_TOKEN}
 _SERVER_SCRIPT = Path(__file__).with_name("_soak_server.py")
-_TESTS_DIR = str(Path(__file__).resolve().parent.parent)
+_NOT_THE_CLIENT = (
+    str(Path(__file__).resolve().parent.parent),
+    str(Path(testing.__file__).resolve().parent),
+)
 
 
 def _numbered(prefix: str) -> tuple[str, ...]:
@@ -190,7 +193,9 @@ def traceback_with_locals(error: BaseException) -> str:
 
     ``traceback.TracebackException(capture_locals=True)`` stops at the first local whose
     ``repr`` raises; error trackers skip it and go on, and so does this. The tests' own frames
-    are left out: they hold the canaries they pass in.
+    are left out (they hold the canaries they pass in), and so are the frames of the mock
+    server in ``authing_wechat.testing``, which an in-process transport runs inside the call:
+    they are the server's, which received the secret.
     """
     parts = []
     for link in _chain(error):
@@ -198,7 +203,7 @@ def traceback_with_locals(error: BaseException) -> str:
         frame = link.__traceback__
         while frame is not None:
             code = frame.tb_frame.f_code
-            if not code.co_filename.startswith(_TESTS_DIR):
+            if not code.co_filename.startswith(_NOT_THE_CLIENT):
                 parts.append(f'  File "{code.co_filename}", line {frame.tb_lineno}')
                 parts += [f"    {k} = {_safe(repr, v)}" for k, v in frame.tb_frame.f_locals.items()]
             frame = frame.tb_next

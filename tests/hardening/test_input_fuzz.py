@@ -370,24 +370,40 @@ def test_fake_clock_refuses_or_works(start: Any, seconds: Any) -> None:
     _construct("seconds", lambda: clock.advance(seconds), problem)
 
 
-_FAULT_BUILDERS: dict[str, Callable[[Any], Fault]] = {
-    "status": Fault.status,
-    "retry_after": lambda v: Fault.status(503, retry_after=v),
-    "retry_after_ms": lambda v: Fault.html(502, retry_after_ms=v),
-    "delay": lambda v: Fault.drop(delay=v),
-    "seconds": Fault.delay,
-    "status_code": Fault.envelope_error,
-    "api_code": lambda v: Fault.envelope_error(500, api_code=v),
-    "message": lambda v: Fault.status(500, message=v),
+def _optional(kind: type) -> Callable[[object], str | None]:
+    def problem(value: object) -> str | None:
+        ok = value is None or (isinstance(value, kind) and not isinstance(value, bool))
+        return None if ok else f"not a {kind.__name__} or None"
+
+    return problem
+
+
+def _delay(value: object) -> str | None:
+    # A fake clock makes any finite delay instant.
+    return seconds_problem(value, positive=False, bounded=False)
+
+
+# Each argument of the Fault constructors: how to build one with it, and why a value must be
+# refused (``None``: may be accepted; the status ranges are the constructors' to check).
+_FAULT_ARGUMENTS: dict[str, tuple[Callable[[Any], Fault], Callable[[Any], str | None]]] = {
+    "status": (Fault.status, lambda v: None),
+    "retry_after": (lambda v: Fault.status(503, retry_after=v), _optional(str)),
+    "retry_after_ms": (lambda v: Fault.html(502, retry_after_ms=v), _optional(str)),
+    "delay": (lambda v: Fault.drop(delay=v), _delay),
+    "seconds": (Fault.delay, _delay),
+    "status_code": (Fault.envelope_error, lambda v: None),
+    "api_code": (lambda v: Fault.envelope_error(500, api_code=v), _optional(int)),
+    "message": (lambda v: Fault.status(500, message=v), _optional(str)),
 }
 
 
-@pytest.mark.parametrize("argument", sorted(_FAULT_BUILDERS))
+@pytest.mark.parametrize("argument", sorted(_FAULT_ARGUMENTS))
 @_SETTINGS
 @given(data=st.data())
 def test_fault_constructors_refuse_or_work(argument: str, data: st.DataObject) -> None:
+    build, rule = _FAULT_ARGUMENTS[argument]
     value = data.draw(texts() | numbers(), label=argument)
-    fault = _construct(argument, lambda: _FAULT_BUILDERS[argument](value), None)
+    fault = _construct(argument, lambda: build(value), rule(value))
     if fault is None:
         return
     server = MockAuthingServer(clock=FakeClock())
