@@ -8,7 +8,6 @@ send a request and how they sleep.
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
@@ -26,6 +25,8 @@ from ._registry import ProviderRegistry
 from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._secret import Secret, redact
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
+from ._tls import check_tls_routes
+from ._validation import check_bool
 from ._wire import (
     MAX_BODY_BYTES,
     BodyTooLarge,
@@ -54,21 +55,15 @@ _UNCHANGED: Any = _Unchanged()
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", WechatTokenProvider, AsyncWechatTokenProvider)
 # Keep-alive pool sized for a service; the defaults of httpx would do, but say it out loud.
-_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
 
 
-def _refuse_unverified_tls(http: httpx.Client | httpx.AsyncClient) -> None:
-    # A caller's own client must not switch TLS verification off behind our back.
-    transport = getattr(http, "_transport", None)
-    pool = getattr(transport, "_pool", None)
-    context = getattr(pool, "_ssl_context", None)
-    if isinstance(context, ssl.SSLContext) and (
-        context.verify_mode == ssl.CERT_NONE or not context.check_hostname
-    ):
-        raise ValueError(
-            "http_client does not verify TLS certificates; authing-wechat sends the WeChat app "
-            "secret and refuses to do so over unverified TLS"
-        )
+def _limits(max_connections: int) -> httpx.Limits:
+    # Every connection may stay open: a burst that needed them would otherwise reconnect.
+    return httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=30.0,
+    )
 
 
 def _bucket_for(retry: RetryPolicy | None) -> TokenBucket | None:
@@ -76,6 +71,15 @@ def _bucket_for(retry: RetryPolicy | None) -> TokenBucket | None:
     # falls back to about one request per call instead of max_attempts.
     budget = None if retry is None else retry.budget
     return None if budget is None else TokenBucket(budget)
+
+
+# httpcore trace events that mean an attempt has its connection: a new one being opened, or a
+# pooled one starting to send.
+_CONNECTED_EVENTS = (
+    "connect_tcp.started",
+    "connect_unix_socket.started",
+    "send_request_headers.started",
+)
 
 
 class _Call:
@@ -103,29 +107,57 @@ class _Call:
         self._secret = secret
         self._limit = 0.0
         self._attempt_started = 0.0
+        self._connected = False
         self._received = 0
 
     def __repr__(self) -> str:
         return f"<_Call {self._operation.method} attempts={self._run.attempts}>"
 
     def next_request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
-        """The next attempt's request, its timeout cut to what the deadline leaves."""
+        """The next attempt's request, its timeouts cut to what the deadline leaves.
+
+        The wait for a free connection of the pool is bounded by ``pool_timeout``; the
+        attempt's own ``timeout`` starts once it has a connection (see ``connection_event``).
+        """
         self._limit = self._run.attempt_timeout(self._options.timeout)
+        pool_wait = min(self._options.pool_timeout, self._run.deadline_left())
         self._run.begin_attempt()
         self._attempt_started = self._clock.monotonic()
-        return build_request(
+        self._connected = False
+        request = build_request(
             http,
             self._operation,
             self._options,
             app_id=self._app_id,
             app_secret=self._secret,
-            timeout=self._limit,
+            timeout=httpx.Timeout(self._limit, pool=pool_wait),
         )
+        # Until a connection is known to be taken (transports without httpcore never say),
+        # the attempt may take its own time plus the longest pool wait.
+        self._limit += pool_wait
+        return request
 
     @property
     def attempt_limit(self) -> float:
-        """Seconds the current attempt may take in all."""
+        """Seconds the current attempt may still take, from its start or its connection."""
         return self._limit
+
+    def connection_event(self, name: str) -> bool:
+        """Read an httpcore trace event; ``True`` the first time the attempt has a connection.
+
+        From then on the attempt's ``timeout`` (cut to the deadline) runs; waiting in the pool
+        before it did not count against it.
+        """
+        if self._connected or not name.endswith(_CONNECTED_EVENTS):
+            return False
+        self._connected = True
+        self._attempt_started = self._clock.monotonic()
+        self._limit = max(0.0, min(self._options.timeout, self._run.deadline_left()))
+        return True
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        """httpcore's ``trace`` extension for sync clients: see ``connection_event``."""
+        self.connection_event(name)
 
     def _time_left(self, request: httpx.Request) -> float:
         left = self._limit - (self._clock.monotonic() - self._attempt_started)
@@ -227,7 +259,11 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         allow_insecure_http: bool = False,
         on_deprecation: Callable[[DeprecationNotice], None] | None = None,
         clock: Clock | None = None,
+        pool_timeout: float = 30.0,
+        max_connections: int = 100,
+        allow_custom_transport: bool = False,
     ) -> None:
+        check_bool("allow_custom_transport", allow_custom_transport)
         options = ClientOptions(
             app_host=app_host,
             authing_app_id=authing_app_id,
@@ -240,6 +276,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             allow_insecure_http=allow_insecure_http,
             on_deprecation=on_deprecation,
             clock=clock,
+            pool_timeout=pool_timeout,
+            max_connections=max_connections,
         )
         if http_client is not None:
             if not isinstance(http_client, self._http_type):
@@ -247,9 +285,9 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
                     f"http_client must be an httpx.{self._http_type.__name__}, "
                     f"not {type(http_client).__name__}"
                 )
-            _refuse_unverified_tls(http_client)
+            check_tls_routes(http_client, allow_custom_transport=allow_custom_transport)
         http = (
-            self._http_type(limits=_LIMITS, follow_redirects=False)
+            self._http_type(limits=_limits(options.max_connections), follow_redirects=False)
             if http_client is None
             else http_client
         )
@@ -375,11 +413,19 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
             ``"error"`` (raise ``DeprecatedEndpointError`` before any request) or
             ``"migrate"`` (call the successor endpoint instead).
         http_client: Your own ``httpx.Client`` (not closed by ``close()``). TLS verification
-            must stay on.
+            must stay on for every route to ``https://`` (default transport, mounts, proxies).
         allow_insecure_http: Allow ``http://`` to a non-loopback host.
         on_deprecation: Called with each ``DeprecationNotice`` a response carries.
         clock: Time source and sleeper for retries (``authing_wechat.testing.FakeClock`` in
             tests).
+        pool_timeout: Seconds a call may wait for a free connection when
+            ``max_connections`` calls are already in flight (never past the deadline); the
+            attempt's ``timeout`` starts once it has its connection.
+        max_connections: Connections of the client's own pool, hence calls in flight at once;
+            the rest wait up to ``pool_timeout``. Ignored with ``http_client``.
+        allow_custom_transport: Accept an ``http_client`` whose transport for ``https://`` is
+            not one of httpx's (so its TLS verification cannot be checked): you vouch that it
+            verifies certificates or never leaves the process.
 
     Raises:
         ValueError: An argument has a value that cannot work (blank app id, ``http://`` to a
@@ -462,6 +508,7 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
         call = self._start(operation, app_id, secret)
         while True:
             request = call.next_request(self._http)
+            request.extensions["trace"] = call.trace
             try:
                 response = self._http.send(request, stream=True)
                 try:
@@ -551,7 +598,13 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
             request = call.next_request(self._http)
             try:
                 # On asyncio the whole attempt is bounded at once, body reads included.
-                async with asyncio.timeout(call.attempt_limit):
+                async with asyncio.timeout(call.attempt_limit) as scope:
+
+                    async def trace(name: str, info: dict[str, Any], scope: Any = scope) -> None:
+                        if call.connection_event(name):
+                            scope.reschedule(asyncio.get_running_loop().time() + call.attempt_limit)
+
+                    request.extensions["trace"] = trace
                     response = await self._http.send(request, stream=True)
                     try:
                         call.receiving(response)

@@ -19,9 +19,12 @@ import logging
 import weakref
 from typing import final
 
-__all__ = ["REDACTED", "Secret", "redact", "redact_value"]
+__all__ = ["MIN_REDACTED_LENGTH", "REDACTED", "Secret", "redact", "redact_value"]
 
 REDACTED = "[redacted]"
+# Values shorter than this are not searched for in text: a two-letter test secret would turn
+# every word holding it into "[redacted]". A WeChat app secret has 32 characters.
+MIN_REDACTED_LENGTH = 8
 # Every Secret alive in the process: the values to remove from anything that gets printed.
 _LIVE: weakref.WeakSet[Secret] = weakref.WeakSet()
 # The loggers of the libraries that see our requests and responses, each named: a filter on
@@ -45,7 +48,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
-        if isinstance(value, str) and value.strip():
+        if isinstance(value, str) and len(value.strip()) >= MIN_REDACTED_LENGTH:
             _LIVE.add(self)
 
     def reveal(self) -> str:

@@ -62,7 +62,7 @@ def build_request(
     *,
     app_id: str,
     app_secret: Secret,
-    timeout: float,
+    timeout: httpx.Timeout,
 ) -> httpx.Request:
     """Build one attempt's request with the generated builder, on the client's pool."""
     # Positional: the body model's fields are (app id, app secret) in the spec's order, so a
@@ -241,6 +241,13 @@ def translate_transport_error(
     if isinstance(exc, BodyTooLarge):
         return AuthingResponseError(
             f"response body is larger than {MAX_BODY_BYTES} bytes; not read",
+            attempts=attempts,
+            request=request,
+        )
+    if isinstance(exc, httpx.PoolTimeout):
+        return AuthingTimeoutError(
+            f"PoolTimeout: {request.method} {request.url} waited longer than pool_timeout for a "
+            "free connection (every one of the pool's max_connections was busy)",
             attempts=attempts,
             request=request,
         )

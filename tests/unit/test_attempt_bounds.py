@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
-from authing_wechat import AuthingResponseError, AuthingTimeoutError, RetryPolicy
+from authing_wechat import (
+    AsyncWechatTokenClient,
+    AuthingError,
+    AuthingResponseError,
+    AuthingTimeoutError,
+    RetryPolicy,
+    WechatAccessToken,
+    WechatTokenClient,
+)
 
-from tests._support import Driver, Recorder, envelope
+from tests._support import SECRET, Driver, Recorder, envelope
 
 MIB = 1024 * 1024
 
@@ -128,3 +140,93 @@ def test_the_deadline_bounds_a_call_whose_every_attempt_drips(
     # About three 0.3 s attempts fit in the 1 s deadline; without the bound one took 5 s.
     assert 2 <= caught.value.attempts <= 4
     assert server.completed == 0
+
+
+class _SlowHandler(BaseHTTPRequestHandler):
+    """Answers every request after 0.4 s: long enough to keep a one-connection pool busy."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(0.4)
+        body = json.dumps(envelope()).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def slow_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+async def _burst(client: AsyncWechatTokenClient, calls: int) -> list[object]:
+    async def one() -> object:
+        try:
+            return await client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
+        except AuthingError as error:
+            return error
+
+    async with client:
+        return await asyncio.gather(*(one() for _ in range(calls)))
+
+
+def test_waiting_for_a_connection_does_not_count_against_the_attempts_timeout(
+    slow_url: str,
+) -> None:
+    # One connection, three calls of 0.4 s each: the last waits 0.8 s for the connection,
+    # longer than its 0.6 s timeout, and still succeeds: the wait is the pool's, bounded apart.
+    client = AsyncWechatTokenClient(
+        slow_url, "a", timeout=0.6, retry=None, max_connections=1, pool_timeout=5.0
+    )
+    outcomes = asyncio.run(_burst(client, 3))
+    assert all(isinstance(outcome, WechatAccessToken) for outcome in outcomes), outcomes
+
+
+def test_past_max_connections_a_call_waits_at_most_pool_timeout(slow_url: str) -> None:
+    client = AsyncWechatTokenClient(
+        slow_url, "a", timeout=2.0, retry=None, max_connections=1, pool_timeout=0.1
+    )
+    outcomes = asyncio.run(_burst(client, 2))
+    tokens = [o for o in outcomes if isinstance(o, WechatAccessToken)]
+    errors = [o for o in outcomes if isinstance(o, AuthingTimeoutError)]
+    assert len(tokens) == 1
+    assert len(errors) == 1
+    assert "pool_timeout" in errors[0].message
+
+
+def test_the_sync_client_takes_the_same_limits(slow_url: str) -> None:
+    client = WechatTokenClient(slow_url, "a", retry=None, max_connections=1, pool_timeout=0.1)
+    results: list[object] = []
+
+    def one() -> None:
+        try:
+            results.append(client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET))
+        except AuthingError as error:
+            results.append(error)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    client.close()
+    assert sorted(type(result).__name__ for result in results) == [
+        "AuthingTimeoutError",
+        "WechatAccessToken",
+    ]
