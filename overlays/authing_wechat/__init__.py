@@ -4,21 +4,26 @@ Typed results and errors, one keep-alive pool per client, bounded retries, hones
 TLS always verified. See ``WechatTokenClient`` and ``AsyncWechatTokenClient``.
 """
 
-from ._client import AsyncWechatTokenClient, WechatTokenClient
-from ._clock import Clock, SystemClock
-from ._errors import (
-    AuthingAPIError,
-    AuthingConnectionError,
-    AuthingDeprecationWarning,
-    AuthingError,
-    AuthingResponseError,
-    AuthingTimeoutError,
-    AuthingTLSError,
-    DeprecatedEndpointError,
-)
-from ._models import DeprecationNotice, WechatAccessToken
-from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
-from ._retry import RetryBudget, RetryEvent, RetryPolicy
+import typing
+
+from . import _lazy
+
+if typing.TYPE_CHECKING:
+    from ._client import AsyncWechatTokenClient, WechatTokenClient
+    from ._clock import Clock, SystemClock
+    from ._errors import (
+        AuthingAPIError,
+        AuthingConnectionError,
+        AuthingDeprecationWarning,
+        AuthingError,
+        AuthingResponseError,
+        AuthingTimeoutError,
+        AuthingTLSError,
+        DeprecatedEndpointError,
+    )
+    from ._models import DeprecationNotice, WechatAccessToken
+    from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
+    from ._retry import RetryBudget, RetryEvent, RetryPolicy
 
 __all__ = [
     "AsyncWechatTokenClient",
@@ -42,3 +47,10 @@ __all__ = [
     "WechatTokenProvider",
 ]
 __version__ = "0.1.0"
+
+# Loaded on first use, so that importing the package (as pytest does with its plugin in every
+# run of every project that has it installed) does not import httpx.
+if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
+    __getattr__, __dir__ = _lazy.load_on_first_use(
+        __name__, ("._client", "._clock", "._errors", "._models", "._provider", "._retry")
+    )
