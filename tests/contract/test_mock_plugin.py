@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from authing_wechat import WechatTokenClient
+from authing_wechat import Clock, WechatTokenClient
 from authing_wechat.testing import (
     SUCCESSOR_PATH,
     FakeClock,
@@ -95,6 +95,16 @@ def test_the_marker_configures_the_server(
         }
     assert int(token["expiresAt"]) == int(authing_mock_server.clock.time()) + 60
     assert len(varied) > 1
+
+
+@pytest.mark.authing_mock(credentials={"wx1": "s"}, cloud="authing")
+def test_the_readme_example(
+    authing_mock_server: MockAuthingServer, authing_mock_server_url: str, authing_mock_clock: Clock
+) -> None:
+    authing_mock_server.add_fault(SUCCESSOR_PATH, Fault.status(503))
+    client = WechatTokenClient(authing_mock_server_url, "my-authing-app", clock=authing_mock_clock)
+    with client:
+        assert client.get_wechat_mp_access_token_info(app_id="wx1", app_secret="s").attempts == 2
 
 
 @pytest.mark.authing_mock(clock="fake")

@@ -310,20 +310,22 @@ def test_the_cli_takes_a_cloud_credentials_the_varied_mode_and_a_request_log() -
 
 
 @pytest.mark.parametrize(
-    "option",
-    [("--port", "70000"), ("--expires-in", "0"), ("--cloud", "aws"), ("--credentials", "wx")],
+    ("option", "error"),
+    [
+        (("--port", "70000"), "0-65535"),
+        (("--expires-in", "0"), "positive"),
+        (("--cloud", "aws"), "invalid choice"),
+        (("--credentials", "wx"), "APP_ID=APP_SECRET"),
+        (("--fault", "info:bogus"), "unknown fault kind 'bogus'"),
+    ],
 )
-def test_bad_options_are_usage_errors(option: tuple[str, str]) -> None:
+def test_bad_options_are_usage_errors(
+    option: tuple[str, str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["mock-server", *option])
     assert caught.value.code == 2
-
-
-def test_a_bad_fault_spec_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as caught:
-        main(["mock-server", "--fault", "info:bogus"])
-    assert caught.value.code == 2
-    assert "unknown fault kind 'bogus'" in capsys.readouterr().err
+    assert error in capsys.readouterr().err
 
 
 def test_a_taken_port_exits_1(capsys: pytest.CaptureFixture[str]) -> None:

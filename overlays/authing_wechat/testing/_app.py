@@ -198,16 +198,14 @@ class MockAuthingServer:
             an HTTP-date) or a string sent verbatim; ``None`` sends none.
         clock: Time source: tokens expire by ``clock.time()``, and delay faults wait with
             ``clock.sleep`` (``asleep`` in async code). ``SystemClock()`` by default; pass a
-            ``FakeClock`` so delays take no real time and expiry follows ``advance()``.
+            ``FakeClock`` so delays take no real time and expiry follows ``advance()``. Read
+            it back as ``server.clock``.
         varied: Vary the optional parts of every JSON answer, as servers within the contract
             may: ``requestId`` and ``apiCode`` left out, unknown fields added, ``data`` null or
             ``{}`` on failures, the charset of the content type, the deprecation headers.
         seed: Seeds the varied mode's choices: the same seed and requests, the same answers.
         max_recorded: How many recent requests ``requests`` keeps (counts stay exact); ``0``
             keeps none, for long benchmarks.
-
-    Attributes:
-        clock: The time source given (or the ``SystemClock``).
 
     Raises:
         ValueError: ``expires_in`` is not a positive int, ``cloud`` is not one of ``CLOUDS``,
@@ -233,7 +231,7 @@ class MockAuthingServer:
             raise ValueError(f"cloud must be one of {CLOUDS} or None, got {cloud!r}")
         if max_recorded < 0:
             raise ValueError(f"max_recorded must be >= 0, got {max_recorded!r}")
-        self.clock: Clock = SystemClock() if clock is None else clock
+        self._clock: Clock = SystemClock() if clock is None else clock
         self._expires_in = expires_in
         self._credentials = None if credentials is None else dict(credentials)
         clouds = CLOUDS if cloud is None else (cloud,)
@@ -255,6 +253,11 @@ class MockAuthingServer:
             f"<MockAuthingServer requests={self.request_count()} "
             f"tokens_issued={self.tokens_issued}>"
         )
+
+    @property
+    def clock(self) -> Clock:
+        """The time source of token expiry and delay faults (share it with your clients)."""
+        return self._clock
 
     # --- scripting and inspection -------------------------------------------------------
 
@@ -440,7 +443,7 @@ class MockAuthingServer:
         return None, ""
 
     def _token(self, app_id: str) -> tuple[str, int]:
-        now = self.clock.time()
+        now = self._clock.time()
         cached = self._tokens.get(app_id)
         if cached is not None and now < cached[1]:
             return cached
@@ -567,7 +570,7 @@ class MockAuthingServer:
             more = message["type"] == "http.request" and message.get("more_body", False)
         answer = self.answer(scope["method"], scope["path"], scope["headers"], b"".join(chunks))
         if answer.delay_seconds:
-            await self.clock.asleep(answer.delay_seconds)
+            await self._clock.asleep(answer.delay_seconds)
         if answer.drop:
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
         headers = [*answer.headers, (b"content-length", str(len(answer.body)).encode())]
