@@ -8,6 +8,7 @@ send a request and how they sleep.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
@@ -25,6 +26,7 @@ from ._registry import ProviderRegistry
 from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._secret import Secret, redact
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
+from ._socket_deadline import attempt_ends_at, bound_sync_transport, move_attempt_end
 from ._tls import check_tls_routes
 from ._validation import check_bool
 from ._wire import (
@@ -157,7 +159,8 @@ class _Call:
 
     def trace(self, name: str, info: dict[str, Any]) -> None:
         """httpcore's ``trace`` extension for sync clients: see ``connection_event``."""
-        self.connection_event(name)
+        if self.connection_event(name):
+            move_attempt_end(time.monotonic() + self._limit)
 
     def _time_left(self, request: httpx.Request) -> float:
         left = self._limit - (self._clock.monotonic() - self._attempt_started)
@@ -291,6 +294,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             if http_client is None
             else http_client
         )
+        if http_client is None and isinstance(http, httpx.Client):
+            bound_sync_transport(http)
         self._setup(options, http, owns_http=http_client is None, bucket=_bucket_for(retry))
 
     def _setup(
@@ -510,12 +515,15 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
             request = call.next_request(self._http)
             request.extensions["trace"] = call.trace
             try:
-                response = self._http.send(request, stream=True)
-                try:
-                    call.receiving(response)
-                    body = b"".join(call.take(chunk, response) for chunk in response.iter_bytes())
-                finally:
-                    response.close()
+                # Every socket operation of our own pool ends by the attempt's end.
+                with attempt_ends_at(time.monotonic() + call.attempt_limit):
+                    response = self._http.send(request, stream=True)
+                    try:
+                        call.receiving(response)
+                        chunks = response.iter_bytes()
+                        body = b"".join(call.take(chunk, response) for chunk in chunks)
+                    finally:
+                        response.close()
             except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 self._clock.sleep(call.transport_failed(exc, request))
                 continue

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from authing_wechat_client.models import (
     ErrorRespDto,
+    GetWechatAccessTokenDataDto,
     GetWechatAccessTokenDto,
     GetWechatAccessTokenRespDto,
 )
@@ -200,8 +201,9 @@ def read_token(
             response=response,
         )
     data = envelope.data
-    if isinstance(data, Unset):
-        raise malformed("has statusCode 200 but no data", request_id)
+    # The generated union falls back to the raw value (or {}'s model) when data is not the token.
+    if not isinstance(data, GetWechatAccessTokenDataDto):
+        raise malformed("has statusCode 200 but no token in data", request_id)
     token, expires = data.access_token, data.expires_at
     if not isinstance(token, str) or not token:
         raise malformed("data has no access token string", request_id)
