@@ -11,7 +11,12 @@ from typing import Any
 
 import httpx
 from authing_wechat import AsyncWechatTokenClient, WechatAccessToken, WechatTokenClient
-from authing_wechat.testing import FakeClock, MockAuthingServer, MockAuthingTransport
+from authing_wechat.testing import (
+    SUCCESSOR_PATH,
+    FakeClock,
+    MockAuthingServer,
+    MockAuthingTransport,
+)
 
 # Canary values: if one ever shows up in a repr, log line or traceback, a test fails.
 SECRET = "CANARY-wechat-secret-9f1cf4fac90a"
