@@ -1,19 +1,18 @@
 """``WechatTokenClient`` and ``AsyncWechatTokenClient``.
 
-Both share one implementation of every decision (``_ClientCore`` and ``_Call``: settings,
+Both share one implementation of every decision (``_BaseClient`` and ``_Call``: settings,
 deprecation, request building, classification, retry); the two classes differ only in how they
 send a request and how they sleep.
 """
 
 from __future__ import annotations
 
-import hmac
 import ssl
-import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
+import attrs
 import httpx
 
 from ._clock import Clock, SystemClock
@@ -22,9 +21,10 @@ from ._errors import AuthingError
 from ._models import DeprecationNotice, WechatAccessToken
 from ._operations import LEGACY, SUCCESSOR, Operation
 from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
+from ._registry import ProviderRegistry
 from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._secret import Secret
-from ._settings import Brand, ClientSettings, check_credentials
+from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
 from ._wire import build_request, read_token, translate_transport_error
 
 if TYPE_CHECKING:
@@ -34,8 +34,6 @@ else:
 
 __all__ = ["AsyncWechatTokenClient", "WechatTokenClient"]
 
-_DEFAULT_RETRY = RetryPolicy()
-
 
 class _Unchanged:
     """Marks a ``with_options()`` argument that was not given (``None`` is a value there)."""
@@ -44,7 +42,7 @@ class _Unchanged:
         return "<unchanged>"
 
 
-_UNCHANGED = _Unchanged()
+_UNCHANGED: Any = _Unchanged()
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", WechatTokenProvider, AsyncWechatTokenProvider)
 # Keep-alive pool sized for a service; the defaults of httpx would do, but say it out loud.
@@ -65,105 +63,28 @@ def _refuse_unverified_tls(http: httpx.Client | httpx.AsyncClient) -> None:
         )
 
 
-class _ClientCore:
-    """Everything a client decides, with no I/O."""
-
-    def __init__(
-        self,
-        *,
-        app_host: str,
-        authing_app_id: str,
-        brand: Brand,
-        access_token: str | None,
-        lang: str | None,
-        timeout: float,
-        retry: RetryPolicy | None,
-        deprecated: DeprecationPolicy,
-        allow_insecure_http: bool,
-        on_deprecation: Callable[[DeprecationNotice], None] | None,
-        clock: Clock | None,
-    ) -> None:
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise TypeError(f"retry must be a RetryPolicy or None, not {type(retry).__name__}")
-        self.settings = ClientSettings.build(
-            app_host=app_host,
-            authing_app_id=authing_app_id,
-            brand=brand,
-            access_token=access_token,
-            lang=lang,
-            timeout=timeout,
-            allow_insecure_http=allow_insecure_http,
-        )
-        self.retry = retry
-        self.deprecation = DeprecationGate(deprecated, on_deprecation)
-        self.clock: Clock = SystemClock() if clock is None else clock
-        # One budget per client, shared by all its calls: a long outage drains it and the
-        # client falls back to about one request per call instead of max_attempts.
-        budget = None if retry is None else retry.budget
-        self.bucket = None if budget is None else TokenBucket(budget)
-        self._providers: dict[str, tuple[Secret, tuple[float, float], object]] = {}
-        self._providers_lock = threading.Lock()
-
-    def provider(
-        self,
-        kind: type[_ProviderT],
-        fetch: Any,
-        app_id: str,
-        app_secret: Secret,
-        timing: tuple[float, float],
-    ) -> _ProviderT:
-        """The one provider of this client for a WeChat app, made on first use."""
-        check_credentials(app_id, app_secret)
-        with self._providers_lock:
-            known = self._providers.get(app_id)
-            if known is None:
-                margin, interval = timing
-                made = kind(
-                    fetch,
-                    app_id=app_id,
-                    refresh_margin=margin,
-                    min_refresh_interval=interval,
-                    clock=self.clock,
-                )
-                self._providers[app_id] = (app_secret, timing, made)
-                return made
-        secret, known_timing, existing = known
-        # Two providers for one app would race each other's refreshes; hand out the same one.
-        same = hmac.compare_digest(secret.reveal().encode(), app_secret.reveal().encode())
-        if not same or known_timing != timing:
-            raise ValueError(
-                f"this client already has a token provider for app_id {app_id!r} with another "
-                "app_secret or other timing; use that one"
-            )
-        if not isinstance(existing, kind):  # one client only ever makes one kind
-            raise TypeError(f"expected a {kind.__name__}")
-        return existing
-
-    def legacy_operation(self) -> Operation:
-        """The operation a deprecated-method call goes to, after the deprecation policy."""
-        migrate = self.deprecation.use_deprecated(LEGACY.method, SUCCESSOR.method)
-        return SUCCESSOR if migrate else LEGACY
-
-    def start(self, operation: Operation, app_id: str, app_secret: Secret) -> _Call:
-        check_credentials(app_id, app_secret)
-        run = RetryRun(self.retry, self.bucket, self.clock, operation=operation.method)
-        return _Call(self, operation, run, app_id, app_secret)
-
-    def repr_args(self) -> str:
-        s = self.settings
-        return (
-            f"app_host={s.base_url!r}, brand={s.brand!r}, timeout={s.timeout}, "
-            f"deprecated={self.deprecation.policy!r}"
-        )
+def _bucket_for(retry: RetryPolicy | None) -> TokenBucket | None:
+    # One budget per client, shared by all its calls: a long outage drains it and the client
+    # falls back to about one request per call instead of max_attempts.
+    budget = None if retry is None else retry.budget
+    return None if budget is None else TokenBucket(budget)
 
 
 class _Call:
     """One call's attempts: builds each request and decides what each outcome means."""
 
     def __init__(
-        self, core: _ClientCore, operation: Operation, run: RetryRun, app_id: str, secret: Secret
+        self,
+        options: ClientOptions,
+        gate: DeprecationGate,
+        operation: Operation,
+        run: RetryRun,
+        *,
+        app_id: str,
+        secret: Secret,
     ) -> None:
-        self._core = core
+        self._options = options
+        self._gate = gate
         self._operation = operation
         self._run = run
         self._app_id = app_id
@@ -174,12 +95,12 @@ class _Call:
 
     def next_request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         """The next attempt's request, its timeout cut to what the deadline leaves."""
-        timeout = self._run.attempt_timeout(self._core.settings.timeout)
+        timeout = self._run.attempt_timeout(self._options.timeout)
         self._run.begin_attempt()
         return build_request(
             http,
             self._operation,
-            self._core.settings,
+            self._options,
             app_id=self._app_id,
             app_secret=self._secret,
             timeout=timeout,
@@ -202,14 +123,21 @@ class _Call:
         except AuthingError as error:
             return self._run.failed(error)
         self._run.succeeded()
-        self._core.deprecation.observe(token.deprecation)
+        self._gate.observe(token.deprecation)
         return token
 
 
-class _BaseClient(Generic[_HttpT]):
-    """The constructor and state both clients share; subclasses add the I/O."""
+class _BaseClient(Generic[_HttpT, _ProviderT]):
+    """The constructor, settings and decisions both clients share; subclasses add the I/O."""
 
     _http_type: type[_HttpT]
+    _options: ClientOptions
+    _http: _HttpT
+    _owns_http: bool
+    _bucket: TokenBucket | None
+    _clock: Clock
+    _deprecation: DeprecationGate
+    _providers: ProviderRegistry[_ProviderT]
 
     def __init__(
         self,
@@ -220,28 +148,14 @@ class _BaseClient(Generic[_HttpT]):
         access_token: str | None = None,
         lang: str | None = None,
         timeout: float = 10.0,
-        retry: RetryPolicy | None = _DEFAULT_RETRY,
+        retry: RetryPolicy | None = DEFAULT_RETRY,
         deprecated: DeprecationPolicy = "warn",
         http_client: _HttpT | None = None,
         allow_insecure_http: bool = False,
         on_deprecation: Callable[[DeprecationNotice], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
-        # Kept for with_options(); it holds the user token, so it is never shown.
-        self._options: dict[str, Any] = {
-            "app_host": app_host,
-            "authing_app_id": authing_app_id,
-            "brand": brand,
-            "access_token": access_token,
-            "lang": lang,
-            "timeout": timeout,
-            "retry": retry,
-            "deprecated": deprecated,
-            "allow_insecure_http": allow_insecure_http,
-            "on_deprecation": on_deprecation,
-            "clock": clock,
-        }
-        self._core = _ClientCore(
+        options = ClientOptions(
             app_host=app_host,
             authing_app_id=authing_app_id,
             brand=brand,
@@ -261,24 +175,39 @@ class _BaseClient(Generic[_HttpT]):
                     f"not {type(http_client).__name__}"
                 )
             _refuse_unverified_tls(http_client)
-        self._owns_http = http_client is None
-        self._http: _HttpT = (
+        http = (
             self._http_type(limits=_LIMITS, follow_redirects=False)
             if http_client is None
             else http_client
         )
+        self._setup(options, http, owns_http=http_client is None, bucket=_bucket_for(retry))
+
+    def _setup(
+        self, options: ClientOptions, http: _HttpT, *, owns_http: bool, bucket: TokenBucket | None
+    ) -> None:
+        self._options = options
+        self._http = http
+        self._owns_http = owns_http
+        self._bucket = bucket
+        self._clock = SystemClock() if options.clock is None else options.clock
+        self._deprecation = DeprecationGate(options.deprecated, options.on_deprecation)
+        self._providers = ProviderRegistry()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._core.repr_args()})"
+        o = self._options
+        return (
+            f"{type(self).__name__}(app_host={o.base_url!r}, brand={o.brand!r}, "
+            f"timeout={o.timeout}, deprecated={o.deprecated!r})"
+        )
 
     def with_options(
         self,
         *,
-        timeout: float | None = None,
-        retry: RetryPolicy | _Unchanged | None = _UNCHANGED,
-        deprecated: DeprecationPolicy | None = None,
-        lang: str | _Unchanged | None = _UNCHANGED,
-        access_token: str | _Unchanged | None = _UNCHANGED,
+        timeout: float = _UNCHANGED,
+        retry: RetryPolicy | None = _UNCHANGED,
+        deprecated: DeprecationPolicy = _UNCHANGED,
+        lang: str | None = _UNCHANGED,
+        access_token: str | None = _UNCHANGED,
     ) -> Self:
         """A new client with some settings changed; this one is left as it is.
 
@@ -295,27 +224,71 @@ class _BaseClient(Generic[_HttpT]):
 
         Raises:
             ValueError: A changed setting has a value that cannot work.
+            TypeError: A changed setting has the wrong type.
         """
-        options = dict(self._options)
-        if timeout is not None:
-            options["timeout"] = timeout
-        if deprecated is not None:
-            options["deprecated"] = deprecated
-        for name, value in (("retry", retry), ("lang", lang), ("access_token", access_token)):
-            if not isinstance(value, _Unchanged):
-                options[name] = value
-        derived = type(self)(http_client=self._http, **options)
-        if options["retry"] is self._options["retry"]:
-            derived._core.bucket = self._core.bucket
+        given = {
+            "timeout": timeout,
+            "retry": retry,
+            "deprecated": deprecated,
+            "lang": lang,
+            "access_token": access_token,
+        }
+        changes: dict[str, Any] = {
+            name: value for name, value in given.items() if value is not _UNCHANGED
+        }
+        options = attrs.evolve(self._options, **changes)
+        same_policy = options.retry is self._options.retry
+        derived = object.__new__(type(self))
+        derived._setup(
+            options,
+            self._http,
+            owns_http=False,
+            bucket=self._bucket if same_policy else _bucket_for(options.retry),
+        )
         return derived
 
     @property
     def retry(self) -> RetryPolicy | None:
         """The retry policy of this client."""
-        return self._core.retry
+        return self._options.retry
+
+    def _legacy_operation(self) -> Operation:
+        """The operation a deprecated-method call goes to, after the deprecation policy."""
+        migrate = self._deprecation.use_deprecated(LEGACY.method, SUCCESSOR.method)
+        return SUCCESSOR if migrate else LEGACY
+
+    def _start(self, operation: Operation, app_id: str, app_secret: Secret) -> _Call:
+        check_credentials(app_id, app_secret)
+        run = RetryRun(self._options.retry, self._bucket, self._clock, operation=operation.method)
+        return _Call(
+            self._options, self._deprecation, operation, run, app_id=app_id, secret=app_secret
+        )
+
+    def _provider(
+        self,
+        make: Callable[..., _ProviderT],
+        fetch: Any,
+        app_id: str,
+        app_secret: Secret,
+        timing: tuple[float, float],
+    ) -> _ProviderT:
+        """The one provider of this client for a WeChat app, made on first use."""
+        check_credentials(app_id, app_secret)
+        margin, interval = timing
+
+        def build() -> _ProviderT:
+            return make(
+                fetch,
+                app_id=app_id,
+                refresh_margin=margin,
+                min_refresh_interval=interval,
+                clock=self._clock,
+            )
+
+        return self._providers.get_or_make(app_id, app_secret, timing, build)
 
 
-class WechatTokenClient(_BaseClient[httpx.Client]):
+class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
     """Fetch the WeChat access token that Authing / GenAuth caches, over one keep-alive pool.
 
     Args:
@@ -380,7 +353,7 @@ class WechatTokenClient(_BaseClient[httpx.Client]):
         """
         secret = Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
-        return self._send(self._core.legacy_operation(), app_id, secret)
+        return self._send(self._legacy_operation(), app_id, secret)
 
     def token_provider(
         self,
@@ -412,21 +385,21 @@ class WechatTokenClient(_BaseClient[httpx.Client]):
             return self._send(SUCCESSOR, app_id, secret)
 
         timing = (refresh_margin, min_refresh_interval)
-        return self._core.provider(WechatTokenProvider, fetch, app_id, secret, timing)
+        return self._provider(WechatTokenProvider, fetch, app_id, secret, timing)
 
     def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
-        call = self._core.start(operation, app_id, secret)
+        call = self._start(operation, app_id, secret)
         while True:
             request = call.next_request(self._http)
             try:
                 response = self._http.send(request)
             except httpx.HTTPError as exc:
-                self._core.clock.sleep(call.transport_failed(exc, request))
+                self._clock.sleep(call.transport_failed(exc, request))
                 continue
             outcome = call.answered(response)
             if isinstance(outcome, WechatAccessToken):
                 return outcome
-            self._core.clock.sleep(outcome)
+            self._clock.sleep(outcome)
 
     def close(self) -> None:
         """Close the connection pool (a caller's own ``http_client`` is left open)."""
@@ -445,7 +418,7 @@ class WechatTokenClient(_BaseClient[httpx.Client]):
         self.close()
 
 
-class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient]):
+class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProvider]):
     """The asyncio twin of ``WechatTokenClient``: same arguments, same results, same errors.
 
     ``http_client`` takes an ``httpx.AsyncClient``. Close with ``await client.aclose()`` or use
@@ -475,7 +448,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient]):
         """Deprecated twin of ``get_wechat_mp_access_token_info()``; see the sync client."""
         secret = Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
-        return await self._send(self._core.legacy_operation(), app_id, secret)
+        return await self._send(self._legacy_operation(), app_id, secret)
 
     def token_provider(
         self,
@@ -493,21 +466,21 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient]):
             return await self._send(SUCCESSOR, app_id, secret)
 
         timing = (refresh_margin, min_refresh_interval)
-        return self._core.provider(AsyncWechatTokenProvider, fetch, app_id, secret, timing)
+        return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, timing)
 
     async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
-        call = self._core.start(operation, app_id, secret)
+        call = self._start(operation, app_id, secret)
         while True:
             request = call.next_request(self._http)
             try:
                 response = await self._http.send(request)
             except httpx.HTTPError as exc:
-                await self._core.clock.asleep(call.transport_failed(exc, request))
+                await self._clock.asleep(call.transport_failed(exc, request))
                 continue
             outcome = call.answered(response)
             if isinstance(outcome, WechatAccessToken):
                 return outcome
-            await self._core.clock.asleep(outcome)
+            await self._clock.asleep(outcome)
 
     async def aclose(self) -> None:
         """Close the connection pool (a caller's own ``http_client`` is left open)."""

@@ -6,10 +6,11 @@ without sleeping: pass a ``FakeClock`` and read ``clock.sleeps`` afterwards.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from typing import Protocol, runtime_checkable
+
+from ._validation import check_seconds
 
 __all__ = ["Clock", "FakeClock", "SystemClock"]
 
@@ -60,12 +61,12 @@ class SystemClock:
         return "SystemClock()"
 
 
-def _check_seconds(seconds: float) -> float:
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"seconds must be a finite number >= 0, not {seconds!r}")
-    return float(seconds)
+# A fake clock may be moved across years (token lifetimes, sunsets), never past float range.
+_FAKE_MAX_SECONDS = 1e10
+
+
+def _fake_seconds(seconds: float) -> float:
+    return check_seconds("seconds", seconds, maximum=_FAKE_MAX_SECONDS)
 
 
 class FakeClock:
@@ -85,10 +86,7 @@ class FakeClock:
     """
 
     def __init__(self, *, start: float = 1_700_000_000.0) -> None:
-        if isinstance(start, bool) or not isinstance(start, int | float):
-            raise TypeError(f"start must be a number, not {type(start).__name__}")
-        if not math.isfinite(start):
-            raise ValueError(f"start must be finite, not {start!r}")
+        start = check_seconds("start", start, maximum=_FAKE_MAX_SECONDS)
         self._lock = threading.Lock()
         self._wall = float(start)
         self._monotonic = 0.0
@@ -111,7 +109,7 @@ class FakeClock:
             ValueError: If ``seconds`` is negative or not finite (time never goes backwards).
             TypeError: If ``seconds`` is not a number.
         """
-        seconds = _check_seconds(seconds)
+        seconds = _fake_seconds(seconds)
         with self._lock:
             self._monotonic += seconds
             self._wall += seconds
@@ -123,7 +121,7 @@ class FakeClock:
             ValueError: If ``seconds`` is negative or not finite, as ``time.sleep`` would.
             TypeError: If ``seconds`` is not a number.
         """
-        seconds = _check_seconds(seconds)
+        seconds = _fake_seconds(seconds)
         with self._lock:
             self.sleeps.append(seconds)
             self._monotonic += seconds

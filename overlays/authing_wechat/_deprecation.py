@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 import sys
 import threading
 import warnings
 from collections.abc import Callable
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import httpx
 
 from ._errors import AuthingDeprecationWarning, DeprecatedEndpointError
+from ._httpdate import parse_header_date, parse_http_date
 from ._models import DeprecationNotice
 
 __all__ = [
@@ -67,28 +65,6 @@ def warn_at_caller(message: str) -> None:
     warnings.warn(message, AuthingDeprecationWarning, stacklevel=level)
 
 
-def _parse_deprecation_date(value: str) -> datetime | None:
-    # RFC 9745: a structured-field date, "@" then integer seconds since the epoch.
-    text = value.strip()
-    if not re.fullmatch(r"@-?[0-9]{1,15}", text):
-        return None
-    try:
-        return datetime.fromtimestamp(int(text[1:]), tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _parse_http_date(value: str) -> datetime | None:
-    try:
-        parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    if parsed.tzinfo is None:  # "-0000" means UTC by RFC 5322
-        parsed = parsed.replace(tzinfo=UTC)
-    stamp = parsed.timestamp()
-    return parsed.astimezone(UTC) if math.isfinite(stamp) else None
-
-
 def _parse_links(values: list[str]) -> tuple[tuple[str, str], ...]:
     links: list[tuple[str, str]] = []
     for value in values:
@@ -114,8 +90,9 @@ def parse_deprecation_headers(headers: httpx.Headers, endpoint: str) -> Deprecat
     )
     return DeprecationNotice(
         endpoint=endpoint,
-        deprecated_at=None if deprecation is None else _parse_deprecation_date(deprecation),
-        sunset=None if sunset is None else _parse_http_date(sunset),
+        # RFC 9745 sends "@<epoch>"; earlier drafts sent "true" (no date) or an HTTP-date.
+        deprecated_at=None if deprecation is None else parse_header_date(deprecation),
+        sunset=None if sunset is None else parse_http_date(sunset),
         successor=successor,
         links=links,
     )
@@ -134,8 +111,6 @@ class DeprecationGate:
         policy: DeprecationPolicy,
         on_deprecation: Callable[[DeprecationNotice], None] | None = None,
     ) -> None:
-        if policy not in DEPRECATION_POLICIES:
-            raise ValueError(f"deprecated must be one of {DEPRECATION_POLICIES}, not {policy!r}")
         self.policy = policy
         self._on_deprecation = on_deprecation
         self._warned: set[str] = set()

@@ -15,8 +15,6 @@ import random
 import re
 import threading
 from collections.abc import Callable
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
 
 import attrs
@@ -29,6 +27,13 @@ from ._errors import (
     AuthingError,
     AuthingTimeoutError,
     AuthingTLSError,
+)
+from ._httpdate import parse_http_date
+from ._validation import (
+    bool_validator,
+    check_seconds,
+    optional_callable_validator,
+    seconds_validator,
 )
 
 __all__ = [
@@ -49,23 +54,9 @@ logger = logging.getLogger("authing_wechat")
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
-def _check_number(name: str, value: object, *, positive: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, not {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, not {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, not {value!r}")
-
-
-def _positive(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _check_number(attribute.name, value, positive=True)
-
-
-def _non_negative(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _check_number(attribute.name, value)
+def _positive_number(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # Not seconds, but the same rule: a finite number above zero, within reason.
+    check_seconds(attribute.name, value, positive=True, maximum=1e9, unit="tokens")
 
 
 @attrs.frozen(kw_only=True)
@@ -88,8 +79,8 @@ class RetryBudget:
         TypeError: If a value is not a number.
     """
 
-    max_tokens: float = attrs.field(default=10.0, validator=_positive)
-    token_ratio: float = attrs.field(default=0.1, validator=_positive)
+    max_tokens: float = attrs.field(default=10.0, validator=_positive_number)
+    token_ratio: float = attrs.field(default=0.1, validator=_positive_number)
 
 
 @attrs.frozen(kw_only=True)
@@ -123,26 +114,6 @@ def _check_max_attempts(_: object, attribute: attrs.Attribute[Any], value: objec
         raise TypeError(f"max_attempts must be an int, not {type(value).__name__}")
     if value < 1:
         raise ValueError(f"max_attempts must be >= 1, not {value!r}")
-
-
-def _check_deadline(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _check_number("deadline", value, positive=True)
-
-
-def _check_bool(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{attribute.name} must be a bool, not {type(value).__name__}")
-
-
-def _check_budget(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not isinstance(value, RetryBudget):
-        raise TypeError(f"budget must be a RetryBudget or None, not {type(value).__name__}")
-
-
-def _check_hook(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not callable(value):
-        raise TypeError(f"on_retry must be callable or None, not {type(value).__name__}")
 
 
 @attrs.frozen(kw_only=True)
@@ -197,13 +168,20 @@ class RetryPolicy:
     """
 
     max_attempts: int = attrs.field(default=3, validator=_check_max_attempts)
-    initial_backoff: float = attrs.field(default=0.25, validator=_non_negative)
-    max_backoff: float = attrs.field(default=4.0, validator=_non_negative)
-    jitter: bool = attrs.field(default=True, validator=_check_bool)
-    max_retry_after: float = attrs.field(default=30.0, validator=_non_negative)
-    deadline: float | None = attrs.field(default=None, validator=_check_deadline)
-    budget: RetryBudget | None = attrs.field(factory=RetryBudget, validator=_check_budget)
-    on_retry: Callable[[RetryEvent], None] | None = attrs.field(default=None, validator=_check_hook)
+    initial_backoff: float = attrs.field(default=0.25, validator=seconds_validator())
+    max_backoff: float = attrs.field(default=4.0, validator=seconds_validator())
+    jitter: bool = attrs.field(default=True, validator=bool_validator)
+    max_retry_after: float = attrs.field(default=30.0, validator=seconds_validator())
+    deadline: float | None = attrs.field(
+        default=None, validator=seconds_validator(positive=True, optional=True)
+    )
+    budget: RetryBudget | None = attrs.field(
+        factory=RetryBudget,
+        validator=attrs.validators.optional(attrs.validators.instance_of(RetryBudget)),
+    )
+    on_retry: Callable[[RetryEvent], None] | None = attrs.field(
+        default=None, validator=optional_callable_validator
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.max_backoff < self.initial_backoff:
@@ -271,18 +249,11 @@ def _decimal_seconds(value: str | None, *, scale: float = 1.0) -> float | None:
 
 
 def _http_date_seconds(value: str, *, now: float) -> float | None:
-    try:
-        when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
+    when = parse_http_date(value)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        # "-0000" parses as naive; an HTTP-date is GMT by definition.
-        when = when.replace(tzinfo=UTC)
-    try:
-        seconds = when.timestamp() - now
-    except (OverflowError, OSError, ValueError):
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    seconds = when.timestamp() - now
+    return seconds if seconds >= 0 else None
 
 
 def parse_retry_after(headers: httpx.Headers, *, now: float) -> float | None:

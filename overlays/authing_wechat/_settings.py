@@ -1,26 +1,48 @@
-"""Constructor arguments, checked once and frozen: the part of a client that never changes."""
+"""A client's settings: its constructor arguments, checked once, in one frozen record.
+
+``ClientOptions`` is the single place the arguments are spelled after the constructor's
+signature: the clients build one, ``with_options()`` is ``attrs.evolve`` on it (which checks
+the changed values again), and everything a request needs (base URL, header keywords for the
+generated builders) is derived from it once.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-import math
+import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 import attrs
 import httpx
 from authing_wechat_client.models import Lang
 
+from ._clock import Clock
+from ._deprecation import DEPRECATION_POLICIES, DeprecationPolicy
+from ._models import DeprecationNotice
+from ._retry import RetryPolicy
 from ._secret import Secret
+from ._validation import (
+    bool_validator,
+    check_clock,
+    optional_callable_validator,
+    seconds_validator,
+)
 
-__all__ = ["BRANDS", "Brand", "ClientSettings", "check_credentials"]
+__all__ = ["BRANDS", "LANGS", "Brand", "ClientOptions", "check_credentials"]
 
 Brand = Literal["authing", "genauth"]
 BRANDS: tuple[Brand, ...] = ("authing", "genauth")
+LANGS: tuple[str, ...] = tuple(str(member) for member in Lang)
 # The generated request builders' keyword names for each cloud's headers.
 _BRAND_KWARGS: dict[str, tuple[str, str]] = {
     "authing": ("x_authing_app_id", "x_authing_lang"),
     "genauth": ("x_genauth_app_id", "x_genauth_lang"),
 }
+DEFAULT_RETRY = RetryPolicy()
+# DNS: labels of 1-63 characters, 253 in all (RFC 1035). Longer ones pass httpx's parser and
+# then fail at connect time, on every attempt, as a UnicodeError from the idna codec.
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 
 
 def _is_loopback(host: str) -> bool:
@@ -32,13 +54,19 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_header_text(name: str, value: object) -> str:
+def check_header_text(name: str, value: object) -> str:
+    """Return ``value`` if an HTTP/1.1 header can carry it as it is; never echo it.
+
+    Refused here rather than failing (and being retried) as a transport error on every call.
+
+    Raises:
+        TypeError: ``value`` is not a ``str``.
+        ValueError: ``value`` is blank, or not printable ASCII without surrounding spaces.
+    """
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if not value.strip():
         raise ValueError(f"{name} must not be empty or blank")
-    # What an HTTP/1.1 header can carry as sent: refused here rather than failing (and being
-    # retried) as a transport error on every call.
     if value != value.strip() or not (value.isascii() and value.isprintable()):
         raise ValueError(
             f"{name} must be printable ASCII without line breaks or leading/trailing spaces"
@@ -47,98 +75,151 @@ def _check_header_text(name: str, value: object) -> str:
 
 
 def check_credentials(app_id: object, app_secret: Secret) -> None:
-    """Raise before any request if the WeChat app id or secret is not a non-blank str.
+    """Raise before any request if the WeChat app id or secret cannot be sent.
 
     The messages name the argument, never its value.
+
+    Raises:
+        TypeError: Either is not a ``str``.
+        ValueError: Either is empty or blank, or holds text JSON cannot carry as UTF-8 (a
+            lone surrogate).
     """
     for name, value in (("app_id", app_id), ("app_secret", app_secret.reveal())):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a str, not {type(value).__name__}")
         if not value.strip():
             raise ValueError(f"{name} must not be empty or blank")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # The codec's own error would carry the whole text in its repr.
+            raise ValueError(f"{name} holds characters UTF-8 cannot encode") from None
 
 
-def _base_url(app_host: object, *, allow_insecure_http: bool) -> str:
-    if not isinstance(app_host, str):
-        raise TypeError(f"app_host must be a str, not {type(app_host).__name__}")
+def _check_host(host: str) -> None:
+    if ":" in host:  # an IPv6 literal; httpx has checked its syntax
+        return
+    labels = host.rstrip(".").split(".")
+    if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(
+            "app_host's host name is not valid: labels of 1-63 letters, digits or hyphens, "
+            "253 characters in all"
+        )
+
+
+def _base_url(app_host: str, *, allow_insecure_http: bool) -> str:
     try:
         url = httpx.URL(app_host.strip())
-    except httpx.InvalidURL as exc:
-        raise ValueError(f"app_host is not a valid URL: {exc}") from None
-    if url.scheme not in ("https", "http") or not url.host:
+        host = url.raw_host.decode("ascii")
+        port = url.port
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        # The value itself is not echoed: it may carry credentials.
+        raise ValueError("app_host is not a valid URL") from None
+    if url.userinfo:
+        raise ValueError("app_host must not carry credentials (user:password@)")
+    if url.scheme not in ("https", "http") or not host:
         raise ValueError(
-            f"app_host must be an https:// URL with a host, like https://example.authing.cn; "
-            f"got {app_host!r}"
+            "app_host must be an https:// URL with a host, like https://example.authing.cn"
         )
+    _check_host(host)
+    if port is not None and not 0 < port <= 65535:
+        raise ValueError("app_host's port must be 1-65535")
+    if url.query or url.fragment:
+        raise ValueError("app_host must not carry a query or fragment")
+    if not (url.path.isascii() and url.path.isprintable()):
+        raise ValueError("app_host's path must be printable ASCII")
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
         raise ValueError(
-            f"app_host {app_host!r} uses plain http:// to a non-loopback host, which would send "
-            "the WeChat app secret unencrypted; use https://, or pass allow_insecure_http=True"
+            f"app_host {url.scheme}://{url.host} uses plain http:// to a non-loopback host, "
+            "which would send the WeChat app secret unencrypted; use https://, or pass "
+            "allow_insecure_http=True"
         )
-    if url.query or url.fragment or url.userinfo:
-        raise ValueError("app_host must not carry a query, fragment or credentials")
     return str(url.copy_with(path=url.path.rstrip("/") or "")).rstrip("/")
 
 
-def _check_timeout(timeout: object) -> float:
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise TypeError(f"timeout must be a number of seconds, not {type(timeout).__name__}")
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise ValueError(f"timeout must be a positive, finite number of seconds, not {timeout!r}")
-    return float(timeout)
+def _str_validator(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{attribute.name} must be a str, not {type(value).__name__}")
+
+
+def _choice_validator(choices: tuple[str, ...], *, optional: bool = False) -> Any:
+    def validate(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, str) or value not in choices:
+            shown = f"one of {choices}" + (" or None" if optional else "")
+            got = repr(value) if isinstance(value, str) else type(value).__name__
+            raise ValueError(f"{attribute.name} must be {shown}, not {got}")
+
+    return validate
+
+
+def _retry_validator(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, RetryPolicy):
+        raise TypeError(f"retry must be a RetryPolicy or None, not {type(value).__name__}")
+
+
+def _clock_validator(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    check_clock(attribute.name, value)
+
+
+def _app_id_validator(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    app_id = check_header_text(attribute.name, value)
+    if " " in app_id:  # the spec's pattern for app ids: visible ASCII, no spaces
+        raise ValueError(f"{attribute.name} must not contain spaces")
+
+
+def _token_validator(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        check_header_text(attribute.name, value)
 
 
 @attrs.frozen(kw_only=True)
-class ClientSettings:
-    """What a client sends with every call, derived once from its constructor arguments."""
+class ClientOptions:
+    """The constructor arguments of both clients (``http_client`` aside), checked.
 
-    base_url: str
-    brand: Brand
-    timeout: float
+    Each field is an argument of the same name; see ``WechatTokenClient``. The derived
+    ``base_url``, ``header_kwargs`` and ``extra_headers`` are what every request carries.
+
+    Raises:
+        ValueError: An argument has the right type but a value that cannot work.
+        TypeError: An argument has the wrong type.
+    """
+
+    app_host: str = attrs.field(validator=_str_validator, repr=False)
+    authing_app_id: str = attrs.field(validator=_app_id_validator)
+    brand: Brand = attrs.field(default="authing", validator=_choice_validator(BRANDS))
+    # A user's credential: never shown.
+    access_token: str | None = attrs.field(default=None, validator=_token_validator, repr=False)
+    lang: str | None = attrs.field(default=None, validator=_choice_validator(LANGS, optional=True))
+    timeout: float = attrs.field(default=10.0, validator=seconds_validator(positive=True))
+    retry: RetryPolicy | None = attrs.field(default=DEFAULT_RETRY, validator=_retry_validator)
+    deprecated: DeprecationPolicy = attrs.field(
+        default="warn", validator=_choice_validator(DEPRECATION_POLICIES)
+    )
+    allow_insecure_http: bool = attrs.field(default=False, validator=bool_validator)
+    on_deprecation: Callable[[DeprecationNotice], None] | None = attrs.field(
+        default=None, validator=optional_callable_validator, repr=False
+    )
+    clock: Clock | None = attrs.field(default=None, validator=_clock_validator, repr=False)
+
+    base_url: str = attrs.field(init=False)
     # Keyword arguments for the generated request builders: the cloud's app-id and lang headers.
-    header_kwargs: dict[str, Any] = attrs.field(repr=False)
+    header_kwargs: dict[str, Any] = attrs.field(init=False, repr=False)
     # Headers the spec models as a security scheme (ignored by the generator).
-    extra_headers: dict[str, str] = attrs.field(repr=False)
+    extra_headers: dict[str, str] = attrs.field(init=False, repr=False)
 
-    @classmethod
-    def build(
-        cls,
-        *,
-        app_host: object,
-        authing_app_id: object,
-        brand: object,
-        access_token: object,
-        lang: object,
-        timeout: object,
-        allow_insecure_http: bool,
-    ) -> ClientSettings:
-        """Check every argument and derive the settings.
-
-        Raises:
-            ValueError: An argument has the right type but a value that cannot work.
-            TypeError: An argument has the wrong type.
-        """
-        if brand not in BRANDS:
-            raise ValueError(f"brand must be one of {BRANDS}, not {brand!r}")
-        app_id_kw, lang_kw = _BRAND_KWARGS[str(brand)]
-        app_id = _check_header_text("authing_app_id", authing_app_id)
-        if " " in app_id:  # the spec's pattern for app ids: visible ASCII, no spaces
-            raise ValueError("authing_app_id must not contain spaces")
-        header_kwargs: dict[str, Any] = {app_id_kw: app_id}
-        if lang is not None:
-            try:
-                header_kwargs[lang_kw] = Lang(str(lang))
-            except ValueError:
-                choices = tuple(str(member) for member in Lang)
-                raise ValueError(f"lang must be None or one of {choices}, not {lang!r}") from None
+    def __attrs_post_init__(self) -> None:
+        app_id_kw, lang_kw = _BRAND_KWARGS[self.brand]
+        header_kwargs: dict[str, Any] = {app_id_kw: self.authing_app_id}
+        if self.lang is not None:
+            header_kwargs[lang_kw] = Lang(self.lang)
         extra_headers: dict[str, str] = {}
-        if access_token is not None:
+        if self.access_token is not None:
             # Raw value, no "Bearer" prefix: what the Authing servers and official SDKs expect.
-            extra_headers["Authorization"] = _check_header_text("access_token", access_token)
-        return cls(
-            base_url=_base_url(app_host, allow_insecure_http=allow_insecure_http),
-            brand="genauth" if brand == "genauth" else "authing",
-            timeout=_check_timeout(timeout),
-            header_kwargs=header_kwargs,
-            extra_headers=extra_headers,
-        )
+            extra_headers["Authorization"] = self.access_token
+        base_url = _base_url(self.app_host, allow_insecure_http=self.allow_insecure_http)
+        # Frozen: the derived fields are set once, here, and never again.
+        object.__setattr__(self, "base_url", base_url)
+        object.__setattr__(self, "header_kwargs", header_kwargs)
+        object.__setattr__(self, "extra_headers", extra_headers)

@@ -35,7 +35,7 @@ from ._errors import (
 from ._models import WechatAccessToken
 from ._operations import Operation
 from ._secret import Secret
-from ._settings import ClientSettings
+from ._settings import ClientOptions
 
 __all__ = ["build_request", "read_token", "translate_transport_error"]
 
@@ -49,7 +49,7 @@ _SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
 def build_request(
     http: httpx.Client | httpx.AsyncClient,
     operation: Operation,
-    settings: ClientSettings,
+    settings: ClientOptions,
     *,
     app_id: str,
     app_secret: Secret,

@@ -350,7 +350,7 @@ def test_with_options_returns_a_new_client_on_the_same_pool(driver: Driver) -> N
     derived = base.with_options(timeout=2.5, lang=None, access_token="user-2", deprecated="error")
     assert type(derived) is type(base)
     assert derived._http is base._http  # one pool
-    assert derived._core.bucket is base._core.bucket  # same policy: same budget
+    assert derived._bucket is base._bucket  # same policy: same budget
     driver.fetch(derived)
     driver.fetch(base)
     new, old = recorder.requests
@@ -368,9 +368,9 @@ def test_with_options_retry_gets_its_own_budget_and_checks_values(driver: Driver
     base = driver.client(retry=RetryPolicy())
     one_shot = base.with_options(retry=None)
     assert one_shot.retry is None
-    assert one_shot._core.bucket is None
+    assert one_shot._bucket is None
     other = base.with_options(retry=RetryPolicy(max_attempts=5))
-    assert other._core.bucket is not base._core.bucket
+    assert other._bucket is not base._bucket
     with pytest.raises(ValueError, match="timeout"):
         base.with_options(timeout=-1)
     with pytest.raises(ValueError, match="lang"):

@@ -1,0 +1,147 @@
+"""Argument checks shared by every constructor: seconds, booleans, callables, clocks.
+
+Each check raises ``TypeError`` for a value of the wrong type and ``ValueError`` for one that
+cannot work, with a message that names the argument and never echoes a string value (a
+misplaced secret must not end up in an error). The ``*_validator`` functions adapt them to
+attrs' validator signature.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "MAX_SECONDS",
+    "bool_validator",
+    "check_bool",
+    "check_callable",
+    "check_clock",
+    "check_seconds",
+    "optional_callable_validator",
+    "seconds_validator",
+]
+
+# One day. Every duration the package takes (timeouts, backoffs, deadlines, margins, fake
+# delays) is far below it; anything above it is a unit mistake (ms for s) or a value that
+# overflows the sleeps and timers it reaches (time.sleep, asyncio, socket timeouts).
+MAX_SECONDS = 86_400.0
+
+_Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def check_seconds(
+    name: str,
+    value: object,
+    *,
+    positive: bool = False,
+    maximum: float = MAX_SECONDS,
+    unit: str = "seconds",
+) -> float:
+    """Return ``value`` as a float number of seconds, or raise naming ``name``.
+
+    Args:
+        name: The argument's name, for the message.
+        value: The value given.
+        positive: Refuse 0 as well as negative values.
+        maximum: The largest value accepted.
+        unit: What the number counts, for the message (``"tokens"``...).
+
+    Raises:
+        TypeError: ``value`` is not an int or float (``bool`` included).
+        ValueError: ``value`` is not finite, is negative (or 0 with ``positive``), or is
+            larger than ``maximum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of {unit}, not {type(value).__name__}")
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int beyond float's range, such as 10**400
+        raise ValueError(f"{name} must be at most {maximum:g} {unit}; it is far larger") from None
+    if not math.isfinite(seconds):
+        raise ValueError(f"{name} must be a finite number of {unit}, not {seconds!r}")
+    if positive and seconds <= 0:
+        raise ValueError(f"{name} must be > 0 {unit}, not {seconds!r}")
+    if seconds < 0:
+        raise ValueError(f"{name} must be >= 0 {unit}, not {seconds!r}")
+    if seconds > maximum:
+        raise ValueError(f"{name} must be at most {maximum:g} {unit}, not {seconds!r}")
+    return seconds
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is a ``bool``; a string such as ``"false"`` is refused.
+
+    Raises:
+        TypeError: ``value`` is not a ``bool``.
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, not {type(value).__name__}")
+    return value
+
+
+def check_callable(name: str, value: object, *, optional: bool = True) -> None:
+    """Raise unless ``value`` is callable (or ``None`` when ``optional``).
+
+    Raises:
+        TypeError: ``value`` is not callable.
+    """
+    if value is None and optional:
+        return
+    if not callable(value):
+        what = "callable or None" if optional else "callable"
+        raise TypeError(f"{name} must be {what}, not {type(value).__name__}")
+
+
+_CLOCK_METHODS = ("monotonic", "time", "sleep", "asleep")
+
+
+def check_clock(name: str, value: object) -> None:
+    """Raise unless ``value`` has the ``Clock`` methods (or is ``None``).
+
+    Checked here rather than by ``isinstance(value, Clock)``: a runtime-checkable protocol
+    check is slow and only looks for attribute names; this one names what is missing.
+
+    Raises:
+        TypeError: A method of ``Clock`` is missing or not callable.
+    """
+    if value is None:
+        return
+    missing = [method for method in _CLOCK_METHODS if not callable(getattr(value, method, None))]
+    if missing:
+        raise TypeError(
+            f"{name} must be a Clock (with {', '.join(_CLOCK_METHODS)}); "
+            f"{type(value).__name__} lacks {', '.join(missing)}"
+        )
+
+
+def seconds_validator(
+    *, positive: bool = False, optional: bool = False, maximum: float = MAX_SECONDS
+) -> _Validator:
+    """An attrs validator running ``check_seconds`` on the attribute.
+
+    Args:
+        positive: Refuse 0.
+        optional: Let ``None`` pass.
+        maximum: The largest value accepted.
+    """
+
+    def validate(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and optional:
+            return
+        check_seconds(attribute.name, value, positive=positive, maximum=maximum)
+
+    return validate
+
+
+def bool_validator(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An attrs validator running ``check_bool`` on the attribute."""
+    check_bool(attribute.name, value)
+
+
+def optional_callable_validator(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An attrs validator running ``check_callable`` on the attribute (``None`` passes)."""
+    check_callable(attribute.name, value)
