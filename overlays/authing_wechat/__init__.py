@@ -18,9 +18,15 @@ from ._errors import (
 )
 from ._models import DeprecationNotice, WechatAccessToken
 from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
+from ._redis_store import AsyncRedisTokenStore, RedisTokenStore
+from ._refresh import ProviderStats, RefreshCounts, RefreshTiming, TokenState
 from ._retry import RetryBudget, RetryEvent, RetryPolicy
+from ._store import AsyncStoreLock, AsyncTokenStore, StoredToken, StoreLock, TokenStore
 
 __all__ = [
+    "AsyncRedisTokenStore",
+    "AsyncStoreLock",
+    "AsyncTokenStore",
     "AsyncWechatTokenClient",
     "AsyncWechatTokenProvider",
     "AuthingAPIError",
@@ -33,10 +39,18 @@ __all__ = [
     "Clock",
     "DeprecatedEndpointError",
     "DeprecationNotice",
+    "ProviderStats",
+    "RedisTokenStore",
+    "RefreshCounts",
+    "RefreshTiming",
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",
+    "StoreLock",
+    "StoredToken",
     "SystemClock",
+    "TokenState",
+    "TokenStore",
     "WechatAccessToken",
     "WechatTokenClient",
     "WechatTokenProvider",

@@ -21,10 +21,12 @@ from ._errors import AuthingError
 from ._models import DeprecationNotice, WechatAccessToken
 from ._operations import LEGACY, SUCCESSOR, Operation
 from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
+from ._refresh import RefreshTiming
 from ._registry import ProviderRegistry
 from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._secret import Secret
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
+from ._store import AsyncTokenStore, TokenStore, store_key
 from ._wire import build_request, read_token, translate_transport_error
 
 if TYPE_CHECKING:
@@ -47,6 +49,8 @@ _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", WechatTokenProvider, AsyncWechatTokenProvider)
 # Keep-alive pool sized for a service; the defaults of httpx would do, but say it out loud.
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
+# How long close() waits for a refresh thread to notice that the pool it used is closed.
+_SHUTDOWN_WAIT = 5.0
 
 
 def _refuse_unverified_tls(http: httpx.Client | httpx.AsyncClient) -> None:
@@ -270,22 +274,27 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         fetch: Any,
         app_id: str,
         app_secret: Secret,
-        timing: tuple[float, float],
+        timing: RefreshTiming,
+        *,
+        store: TokenStore | AsyncTokenStore | None,
     ) -> _ProviderT:
         """The one provider of this client for a WeChat app, made on first use."""
         check_credentials(app_id, app_secret)
-        margin, interval = timing
+        options = self._options
+        key = store_key(
+            host=httpx.URL(options.base_url).host,
+            authing_app_id=options.authing_app_id,
+            app_id=app_id,
+            app_secret=app_secret,
+        )
 
         def build() -> _ProviderT:
             return make(
-                fetch,
-                app_id=app_id,
-                refresh_margin=margin,
-                min_refresh_interval=interval,
-                clock=self._clock,
+                fetch, app_id=app_id, timing=timing, clock=self._clock, store=store, key=key
             )
 
-        return self._providers.get_or_make(app_id, app_secret, timing, build)
+        # The same store object (or none) and the same timing make the same settings.
+        return self._providers.get_or_make(app_id, app_secret, (timing, store), build)
 
 
 class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
@@ -361,31 +370,44 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
         app_id: str,
         app_secret: str,
         refresh_margin: float = 300.0,
+        mandatory_margin: float = 60.0,
         min_refresh_interval: float = 30.0,
+        store: TokenStore | None = None,
     ) -> WechatTokenProvider:
-        """A cached, single-flight token for one WeChat app, on this client's pool and budget.
+        """A cached token for one WeChat app, refreshed before it expires, on this client's
+        pool and retry budget.
 
-        Calling it again for the same ``app_id`` returns the same provider.
+        Calling it again with the same arguments returns the same provider. ``close()``
+        stops its background refreshes.
 
         Args:
             app_id: The WeChat app id.
             app_secret: The WeChat app secret.
-            refresh_margin: Refresh when fewer seconds than this remain before expiry.
-            min_refresh_interval: Least seconds between refreshes of a token that the server
-                hands out already inside the margin, and after a failed refresh.
+            refresh_margin: Below this many seconds left (STALE), ``get()`` still returns the
+                cached token at once and one background refresh starts.
+            mandatory_margin: Below this many seconds left (MUST), callers wait for one
+                shared refresh (and get the cached token if it fails).
+            min_refresh_interval: Least seconds between refreshes while a valid token is
+                cached; the cap of the backoff while none is.
+            store: A ``TokenStore`` shared by a fleet of processes, such as
+                ``RedisTokenStore(redis.Redis(...))``; ``None`` keeps the token in this
+                process only.
 
         Raises:
-            ValueError: Blank credentials, negative timings, or a provider for ``app_id``
-                with another secret or timing exists.
+            ValueError: Blank credentials, timings out of range (or ``mandatory_margin`` over
+                ``refresh_margin``), or a provider for ``app_id`` with another secret or
+                other settings exists.
+            TypeError: An argument has the wrong type.
         """
         secret = Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
+        timing = RefreshTiming(refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
+                               min_refresh_interval=min_refresh_interval)  # fmt: skip
 
         def fetch() -> WechatAccessToken:
             return self._send(SUCCESSOR, app_id, secret)
 
-        timing = (refresh_margin, min_refresh_interval)
-        return self._provider(WechatTokenProvider, fetch, app_id, secret, timing)
+        return self._provider(WechatTokenProvider, fetch, app_id, secret, timing, store=store)
 
     def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._start(operation, app_id, secret)
@@ -402,9 +424,15 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
             self._clock.sleep(outcome)
 
     def close(self) -> None:
-        """Close the connection pool (a caller's own ``http_client`` is left open)."""
+        """Stop the providers' background refreshes and close the connection pool (a caller's
+        own ``http_client`` is left open)."""
+        providers = self._providers.providers()
+        for provider in providers:
+            provider._shutdown(timeout=None)
         if self._owns_http:
-            self._http.close()
+            self._http.close()  # also breaks off a refresh still waiting for an answer
+        for provider in providers:
+            provider._shutdown(timeout=_SHUTDOWN_WAIT)
 
     def __enter__(self) -> Self:
         return self
@@ -456,17 +484,25 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
         app_id: str,
         app_secret: str,
         refresh_margin: float = 300.0,
+        mandatory_margin: float = 60.0,
         min_refresh_interval: float = 30.0,
+        store: AsyncTokenStore | None = None,
     ) -> AsyncWechatTokenProvider:
-        """A cached, single-flight token for one WeChat app; see the sync client's method."""
+        """A cached token for one WeChat app; see the sync client's method.
+
+        ``store`` is an ``AsyncTokenStore``, such as
+        ``AsyncRedisTokenStore(redis.asyncio.Redis(...))``. ``aclose()`` cancels its
+        background refresh.
+        """
         secret = Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
+        timing = RefreshTiming(refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
+                               min_refresh_interval=min_refresh_interval)  # fmt: skip
 
         async def fetch() -> WechatAccessToken:
             return await self._send(SUCCESSOR, app_id, secret)
 
-        timing = (refresh_margin, min_refresh_interval)
-        return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, timing)
+        return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, timing, store=store)
 
     async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._start(operation, app_id, secret)
@@ -483,7 +519,10 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
             await self._clock.asleep(outcome)
 
     async def aclose(self) -> None:
-        """Close the connection pool (a caller's own ``http_client`` is left open)."""
+        """Cancel the providers' background refreshes and close the connection pool (a
+        caller's own ``http_client`` is left open)."""
+        for provider in self._providers.providers():
+            await provider._ashutdown()
         if self._owns_http:
             await self._http.aclose()
 

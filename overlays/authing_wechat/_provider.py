@@ -62,7 +62,7 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
             raise ValueError("a provider with a store needs its key")
         self._fetch = fetch
         self._clock = clock
-        self._store = store
+        self._store: _StoreT | None = store
         self._key = key
         self._guard = StoreGuard(clock, app_id)
         self._closed = False
@@ -209,16 +209,21 @@ class WechatTokenProvider(
         self._rule.finish(flight, outcome)
         flight.signal.set()
 
-    def _shutdown(self, timeout: float) -> None:
-        """Start no more refreshes; wait up to ``timeout`` for the one in flight to end.
+    def _shutdown(self, timeout: float | None) -> None:
+        """Start no more refreshes; with a ``timeout``, wait that long for the one in flight.
 
-        The client calls it from ``close()``, after closing the pool that the refresh uses.
+        The client calls it from ``close()`` twice: first without a timeout, then after
+        closing the pool, which breaks off the refresh's request.
         """
         self._closed = True
         flight = self._rule.in_flight()
-        if flight is not None and isinstance(flight.worker, threading.Thread):
-            if flight.worker is not threading.current_thread():
-                flight.worker.join(timeout)
+        worker = flight.worker if flight is not None else None
+        if (
+            timeout is not None
+            and isinstance(worker, threading.Thread)
+            and worker is not threading.current_thread()
+        ):
+            worker.join(timeout)
 
 
 class AsyncWechatTokenProvider(

@@ -33,6 +33,7 @@ import attrs
 
 from ._errors import AuthingError
 from ._models import WechatAccessToken
+from ._validation import seconds_validator
 
 __all__ = [
     "Decision",
@@ -48,9 +49,8 @@ __all__ = [
 
 logger = logging.getLogger("authing_wechat")
 
-# No refresh setting makes sense beyond a day; WeChat tokens live two hours.
-_MAX_SECONDS = 86_400.0
 _SignalT = TypeVar("_SignalT")
+_SECONDS = seconds_validator()
 Mode = Literal["background", "blocking"]
 _CLOSED = "the token provider's client is closed; it cannot refresh the token"
 
@@ -64,16 +64,6 @@ class TokenState(enum.Enum):
     INVALID = "invalid"
 
 
-def _seconds(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{attribute.name} must be a number of seconds, not {type(value).__name__}")
-    if not 0 <= value <= _MAX_SECONDS:  # also refuses nan
-        raise ValueError(
-            f"{attribute.name} must be a number of seconds from 0 to {_MAX_SECONDS:.0f}, "
-            f"not {value!r}"
-        )
-
-
 @attrs.frozen(kw_only=True)
 class RefreshTiming:
     """The three numbers of the refresh rule, checked once.
@@ -84,9 +74,9 @@ class RefreshTiming:
             exceeds ``refresh_margin``.
     """
 
-    refresh_margin: float = attrs.field(default=300.0, validator=_seconds, converter=float)
-    mandatory_margin: float = attrs.field(default=60.0, validator=_seconds, converter=float)
-    min_refresh_interval: float = attrs.field(default=30.0, validator=_seconds, converter=float)
+    refresh_margin: float = attrs.field(default=300.0, validator=_SECONDS)
+    mandatory_margin: float = attrs.field(default=60.0, validator=_SECONDS)
+    min_refresh_interval: float = attrs.field(default=30.0, validator=_SECONDS)
 
     def __attrs_post_init__(self) -> None:
         if self.mandatory_margin > self.refresh_margin:
@@ -198,7 +188,8 @@ class Decision(Generic[_SignalT]):
 def _counter_value(counter: itertools.count[int]) -> int:
     # itertools.count is the one counter CPython increments atomically without a lock; its
     # reduction is the only way to read it without counting.
-    return int(counter.__reduce__()[1][0])  # type: ignore[index]
+    reduced: Any = counter.__reduce__()
+    return int(reduced[1][0])
 
 
 def _fresh_copy(error: BaseException) -> BaseException:
@@ -285,48 +276,36 @@ class RefreshRule(Generic[_SignalT]):
             closed: The provider's client is closed: no refresh may start.
         """
         with self._lock:
-            now, mono = self._time(), self._monotonic()
-            state = self._state(now)
-            flight = self._flight
-            token = self._token
-            if state is TokenState.FRESH:
+            state = self._state(self._time())
+            token, flight, launch = self._token, self._flight, None
+            if state is not TokenState.FRESH and flight is None and not closed and self._due(state):
+                mode: Mode = "background" if state is TokenState.STALE else "blocking"
+                flight = launch = self._begin(mode)
+            if state in (TokenState.FRESH, TokenState.STALE) or (
+                state is TokenState.MUST and flight is None  # the last refresh is too recent
+            ):
                 self._served[state] += 1
-                return Decision(state=state, token=token)
-            if flight is None and not closed:
-                due = mono >= self._last_start + self.timing.min_refresh_interval
-                if state is TokenState.STALE and due:
-                    self._served[state] += 1
-                    return Decision(state=state, token=token, launch=self._begin("background"))
-                if state is TokenState.MUST and due:
-                    flight = self._begin("blocking")
-                    self._waits += 1
-                    return Decision(state=state, wait=flight, launch=flight)
-                if state is TokenState.INVALID and (
-                    self._last_error is None or mono >= self._retry_at
-                ):
-                    flight = self._begin("blocking")
-                    self._waits += 1
-                    return Decision(state=state, wait=flight, launch=flight)
-            if state is TokenState.STALE or (state is TokenState.MUST and flight is None):
-                # STALE: a refresh runs or is not due yet. MUST: the last one is too recent.
-                self._served[state] += 1
-                return Decision(state=state, token=token)
+                return Decision(state=state, token=token, launch=launch)
             if flight is not None:
                 self._waits += 1
-                return Decision(state=state, wait=flight)
+                return Decision(state=state, wait=flight, launch=launch)
             self._errors += 1
-            if closed:
+            if closed or self._last_error is None:
                 return Decision(state=state, error=RuntimeError(_CLOSED))
-            assert self._last_error is not None  # noqa: S101 - otherwise a refresh started
             return Decision(state=state, error=_fresh_copy(self._last_error))
+
+    def _due(self, state: TokenState) -> bool:
+        """Whether a refresh may start now (the rate limit, or the failure backoff)."""
+        now = self._monotonic()
+        if state is TokenState.INVALID:
+            return self._last_error is None or now >= self._retry_at
+        return now >= self._last_start + self.timing.min_refresh_interval
 
     def start_refresh(self, *, closed: bool = False) -> Flight[_SignalT] | None:
         """A refresh to start now, nobody waiting yet (after ``invalidate``), if none is in
         flight and the failure backoff allows one."""
         with self._lock:
-            if closed or self._flight is not None:
-                return None
-            if self._last_error is not None and self._monotonic() < self._retry_at:
+            if closed or self._flight is not None or not self._due(TokenState.INVALID):
                 return None
             return self._begin("blocking")
 
