@@ -56,7 +56,7 @@ class Worker:
             for name in ("refresh_margin", "mandatory_margin", "min_refresh_interval")
             if name in settings
         }
-        redis_options = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        redis_options: dict[str, Any] = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
         lock_timeout = settings.get("lock_timeout", 15.0)
         if self.is_async:
             self.loop = asyncio.new_event_loop()
