@@ -38,6 +38,7 @@ from ._validation import seconds_validator
 
 __all__ = [
     "Decision",
+    "FastPath",
     "Flight",
     "ProviderStats",
     "RefreshCounts",
@@ -53,6 +54,10 @@ logger = logging.getLogger("authing_wechat")
 _SignalT = TypeVar("_SignalT")
 _SECONDS = seconds_validator()
 Mode = Literal["background", "blocking"]
+# What get() reads without a lock: the token, the epoch until which it is FRESH, and the
+# counter of FRESH serves. One tuple, replaced whole, so a token is never read with another
+# token's deadline.
+FastPath = tuple[WechatAccessToken | None, float, "itertools.count[int]"]
 _CLOSED = "the token provider's client is closed; it cannot refresh the token"
 
 
@@ -217,6 +222,8 @@ class RefreshRule(Generic[_SignalT]):
         time: Epoch seconds now (token expiry is wall-clock time).
         monotonic: Seconds that never go backwards (rate limits and backoff).
         new_signal: Makes the waiting primitive of a new flight.
+        publish: Called (under the lock) with each new ``FastPath`` for the provider's
+            lock-free FRESH path.
         app_id: The WeChat app id, for log lines.
     """
 
@@ -227,9 +234,11 @@ class RefreshRule(Generic[_SignalT]):
         time: Callable[[], float],
         monotonic: Callable[[], float],
         new_signal: Callable[[], _SignalT],
+        publish: Callable[[FastPath], None],
         app_id: str,
     ) -> None:
         self.timing = timing
+        self._publish = publish
         self._time = time
         self._monotonic = monotonic
         self._new_signal = new_signal
@@ -237,10 +246,8 @@ class RefreshRule(Generic[_SignalT]):
         self.after_fork()
         self._token: WechatAccessToken | None = None
         self._expires = -math.inf
-        # (token, epoch until which it is FRESH): one attribute, so the lock-free fast path
-        # never reads a token with another token's deadline.
-        self.fresh: tuple[WechatAccessToken | None, float] = (None, -math.inf)
         self.fresh_served = itertools.count()
+        publish((None, -math.inf, self.fresh_served))
         self._last_start = -math.inf  # monotonic
         self._retry_at = -math.inf  # monotonic; INVALID callers before it get the last error
         self._failures = 0
@@ -337,7 +344,8 @@ class RefreshRule(Generic[_SignalT]):
                 recovered, self._failures, self._last_error = self._failures, 0, None
                 token = outcome.token
                 self._token, self._expires = token, token.expires_at.timestamp()
-                self.fresh = (token, self._expires - self.timing.refresh_margin)
+                fresh_until = self._expires - self.timing.refresh_margin
+                self._publish((token, fresh_until, self.fresh_served))
                 if outcome.source == "upstream" and token.access_token in self._rejected:
                     self._rejected.remove(token.access_token)  # Authing's answer stands
                 first_failure = False
@@ -428,7 +436,7 @@ class RefreshRule(Generic[_SignalT]):
             if cached.access_token not in self._rejected:
                 self._rejected.append(cached.access_token)
             self._token, self._expires = None, -math.inf
-            self.fresh = (None, -math.inf)
+            self._publish((None, -math.inf, self.fresh_served))
             self._invalidations += 1
             return True
 

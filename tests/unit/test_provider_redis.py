@@ -157,9 +157,10 @@ def test_a_redis_that_is_down_costs_one_warning_and_no_failed_get(
         dead = redis.Redis.from_url(doomed.url, socket_timeout=0.5, socket_connect_timeout=0.5)
     with run_mock_server() as handle, WechatTokenClient(handle.url, "a") as api:
         provider = api.token_provider(app_id="wx1", app_secret=SECRET, store=RedisTokenStore(dead))
+        provider.get()
         for _ in range(3):
-            provider.get()
             provider.invalidate()
+            provider.get()
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1
     assert "token store failed" in warnings[0].getMessage()
