@@ -18,7 +18,6 @@ as a provider without a store does.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Awaitable, Callable, Generator
 from datetime import UTC, datetime
@@ -99,7 +98,9 @@ def _adoptable(entry: StoredToken | None, job: RefreshJob, now: float) -> bool:
     # Newer than ours, or as new but asked for recently: Authing caches the WeChat token, so
     # asking again now would bring back the same one.
     recent = now - entry.requested_at < job.min_refresh_interval
-    return entry.expires_at > job.local_expires or recent
+    # A token's expiry went through a datetime (microseconds) on one side only: a difference
+    # below a millisecond is the same token.
+    return entry.expires_at > job.local_expires + 1e-3 or recent
 
 
 def _adopt(entry: StoredToken) -> Refreshed:
@@ -221,40 +222,76 @@ class StoreGuard:
             self._failures = 0
 
 
-def _resolve(
-    step: Step,
-    *,
-    fetch: Callable[[], Any],
-    sleep: Callable[[float], Any],
-    store: TokenStore | AsyncTokenStore | None,
-) -> tuple[Callable[..., Any], tuple[Any, ...], StoreCall | None]:
-    """The call that performs ``step``: the function, its arguments, and the store step it
-    is (guarded: its failure is a fallback answer, not an error), if it is one."""
-    if isinstance(step, _Fetch):
-        return fetch, (), None
-    if isinstance(step, Pause):
-        return sleep, (step.seconds,), None
-    if isinstance(step, Release):
-        return step.lock.release, (), StoreCall("release", ())
-    if store is None:
-        return _answer, (step.fallback,), None
-    return getattr(store, step.method), step.args, step
+class _Driver:
+    """Walks the steps of one refresh: which call performs the next step, and what its
+    answer or failure means. ``run_refresh`` and ``arun_refresh`` only make the calls."""
 
+    def __init__(
+        self,
+        steps: Generator[Step, Any, Refreshed],
+        *,
+        fetch: Callable[[], Any],
+        sleep: Callable[[float], Any],
+        store: TokenStore | AsyncTokenStore | None,
+        guard: StoreGuard,
+    ) -> None:
+        self._steps = steps
+        self._fetch = fetch
+        self._sleep = sleep
+        self._store = store
+        self._guard = guard
+        self._store_step: StoreCall | None = None
+        self._answer: Any = None
+        self._error: Exception | None = None
+        self.result: Refreshed | None = None
 
-def _answer(value: Any) -> Any:
-    return value
+    def next_call(self) -> tuple[Callable[..., Any], tuple[Any, ...]] | None:
+        """The function and arguments that perform the next step; ``None`` once done."""
+        while True:
+            try:
+                if self._error is None:
+                    step = self._steps.send(self._answer)
+                else:
+                    step = self._steps.throw(self._error)
+            except StopIteration as done:
+                self.result = done.value
+                return None
+            self._answer, self._error, self._store_step = None, None, None
+            if isinstance(step, _Fetch):
+                return self._fetch, ()
+            if isinstance(step, Pause):
+                return self._sleep, (step.seconds,)
+            if isinstance(step, Release):
+                if step.lock is ALONE:
+                    continue
+                store_step = StoreCall("release", ())
+                call: Callable[..., Any] = step.lock.release
+                args: tuple[Any, ...] = ()
+            elif self._store is None:
+                self._answer = step.fallback
+                continue
+            else:
+                store_step = step
+                call, args = getattr(self._store, step.method), step.args
+            if self._guard.usable():
+                self._store_step = store_step
+                return call, args
+            self._answer = store_step.fallback  # skipped for a while after a failure
 
+    def answered(self, answer: Any) -> None:
+        """Record the answer of the call ``next_call`` gave."""
+        self._answer = answer
+        if self._store_step is not None:
+            self._guard.succeeded()
 
-def _skipped(guard: StoreGuard, store_step: StoreCall | None) -> bool:
-    return store_step is not None and not guard.usable()
-
-
-def _failed(guard: StoreGuard, store_step: StoreCall | None, exc: Exception) -> Any:
-    """A store step's failure becomes its fallback answer; any other failure is re-raised."""
-    if store_step is None:
-        raise exc
-    guard.failed(store_step, exc)
-    return store_step.fallback
+    def failed(self, error: Exception) -> None:
+        """Record its failure: a store step's is its fallback answer, any other is raised into
+        the steps."""
+        if self._store_step is None:
+            self._error = error
+        else:
+            self._guard.failed(self._store_step, error)
+            self._answer = self._store_step.fallback
 
 
 def run_refresh(
@@ -270,30 +307,15 @@ def run_refresh(
     Raises:
         Exception: What the steps raise (the fetch's error).
     """
-    answer: Any = None
-    error: Exception | None = None
-    while True:
+    driver = _Driver(steps, fetch=fetch, sleep=clock.sleep, store=store, guard=guard)
+    while (call := driver.next_call()) is not None:
+        function, args = call
         try:
-            step = steps.send(answer) if error is None else steps.throw(error)
-        except StopIteration as done:
-            result: Refreshed = done.value
-            return result
-        answer, error = None, None
-        if isinstance(step, Release) and step.lock is ALONE:
-            continue
-        call, args, store_step = _resolve(step, fetch=fetch, sleep=clock.sleep, store=store)
-        if _skipped(guard, store_step):
-            answer = store_step.fallback if store_step is not None else None
-            continue
-        try:
-            answer = call(*args)
-            if store_step is not None:
-                guard.succeeded()
+            driver.answered(function(*args))
         except Exception as exc:
-            try:
-                answer = _failed(guard, store_step, exc)
-            except Exception as raised:
-                error = raised
+            driver.failed(exc)
+    assert driver.result is not None  # noqa: S101 - set when the steps end
+    return driver.result
 
 
 async def arun_refresh(
@@ -305,29 +327,12 @@ async def arun_refresh(
     clock: Clock,
 ) -> Refreshed:
     """Perform ``steps`` with awaited I/O; see ``run_refresh``."""
-    answer: Any = None
-    error: Exception | None = None
-    while True:
+    driver = _Driver(steps, fetch=fetch, sleep=clock.asleep, store=store, guard=guard)
+    while (call := driver.next_call()) is not None:
+        function, args = call
         try:
-            step = steps.send(answer) if error is None else steps.throw(error)
-        except StopIteration as done:
-            result: Refreshed = done.value
-            return result
-        answer, error = None, None
-        if isinstance(step, Release) and step.lock is ALONE:
-            continue
-        call, args, store_step = _resolve(step, fetch=fetch, sleep=clock.asleep, store=store)
-        if _skipped(guard, store_step):
-            answer = store_step.fallback if store_step is not None else None
-            continue
-        try:
-            answer = call(*args)
-            if inspect.isawaitable(answer):  # everything but a no-store fallback
-                answer = await answer
-            if store_step is not None:
-                guard.succeeded()
+            driver.answered(await function(*args))
         except Exception as exc:
-            try:
-                answer = _failed(guard, store_step, exc)
-            except Exception as raised:
-                error = raised
+            driver.failed(exc)
+    assert driver.result is not None  # noqa: S101 - set when the steps end
+    return driver.result

@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ._clock import Clock, SystemClock
 from ._fleet import RefreshJob, StoreGuard, arun_refresh, refresh_steps, run_refresh
 from ._models import WechatAccessToken
-from ._refresh import FastPath, Flight, ProviderStats, Refreshed, RefreshRule, RefreshTiming
+from ._refresh import (
+    Decision,
+    FastPath,
+    Flight,
+    ProviderStats,
+    Refreshed,
+    RefreshRule,
+    RefreshTiming,
+)
 from ._store import AsyncTokenStore, TokenStore
 
 if TYPE_CHECKING:
@@ -122,6 +130,17 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         errors, invalidations, store errors, and the cached token's state and expiry."""
         return self._rule.stats(store_errors=self._guard.errors, store_skips=self._guard.skips)
 
+    def _decide(self) -> tuple[Decision[_SignalT], Flight[_SignalT] | None]:
+        """A ``get()`` past the FRESH path: the rule's decision, with any refresh it needs
+        started, and the refresh to wait for, if any."""
+        decision = self._rule.decide(closed=self._closed)
+        if decision.launch is not None:
+            self._launch(decision.launch)
+        return decision, decision.wait
+
+    def _launch(self, flight: Flight[_SignalT]) -> None:
+        raise NotImplementedError
+
     def _job(self, flight: Flight[_SignalT]) -> RefreshJob:
         return RefreshJob(
             key=self._key if self._store is not None else None,
@@ -164,12 +183,10 @@ class WechatTokenProvider(
         if self._time() < fresh_until:  # -inf without a token
             next(served)
             return token  # type: ignore[return-value]
-        decision = self._rule.decide(closed=self._closed)
-        if decision.launch is not None:
-            self._launch(decision.launch)
-        if decision.wait is None:
+        decision, flight = self._decide()
+        if flight is None:
             return self._rule.served_at_once(decision)
-        decision.wait.signal.wait()
+        flight.signal.wait()
         return self._rule.after_wait(decision)
 
     def invalidate(self, token: WechatAccessToken | None = None) -> None:
@@ -252,13 +269,10 @@ class AsyncWechatTokenProvider(
         if self._time() < fresh_until:  # -inf without a token
             next(served)
             return token  # type: ignore[return-value]
-        decision = self._rule.decide(closed=self._closed)
-        if decision.launch is not None:
-            self._launch(decision.launch)
-        if decision.wait is None:
+        decision, flight = self._decide()
+        if flight is None:
             return self._rule.served_at_once(decision)
-        # Only this caller's wait is cancelled with it, never the shared refresh.
-        await decision.wait.signal.wait()
+        await flight.signal.wait()  # cancelling this caller cancels only its wait
         return self._rule.after_wait(decision)
 
     def invalidate(self, token: WechatAccessToken | None = None) -> None:

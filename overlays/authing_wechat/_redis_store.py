@@ -92,8 +92,11 @@ class _RedisStoreBase:
     def _entry_key(self, key: str) -> str:
         return f"{self._prefix}:{key}"
 
-    def _lock_key(self, key: str) -> str:
-        return f"{self._prefix}:{key}:lock"
+    def _lock_options(self, key: str) -> dict[str, Any]:
+        # Not blocking: a process that misses the lock polls the store for the holder's token.
+        # Not thread-local: a lock may be released by another thread than the one that took it.
+        return {"name": f"{self._prefix}:{key}:lock", "timeout": self._lock_timeout,
+                "blocking": False, "thread_local": False}  # fmt: skip
 
     @staticmethod
     def _decode(raw: bytes | str | None) -> StoredToken | None:
@@ -172,9 +175,7 @@ class RedisTokenStore(_RedisStoreBase):
 
     def try_lock(self, key: str) -> _RedisLock | None:
         """Take the refresh lock of ``key`` if it is free (redis-py ``Lock``, not blocking)."""
-        lock = self._redis.lock(
-            self._lock_key(key), timeout=self._lock_timeout, blocking=False, thread_local=False
-        )
+        lock = self._redis.lock(**self._lock_options(key))
         return _RedisLock(lock) if lock.acquire() else None
 
 
@@ -238,9 +239,7 @@ class AsyncRedisTokenStore(_RedisStoreBase):
 
     async def try_lock(self, key: str) -> _AsyncRedisLock | None:
         """Take the refresh lock of ``key`` if it is free (redis-py ``Lock``, not blocking)."""
-        lock = self._redis.lock(
-            self._lock_key(key), timeout=self._lock_timeout, blocking=False, thread_local=False
-        )
+        lock = self._redis.lock(**self._lock_options(key))
         return _AsyncRedisLock(lock) if await lock.acquire() else None
 
 

@@ -30,12 +30,11 @@ from authing_wechat.testing import (
 
 from tests.fleet._worker import APP_ID, AUTHING_APP_ID, SECRET, serve
 
-pytestmark = pytest.mark.skipif(find_redis_server() is None, reason="no redis-server binary")
-
-
 # Workers fork from a server that imported the worker module once (see _worker.py).
 _PROCESSES = multiprocessing.get_context("forkserver")
 _PROCESSES.set_forkserver_preload(["tests.fleet._worker"])
+
+pytestmark = pytest.mark.skipif(find_redis_server() is None, reason="no redis-server binary")
 
 
 class Process:
@@ -90,20 +89,6 @@ def on_all(workers: list[Process], op: str, **arguments: Any) -> list[Any]:
     return [worker.answer() for worker in workers]
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    with run_redis_server() as server:
-        yield server
-
-
-@pytest.fixture
-def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushall()
-    yield client
-    client.close()
-
-
 def shared_entry(client: redis.Redis) -> StoredToken | None:
     key = store_key(host="127.0.0.1", authing_app_id=AUTHING_APP_ID, app_id=APP_ID,
                     app_secret=Secret(SECRET))  # fmt: skip
@@ -152,7 +137,7 @@ def test_a_stale_fleet_serves_at_once_and_refreshes_once(
         on_all(workers, "settle")
         after = on_all(workers, "get", callers=5)
         assert len({token for a in after for token in a["tokens"]}) == 1
-        assert after[0]["tokens"] != ["seed-token"]
+        assert after[0]["tokens"] != ["seed-token"], on_all(workers, "stats")
         assert mock.request_count(SUCCESSOR_PATH) == 1
         stats = on_all(workers, "stats")
         assert sum(s["background"][0] for s in stats) == 1  # one refreshed from Authing

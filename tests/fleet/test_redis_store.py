@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -28,34 +27,20 @@ from tests._support import SECRET
 pytestmark = pytest.mark.skipif(find_redis_server() is None, reason="no redis-server binary")
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    with run_redis_server() as server:
-        yield server
-
-
-@pytest.fixture
-def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(redis_server.url)
-    connection.flushall()
-    yield connection
-    connection.close()
-
-
 def _token(name: str, expires_at: float, requested_at: float) -> StoredToken:
     return StoredToken(access_token=name, expires_at=expires_at, requested_at=requested_at)
 
 
 def test_save_writes_only_a_newer_token_and_the_entry_expires_with_it(
-    client: redis.Redis,
+    redis_client: redis.Redis,
 ) -> None:
-    store = RedisTokenStore(client, prefix="t")
+    store = RedisTokenStore(redis_client, prefix="t")
     assert isinstance(store, TokenStore)
     assert store.load("k") is None
     first = _token("a", expires_at=10_000.5, requested_at=2_800.25)
     assert store.save("k", first)
     assert store.load("k") == first
-    assert 0 < client.pttl("t:k") <= 7_200_250
+    assert 0 < redis_client.pttl("t:k") <= 7_200_250
     assert not store.save("k", _token("older", 9_000, 2_900))  # expires sooner
     assert not store.save("k", _token("same", 10_000.5, 2_700))  # asked for earlier
     assert store.load("k") == first
@@ -65,8 +50,8 @@ def test_save_writes_only_a_newer_token_and_the_entry_expires_with_it(
     assert not store.save("k", _token("dead", 5, 5))  # no time left: never written
 
 
-def test_discard_deletes_only_the_token_reported(client: redis.Redis) -> None:
-    store = RedisTokenStore(client, prefix="t")
+def test_discard_deletes_only_the_token_reported(redis_client: redis.Redis) -> None:
+    store = RedisTokenStore(redis_client, prefix="t")
     store.save("k", _token("current", 10_000, 5_000))
     assert not store.discard("k", "older")
     assert store.load("k") is not None
@@ -75,29 +60,29 @@ def test_discard_deletes_only_the_token_reported(client: redis.Redis) -> None:
     assert not store.discard("k", "current")
 
 
-def test_an_unreadable_entry_is_a_miss_and_is_replaced(client: redis.Redis) -> None:
-    store = RedisTokenStore(client, prefix="t")
-    client.set("t:k", b"not json")
+def test_an_unreadable_entry_is_a_miss_and_is_replaced(redis_client: redis.Redis) -> None:
+    store = RedisTokenStore(redis_client, prefix="t")
+    redis_client.set("t:k", b"not json")
     assert store.load("k") is None
     assert store.save("k", _token("a", 10_000, 5_000))
     assert store.load("k") is not None
 
 
 def test_the_lock_is_exclusive_and_an_expired_holder_cannot_release_the_next_one(
-    client: redis.Redis,
+    redis_client: redis.Redis,
 ) -> None:
-    store = RedisTokenStore(client, prefix="t", lock_timeout=30)
+    store = RedisTokenStore(redis_client, prefix="t", lock_timeout=30)
     held = store.try_lock("k")
     assert held is not None
     assert store.try_lock("k") is None
-    assert 0 < client.pttl("t:k:lock") <= 30_000
-    client.delete("t:k:lock")  # as if it had expired
+    assert 0 < redis_client.pttl("t:k:lock") <= 30_000
+    redis_client.delete("t:k:lock")  # as if it had expired
     successor = store.try_lock("k")
     assert successor is not None
     held.release()  # compare-and-delete: not its lock any more
-    assert client.exists("t:k:lock")
+    assert redis_client.exists("t:k:lock")
     successor.release()
-    assert not client.exists("t:k:lock")
+    assert not redis_client.exists("t:k:lock")
 
 
 def test_the_async_store_follows_the_same_rules(redis_server: RedisServer) -> None:
@@ -119,9 +104,11 @@ def test_the_async_store_follows_the_same_rules(redis_server: RedisServer) -> No
     asyncio.run(scenario())
 
 
-def test_two_providers_share_one_token_and_no_secret_reaches_redis(client: redis.Redis) -> None:
+def test_two_providers_share_one_token_and_no_secret_reaches_redis(
+    redis_client: redis.Redis,
+) -> None:
     with run_mock_server() as handle:
-        store = RedisTokenStore(client)
+        store = RedisTokenStore(redis_client)
         first = WechatTokenClient(handle.url, "authing-app")
         second = WechatTokenClient(handle.url, "authing-app")
         one = first.token_provider(app_id="wx1", app_secret=SECRET, store=store)
@@ -132,9 +119,9 @@ def test_two_providers_share_one_token_and_no_secret_reaches_redis(client: redis
         other_secret.get()
         first.close()
         second.close()
-    keys = [str(key) for key in client.keys("*")]
+    keys = [str(key) for key in redis_client.keys("*")]
     assert len(keys) == 2
-    dump = " ".join(keys + [str(client.get(key)) for key in keys])
+    dump = " ".join(keys + [str(redis_client.get(key)) for key in keys])
     assert SECRET not in dump
     assert "authing-wechat:token:127.0.0.1:authing-app:wx1:" in dump
 
