@@ -69,11 +69,16 @@ def _require_redis() -> None:
 class _RedisStoreBase:
     """Key naming and encoding, shared by both stores."""
 
-    def __init__(self, *, prefix: str, lock_timeout: float) -> None:
+    def __init__(self, client: Any, *, prefix: str, lock_timeout: float) -> None:
+        _require_redis()
         if not isinstance(prefix, str) or not prefix:
             raise ValueError("prefix must be a non-empty str")
         self._prefix = prefix
         self._lock_timeout = check_seconds("lock_timeout", lock_timeout, positive=True)
+        self._redis = client
+        # Scripts run by EVALSHA (loaded on first use), atomic on the server.
+        self._save_script = client.register_script(_SAVE_IF_NEWER)
+        self._discard_script = client.register_script(_DISCARD_IF_SAME)
 
     @property
     def lock_timeout(self) -> float:
@@ -152,11 +157,7 @@ class RedisTokenStore(_RedisStoreBase):
     def __init__(
         self, client: redis.Redis, *, prefix: str = "authing-wechat", lock_timeout: float = 15.0
     ) -> None:
-        _require_redis()
-        super().__init__(prefix=prefix, lock_timeout=lock_timeout)
-        self._redis = client
-        self._save_script = client.register_script(_SAVE_IF_NEWER)
-        self._discard_script = client.register_script(_DISCARD_IF_SAME)
+        super().__init__(client, prefix=prefix, lock_timeout=lock_timeout)
 
     def load(self, key: str) -> StoredToken | None:
         """The entry under ``key``, or ``None``."""
@@ -216,11 +217,7 @@ class AsyncRedisTokenStore(_RedisStoreBase):
         prefix: str = "authing-wechat",
         lock_timeout: float = 15.0,
     ) -> None:
-        _require_redis()
-        super().__init__(prefix=prefix, lock_timeout=lock_timeout)
-        self._redis = client
-        self._save_script = client.register_script(_SAVE_IF_NEWER)
-        self._discard_script = client.register_script(_DISCARD_IF_SAME)
+        super().__init__(client, prefix=prefix, lock_timeout=lock_timeout)
 
     async def load(self, key: str) -> StoredToken | None:
         """The entry under ``key``, or ``None``."""

@@ -18,6 +18,10 @@ CONTRACT = {
     "AuthingResponseError",
     "DeprecatedEndpointError",
     "AuthingDeprecationWarning",
+    "TokenStore",
+    "AsyncTokenStore",
+    "RedisTokenStore",
+    "AsyncRedisTokenStore",
 }
 
 
