@@ -23,8 +23,8 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $(NODE_STAMP)
 
 spec-check: venv node
-	$(BIN)/openapi-spec-validator openapi/authing-wechat.yaml
-	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format=stylish --config openapi/redocly.yaml openapi/authing-wechat.yaml
+	$(BIN)/openapi-spec-validator openapi/authing-wechat.yaml openapi/clouds/*.yaml
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format=stylish --config openapi/redocly.yaml openapi/authing-wechat.yaml openapi/clouds/*.yaml
 
 lint: venv
 	$(BIN)/ruff check overlays tests scripts
@@ -38,7 +38,7 @@ test: venv node spec-check
 	$(MAKE) --no-print-directory lint typecheck
 	$(BIN)/pytest
 
-regenerate: venv
+regenerate: venv node
 	$(BIN)/python scripts/regenerate.py
 
 demo: venv

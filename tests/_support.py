@@ -89,6 +89,10 @@ class Driver:
             kwargs.pop("app_host", APP_HOST), kwargs.pop("authing_app_id", "authing-app"), **kwargs
         )
 
+    def client_for(self, url: str, **kwargs: Any) -> Any:
+        """A client of this flavour on its own pool, for a real server at ``url``."""
+        return self.client_class(url, kwargs.pop("authing_app_id", "authing-app"), **kwargs)
+
     def run(self, value: Any) -> Any:
         if asyncio.iscoroutine(value):
             return asyncio.run(_awaited(value))

@@ -55,4 +55,13 @@ __all__ = [
     "WechatTokenClient",
     "WechatTokenProvider",
 ]
-__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> str:
+    # The version is said once, in pyproject.toml; read from the installed metadata on first
+    # use so that importing the package does not pay for importlib.metadata.
+    if name == "__version__":
+        from importlib.metadata import version  # noqa: PLC0415
+
+        return version("authing-wechat")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

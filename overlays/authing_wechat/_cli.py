@@ -35,9 +35,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status: 0 on success.
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # argparse would echo every unknown token, and a mistyped option's value may be the
+        # secret (--app-secret XYZ): name the options only.
+        names = sorted({token.split("=", 1)[0] for token in unknown if token.startswith("-")})
+        parser.error(
+            "unrecognized arguments: "
+            + (" ".join(names) if names else f"{len(unknown)} value(s) not shown")
+        )
     handler: _Handler = args.handler
     return handler(args)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that takes no abbreviations, for itself and its subcommands.
+
+    With abbreviations, a guessed ``--app-secret`` is read as ``--app-secret-stdin`` and its
+    value becomes an unknown argument.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     Returns:
         The parser; each subcommand sets ``handler`` on the namespace it parses.
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="authing-wechat",
         description="Tools for the WeChat access token API of Authing / GenAuth.",
     )

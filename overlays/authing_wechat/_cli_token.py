@@ -30,6 +30,8 @@ _PROG = "authing-wechat token"
 
 def add_token_command(subcommands: Any) -> None:
     """Register ``token`` on the ``authing-wechat`` subcommand parsers."""
+    from ._settings import BRANDS, LANGS  # noqa: PLC0415 - the choices the client itself takes
+
     codes = "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items())
     parser: argparse.ArgumentParser = subcommands.add_parser(
         "token",
@@ -55,7 +57,7 @@ def add_token_command(subcommands: Any) -> None:
     )
     parser.add_argument(
         "--brand",
-        choices=("authing", "genauth"),
+        choices=BRANDS,
         default=env("AUTHING_BRAND", "authing"),
         help="which cloud's headers to send (env AUTHING_BRAND; default authing)",
     )
@@ -69,7 +71,7 @@ def add_token_command(subcommands: Any) -> None:
     )
     parser.add_argument(
         "--lang",
-        choices=("zh-CN", "en-US"),
+        choices=LANGS,
         default=env("AUTHING_LANG"),
         help="language of server messages (env AUTHING_LANG)",
     )

@@ -7,7 +7,8 @@ send a request and how they sleep.
 
 from __future__ import annotations
 
-import ssl
+import asyncio
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
@@ -24,10 +25,20 @@ from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
 from ._refresh import RefreshTiming
 from ._registry import ProviderRegistry
 from ._retry import RetryPolicy, RetryRun, TokenBucket
-from ._secret import Secret
+from ._secret import Secret, redact
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
+from ._socket_deadline import attempt_ends_at, bound_sync_transport, move_attempt_end
 from ._store import AsyncTokenStore, TokenStore, store_key
-from ._wire import build_request, read_token, translate_transport_error
+from ._tls import check_tls_routes
+from ._validation import check_bool
+from ._wire import (
+    MAX_BODY_BYTES,
+    BodyTooLarge,
+    build_request,
+    read_token,
+    redacted_copy,
+    translate_transport_error,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import deprecated
@@ -48,21 +59,15 @@ _UNCHANGED: Any = _Unchanged()
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", WechatTokenProvider, AsyncWechatTokenProvider)
 # Keep-alive pool sized for a service; the defaults of httpx would do, but say it out loud.
-_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
 
 
-def _refuse_unverified_tls(http: httpx.Client | httpx.AsyncClient) -> None:
-    # A caller's own client must not switch TLS verification off behind our back.
-    transport = getattr(http, "_transport", None)
-    pool = getattr(transport, "_pool", None)
-    context = getattr(pool, "_ssl_context", None)
-    if isinstance(context, ssl.SSLContext) and (
-        context.verify_mode == ssl.CERT_NONE or not context.check_hostname
-    ):
-        raise ValueError(
-            "http_client does not verify TLS certificates; authing-wechat sends the WeChat app "
-            "secret and refuses to do so over unverified TLS"
-        )
+def _limits(max_connections: int) -> httpx.Limits:
+    # Every connection may stay open: a burst that needed them would otherwise reconnect.
+    return httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=30.0,
+    )
 
 
 def _bucket_for(retry: RetryPolicy | None) -> TokenBucket | None:
@@ -72,45 +77,149 @@ def _bucket_for(retry: RetryPolicy | None) -> TokenBucket | None:
     return None if budget is None else TokenBucket(budget)
 
 
+# httpcore trace events that mean an attempt has its connection: a new one being opened, or a
+# pooled one starting to send.
+_CONNECTED_EVENTS = (
+    "connect_tcp.started",
+    "connect_unix_socket.started",
+    "send_request_headers.started",
+)
+
+
 class _Call:
-    """One call's attempts: builds each request and decides what each outcome means."""
+    """One call's attempts: builds each request and decides what each outcome means.
+
+    An attempt is bounded as a whole, body included: httpx's timeouts apply to each socket
+    operation, so a server dripping one byte at a time would otherwise hold a call for ever.
+    """
 
     def __init__(
         self,
-        options: ClientOptions,
-        gate: DeprecationGate,
+        client: _BaseClient[Any, Any],
         operation: Operation,
         run: RetryRun,
         *,
         app_id: str,
         secret: Secret,
     ) -> None:
-        self._options = options
-        self._gate = gate
+        self._options = client._options
+        self._gate = client._deprecation
+        self._clock = client._clock
         self._operation = operation
         self._run = run
         self._app_id = app_id
         self._secret = secret
+        self._limit = 0.0
+        self._attempt_started = 0.0
+        self._connected = False
+        self._received = 0
 
     def __repr__(self) -> str:
         return f"<_Call {self._operation.method} attempts={self._run.attempts}>"
 
     def next_request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
-        """The next attempt's request, its timeout cut to what the deadline leaves."""
-        timeout = self._run.attempt_timeout(self._options.timeout)
+        """The next attempt's request, its timeouts cut to what the deadline leaves.
+
+        The wait for a free connection of the pool is bounded by ``pool_timeout``; the
+        attempt's own ``timeout`` starts once it has a connection (see ``connection_event``).
+        """
+        self._limit = self._run.attempt_timeout(self._options.timeout)
+        pool_wait = min(self._options.pool_timeout, self._run.deadline_left())
         self._run.begin_attempt()
-        return build_request(
+        self._attempt_started = self._clock.monotonic()
+        self._connected = False
+        request = build_request(
             http,
             self._operation,
             self._options,
             app_id=self._app_id,
             app_secret=self._secret,
-            timeout=timeout,
+            timeout=httpx.Timeout(self._limit, pool=pool_wait),
         )
+        # Until a connection is known to be taken (transports without httpcore never say),
+        # the attempt may take its own time plus the longest pool wait.
+        self._limit += pool_wait
+        return request
 
-    def transport_failed(self, exc: httpx.HTTPError, request: httpx.Request) -> float:
-        """The delay before the next attempt, or raise the translated error."""
-        error = translate_transport_error(exc, request, attempts=self._run.attempts)
+    @property
+    def attempt_limit(self) -> float:
+        """Seconds the current attempt may still take, from its start or its connection."""
+        return self._limit
+
+    def connection_event(self, name: str) -> bool:
+        """Read an httpcore trace event; ``True`` the first time the attempt has a connection.
+
+        From then on the attempt's ``timeout`` (cut to the deadline) runs; waiting in the pool
+        before it did not count against it.
+        """
+        if self._connected or not name.endswith(_CONNECTED_EVENTS):
+            return False
+        self._connected = True
+        self._attempt_started = self._clock.monotonic()
+        self._limit = max(0.0, min(self._options.timeout, self._run.deadline_left()))
+        return True
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        """httpcore's ``trace`` extension for sync clients: see ``connection_event``."""
+        if self.connection_event(name):
+            move_attempt_end(time.monotonic() + self._limit)
+
+    def _time_left(self, request: httpx.Request) -> float:
+        left = self._limit - (self._clock.monotonic() - self._attempt_started)
+        if left <= 0:
+            raise httpx.ReadTimeout(
+                f"the attempt took longer than its {self._limit:g}s", request=request
+            )
+        return left
+
+    def receiving(self, response: httpx.Response) -> None:
+        """Before reading the body: refuse a body announced too large, bound the reads."""
+        request = response.request
+        # httpx shows the reason phrase in the response's repr; a server may echo the secret.
+        phrase = response.reason_phrase
+        if redact(phrase) != phrase:
+            response.extensions["reason_phrase"] = redact(phrase).encode("ascii", "replace")
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            raise BodyTooLarge("the response body is too large", request=request)
+        # httpcore reads the body's read timeout when the body starts: the time left, not
+        # the whole timeout again.
+        timeouts = dict(request.extensions.get("timeout", {}))
+        timeouts["read"] = self._time_left(request)
+        request.extensions["timeout"] = timeouts
+        self._received = 0
+
+    def take(self, chunk: bytes, response: httpx.Response) -> bytes:
+        """Each chunk of the body: ``chunk``, unless past the size cap or the attempt's time."""
+        self._received += len(chunk)
+        if self._received > MAX_BODY_BYTES:
+            raise BodyTooLarge("the response body is too large", request=response.request)
+        self._time_left(response.request)
+        return chunk
+
+    def _shown(self, request: httpx.Request) -> httpx.Request:
+        return redacted_copy(request, self._secret)
+
+    def transport_failed(self, exc: Exception, request: httpx.Request) -> float:
+        """The delay before the next attempt, or raise the translated error.
+
+        Any exception from the HTTP client becomes an ``AuthingError``: an httpx error is
+        translated (and retried where that helps), anything else (a closed client, a broken
+        custom transport) fails the call as a plain ``AuthingError``.
+        """
+        shown = self._shown(request)
+        # The cause stays chained for debugging, but its message may quote what the server
+        # sent: redact it in place.
+        exc.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in exc.args)
+        if isinstance(exc, httpx.HTTPError):
+            if isinstance(exc, httpx.RequestError):
+                exc.request = shown  # it would otherwise hold the secret, in the cause chain
+            error = translate_transport_error(exc, shown, attempts=self._run.attempts)
+        else:
+            error = AuthingError(
+                f"{self._operation.method}: the HTTP client raised {type(exc).__name__}",
+                request=shown,
+            )
         try:
             return self._run.failed(error)
         except AuthingError as final:
@@ -119,10 +228,9 @@ class _Call:
     def answered(self, response: httpx.Response) -> WechatAccessToken | float:
         """The token, or the delay before the next attempt; raises when the call must stop."""
         try:
-            token = read_token(
-                response, self._operation, attempts=self._run.attempts, app_secret=self._secret
-            )
+            token = read_token(response, self._operation, attempts=self._run.attempts)
         except AuthingError as error:
+            response.request = error.request = self._shown(response.request)
             return self._run.failed(error)
         self._run.succeeded()
         self._gate.observe(token.deprecation)
@@ -156,7 +264,11 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         allow_insecure_http: bool = False,
         on_deprecation: Callable[[DeprecationNotice], None] | None = None,
         clock: Clock | None = None,
+        pool_timeout: float = 30.0,
+        max_connections: int = 100,
+        allow_custom_transport: bool = False,
     ) -> None:
+        check_bool("allow_custom_transport", allow_custom_transport)
         options = ClientOptions(
             app_host=app_host,
             authing_app_id=authing_app_id,
@@ -169,6 +281,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             allow_insecure_http=allow_insecure_http,
             on_deprecation=on_deprecation,
             clock=clock,
+            pool_timeout=pool_timeout,
+            max_connections=max_connections,
         )
         if http_client is not None:
             if not isinstance(http_client, self._http_type):
@@ -176,12 +290,14 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
                     f"http_client must be an httpx.{self._http_type.__name__}, "
                     f"not {type(http_client).__name__}"
                 )
-            _refuse_unverified_tls(http_client)
+            check_tls_routes(http_client, allow_custom_transport=allow_custom_transport)
         http = (
-            self._http_type(limits=_LIMITS, follow_redirects=False)
+            self._http_type(limits=_limits(options.max_connections), follow_redirects=False)
             if http_client is None
             else http_client
         )
+        if http_client is None and isinstance(http, httpx.Client):
+            bound_sync_transport(http)
         self._setup(options, http, owns_http=http_client is None, bucket=_bucket_for(retry))
 
     def _setup(
@@ -262,9 +378,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
     def _start(self, operation: Operation, app_id: str, app_secret: Secret) -> _Call:
         check_credentials(app_id, app_secret)
         run = RetryRun(self._options.retry, self._bucket, self._clock, operation=operation.method)
-        return _Call(
-            self._options, self._deprecation, operation, run, app_id=app_id, secret=app_secret
-        )
+        return _Call(self, operation, run, app_id=app_id, secret=app_secret)
 
     def _provider(
         self,
@@ -311,11 +425,19 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
             ``"error"`` (raise ``DeprecatedEndpointError`` before any request) or
             ``"migrate"`` (call the successor endpoint instead).
         http_client: Your own ``httpx.Client`` (not closed by ``close()``). TLS verification
-            must stay on.
+            must stay on for every route to ``https://`` (default transport, mounts, proxies).
         allow_insecure_http: Allow ``http://`` to a non-loopback host.
         on_deprecation: Called with each ``DeprecationNotice`` a response carries.
         clock: Time source and sleeper for retries (``authing_wechat.testing.FakeClock`` in
             tests).
+        pool_timeout: Seconds a call may wait for a free connection when
+            ``max_connections`` calls are already in flight (never past the deadline); the
+            attempt's ``timeout`` starts once it has its connection.
+        max_connections: Connections of the client's own pool, hence calls in flight at once;
+            the rest wait up to ``pool_timeout``. Ignored with ``http_client``.
+        allow_custom_transport: Accept an ``http_client`` whose transport for ``https://`` is
+            not one of httpx's (so its TLS verification cannot be checked): you vouch that it
+            verifies certificates or never leaves the process.
 
     Raises:
         ValueError: An argument has a value that cannot work (blank app id, ``http://`` to a
@@ -411,11 +533,21 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
         call = self._start(operation, app_id, secret)
         while True:
             request = call.next_request(self._http)
+            request.extensions["trace"] = call.trace
             try:
-                response = self._http.send(request)
-            except httpx.HTTPError as exc:
+                # Every socket operation of our own pool ends by the attempt's end.
+                with attempt_ends_at(time.monotonic() + call.attempt_limit):
+                    response = self._http.send(request, stream=True)
+                    try:
+                        call.receiving(response)
+                        chunks = response.iter_bytes()
+                        body = b"".join(call.take(chunk, response) for chunk in chunks)
+                    finally:
+                        response.close()
+            except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 self._clock.sleep(call.transport_failed(exc, request))
                 continue
+            response._content = body  # read here, under the bounds, instead of by read()
             outcome = call.answered(response)
             if isinstance(outcome, WechatAccessToken):
                 return outcome
@@ -504,10 +636,29 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
         while True:
             request = call.next_request(self._http)
             try:
-                response = await self._http.send(request)
-            except httpx.HTTPError as exc:
+                # On asyncio the whole attempt is bounded at once, body reads included.
+                async with asyncio.timeout(call.attempt_limit) as scope:
+
+                    async def trace(name: str, info: dict[str, Any], scope: Any = scope) -> None:
+                        if call.connection_event(name):
+                            scope.reschedule(asyncio.get_running_loop().time() + call.attempt_limit)
+
+                    request.extensions["trace"] = trace
+                    response = await self._http.send(request, stream=True)
+                    try:
+                        call.receiving(response)
+                        chunks = response.aiter_bytes()
+                        body = b"".join([call.take(chunk, response) async for chunk in chunks])
+                    finally:
+                        await response.aclose()
+            except TimeoutError:
+                timed_out = httpx.ReadTimeout("the attempt ran out of time", request=request)
+                await self._clock.asleep(call.transport_failed(timed_out, request))
+                continue
+            except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 await self._clock.asleep(call.transport_failed(exc, request))
                 continue
+            response._content = body  # read here, under the bounds, instead of by read()
             outcome = call.answered(response)
             if isinstance(outcome, WechatAccessToken):
                 return outcome

@@ -16,6 +16,7 @@ import httpx
 from ._errors import AuthingDeprecationWarning, DeprecatedEndpointError
 from ._httpdate import parse_header_date, parse_http_date
 from ._models import DeprecationNotice
+from ._secret import redact
 
 __all__ = [
     "DeprecationGate",
@@ -70,7 +71,9 @@ def _parse_links(values: list[str]) -> tuple[tuple[str, str], ...]:
     for value in values:
         for match in _LINK.finditer(value):
             rel = _REL.search(match.group(2) or "")
-            links.append((match.group(1).strip(), rel.group(1).strip() if rel else ""))
+            # Server text, shown in warnings: an echoed secret must not reach them.
+            target = redact(match.group(1).strip())
+            links.append((target, rel.group(1).strip() if rel else ""))
     return tuple(links)
 
 

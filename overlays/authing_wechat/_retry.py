@@ -414,17 +414,20 @@ class RetryRun:
             AuthingTimeoutError: If the policy's deadline has already run out; chained to the
                 last attempt's error, if any.
         """
-        deadline = None if self._policy is None else self._policy.deadline
-        if deadline is None:
-            return default_timeout
-        left = deadline - self.elapsed
+        left = self.deadline_left()
         if left <= 0:
+            deadline = self._policy.deadline if self._policy is not None else None
             raise AuthingTimeoutError(
-                f"{self._operation}: the call's deadline of {deadline:g}s ran out "
+                f"{self._operation}: the call's deadline of {deadline}s ran out "
                 f"after {self._attempts} attempt(s)",
                 attempts=self._attempts,
             ) from self._last_error
         return min(default_timeout, left)
+
+    def deadline_left(self) -> float:
+        """Seconds until the policy's deadline (``inf`` without one); may be negative."""
+        deadline = None if self._policy is None else self._policy.deadline
+        return math.inf if deadline is None else deadline - self.elapsed
 
     def begin_attempt(self) -> None:
         """Count an attempt; call it right before sending each request."""

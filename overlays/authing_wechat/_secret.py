@@ -1,30 +1,65 @@
-"""A wrapper that keeps the WeChat app secret out of everything that prints frames.
+"""Keeping the WeChat app secret out of everything that prints: frames, errors, log records.
 
 pytest prints the arguments of every frame in a failure's traceback, and error trackers such
 as Sentry capture every frame's locals. Inside the package the secret only ever travels as a
 ``Secret``, whose ``repr`` is a mask; the public methods wrap it on entry and drop the plain
 argument from their frame.
+
+A server may echo what it was sent (in a message, a request id, a reason phrase or a header),
+and httpx and httpcore log reason phrases and headers at INFO and DEBUG. ``redact`` removes
+every live secret from a text, and a filter on those libraries' loggers (and ours) applies it
+to each record they emit. It costs nothing while their level is off: loggers make no record
+for a disabled level.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import weakref
 from typing import final
 
-__all__ = ["Secret"]
+__all__ = ["MIN_REDACTED_LENGTH", "REDACTED", "Secret", "redact", "redact_value"]
+
+REDACTED = "[redacted]"
+# Values shorter than this are not searched for in text: a two-letter test secret would turn
+# every word holding it into "[redacted]". A WeChat app secret has 32 characters.
+MIN_REDACTED_LENGTH = 8
+# Every Secret alive in the process: the values to remove from anything that gets printed.
+_LIVE: weakref.WeakSet[Secret] = weakref.WeakSet()
+# The loggers of the libraries that see our requests and responses, each named: a filter on
+# a logger does not apply to records of its child loggers.
+_LOGGERS = (
+    "authing_wechat",
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
 
 
 @final
 class Secret:
     """A string that never shows itself in ``repr`` or ``str``; ``reveal()`` returns it."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("__weakref__", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
+        if isinstance(value, str) and len(value.strip()) >= MIN_REDACTED_LENGTH:
+            _LIVE.add(self)
 
     def reveal(self) -> str:
         """The plain value, for the one place that must send it."""
         return self._value
+
+    def forms(self) -> tuple[str, ...]:
+        """The ways the value can appear in text: as is, and JSON-escaped (non-ASCII)."""
+        plain = self._value
+        escaped = json.dumps(plain)[1:-1]
+        return (plain,) if escaped == plain else (plain, escaped)
 
     def __repr__(self) -> str:
         return "Secret('********')"
@@ -33,3 +68,44 @@ class Secret:
 
     def __reduce__(self) -> str:
         raise TypeError("a Secret cannot be pickled")
+
+
+def redact(text: str) -> str:
+    """``text`` with every live secret replaced by ``[redacted]``; ``text`` itself if none."""
+    for secret in list(_LIVE):
+        for form in secret.forms():
+            if form in text:
+                text = text.replace(form, REDACTED)
+    return text
+
+
+def redact_value(value: str | None) -> str | None:
+    """``redact`` for an optional server-sent string."""
+    return None if value is None else redact(value)
+
+
+class _RedactingFilter(logging.Filter):
+    """Rewrites a record whose message holds a live secret; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _LIVE:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _install_filter() -> None:
+    log_filter = _RedactingFilter()
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactingFilter) for f in logger.filters):
+            logger.addFilter(log_filter)
+
+
+_install_filter()

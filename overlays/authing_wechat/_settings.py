@@ -163,6 +163,13 @@ def _clock_validator(_: object, attribute: attrs.Attribute[Any], value: object) 
     check_clock(attribute.name, value)
 
 
+def _connections_validator(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{attribute.name} must be an int, not {type(value).__name__}")
+    if not 1 <= value <= 10_000:
+        raise ValueError(f"{attribute.name} must be from 1 to 10000, not {value!r}")
+
+
 def _app_id_validator(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     app_id = check_header_text(attribute.name, value)
     if " " in app_id:  # the spec's pattern for app ids: visible ASCII, no spaces
@@ -202,6 +209,8 @@ class ClientOptions:
         default=None, validator=optional_callable_validator, repr=False
     )
     clock: Clock | None = attrs.field(default=None, validator=_clock_validator, repr=False)
+    pool_timeout: float = attrs.field(default=30.0, validator=seconds_validator(positive=True))
+    max_connections: int = attrs.field(default=100, validator=_connections_validator)
 
     base_url: str = attrs.field(init=False)
     # Keyword arguments for the generated request builders: the cloud's app-id and lang headers.

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from authing_wechat_client.models import (
     ErrorRespDto,
+    GetWechatAccessTokenDataDto,
     GetWechatAccessTokenDto,
     GetWechatAccessTokenRespDto,
 )
@@ -34,14 +35,23 @@ from ._errors import (
 )
 from ._models import WechatAccessToken
 from ._operations import Operation
-from ._secret import Secret
+from ._secret import REDACTED, Secret, redact, redact_value
 from ._settings import ClientOptions
 
-__all__ = ["build_request", "read_token", "translate_transport_error"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "BodyTooLarge",
+    "build_request",
+    "read_token",
+    "redacted_copy",
+    "translate_transport_error",
+]
 
 # Any run of ASCII digits (leading zeros too); out-of-range values fail in fromtimestamp().
 _EPOCH_SECONDS = re.compile(r"[0-9]+")
-_REDACTED = "[redacted]"
+# The answer is a few hundred bytes and a proxy's error page a few kilobytes; a body past this
+# is not ours to read (and a gzip bomb is cut off here, after decoding).
+MAX_BODY_BYTES = 256 * 1024
 # Generated from_dict raises these on a wrong shape (missing key, non-mapping, bad enum).
 _SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
 
@@ -53,7 +63,7 @@ def build_request(
     *,
     app_id: str,
     app_secret: Secret,
-    timeout: float,
+    timeout: httpx.Timeout,
 ) -> httpx.Request:
     """Build one attempt's request with the generated builder, on the client's pool."""
     # Positional: the body model's fields are (app id, app secret) in the spec's order, so a
@@ -71,10 +81,25 @@ def build_request(
     )
 
 
-def _redact(text: str, secret: Secret) -> str:
-    # A server (or proxy) that echoes the request must not leak the secret into our errors.
+def redacted_copy(request: httpx.Request, secret: Secret) -> httpx.Request:
+    """``request`` as errors carry it: the app secret and ``Authorization`` replaced.
+
+    Debuggers and error trackers read ``exc.request`` (and ``exc.response.request``); they
+    see what was sent, but not the credentials.
+    """
+    body = json.loads(request.content)
     plain = secret.reveal()
-    return text.replace(plain, _REDACTED) if plain and plain in text else text
+    if isinstance(body, dict):
+        body = {key: REDACTED if value == plain else value for key, value in body.items()}
+    headers = request.headers.copy()
+    if "authorization" in headers:
+        headers["authorization"] = REDACTED
+    headers.pop("content-length", None)
+    return httpx.Request(request.method, request.url, headers=headers, json=body)
+
+
+class BodyTooLarge(httpx.DecodingError):
+    """A response body past ``MAX_BODY_BYTES``: refused without reading the rest."""
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:
@@ -93,7 +118,7 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _http_error(response: httpx.Response, attempts: int, secret: Secret) -> AuthingAPIError:
+def _http_error(response: httpx.Response, attempts: int) -> AuthingAPIError:
     """An HTTP error status: the envelope if the body has one, else the status alone."""
     status = response.status_code
     envelope: ErrorRespDto | None = None
@@ -103,7 +128,7 @@ def _http_error(response: httpx.Response, attempts: int, secret: Secret) -> Auth
             envelope = ErrorRespDto.from_dict(body)
         except _SHAPE_ERRORS:
             envelope = None
-    reason = response.reason_phrase or "error"
+    reason = redact(response.reason_phrase) or "error"
     if envelope is None:
         kind = "non-JSON body" if body is None else "body without the error envelope"
         message = f"HTTP {status} {reason} ({kind})"
@@ -115,10 +140,10 @@ def _http_error(response: httpx.Response, attempts: int, secret: Secret) -> Auth
     api_code = envelope.api_code if not isinstance(envelope.api_code, Unset) else None
     request_id = envelope.request_id if not isinstance(envelope.request_id, Unset) else None
     return AuthingAPIError(
-        f"HTTP {status}: {_redact(server_message, secret)}",
+        f"HTTP {status}: {redact(server_message)}",
         status_code=_int_or_none(envelope.status_code) or status,
         api_code=_int_or_none(api_code),
-        request_id=_str_or_none(request_id),
+        request_id=redact_value(_str_or_none(request_id)),
         attempts=attempts,
         request=response.request,
         response=response,
@@ -126,7 +151,7 @@ def _http_error(response: httpx.Response, attempts: int, secret: Secret) -> Auth
 
 
 def read_token(
-    response: httpx.Response, operation: Operation, *, attempts: int, app_secret: Secret
+    response: httpx.Response, operation: Operation, *, attempts: int
 ) -> WechatAccessToken:
     """Turn a raw response into a token, or raise the error it stands for.
 
@@ -135,7 +160,7 @@ def read_token(
         AuthingResponseError: A 2xx response that is not the documented shape.
     """
     if not 200 <= response.status_code < 300:
-        raise _http_error(response, attempts, app_secret)
+        raise _http_error(response, attempts)
 
     def malformed(what: str, request_id: str | None = None) -> AuthingResponseError:
         return AuthingResponseError(
@@ -161,11 +186,13 @@ def read_token(
         or (request_id is not None and not isinstance(request_id, str))
         or (api_code is not None and _int_or_none(api_code) is None)
     ):
-        raise malformed("envelope has mistyped fields", _str_or_none(request_id))
+        raise malformed("envelope has mistyped fields", redact_value(_str_or_none(request_id)))
+    # A server that echoes the request must not put the secret into our errors or results.
+    request_id = redact_value(request_id)
     if envelope.status_code != 200:
         raise AuthingAPIError(
             f"statusCode {envelope.status_code} in HTTP {response.status_code}: "
-            f"{_redact(envelope.message, app_secret)}",
+            f"{redact(envelope.message)}",
             status_code=envelope.status_code,
             api_code=api_code,
             request_id=request_id,
@@ -174,8 +201,9 @@ def read_token(
             response=response,
         )
     data = envelope.data
-    if isinstance(data, Unset):
-        raise malformed("has statusCode 200 but no data", request_id)
+    # The generated union falls back to the raw value (or {}'s model) when data is not the token.
+    if not isinstance(data, GetWechatAccessTokenDataDto):
+        raise malformed("has statusCode 200 but no token in data", request_id)
     token, expires = data.access_token, data.expires_at
     if not isinstance(token, str) or not token:
         raise malformed("data has no access token string", request_id)
@@ -210,7 +238,21 @@ def translate_transport_error(
     exc: httpx.HTTPError, request: httpx.Request, *, attempts: int
 ) -> AuthingError:
     """Map an httpx exception to ours; the original stays reachable as ``__cause__``."""
-    detail = str(exc) or type(exc).__name__
+    # httpx's message may quote what the server sent (a header, a status line).
+    detail = redact(str(exc)) or type(exc).__name__
+    if isinstance(exc, BodyTooLarge):
+        return AuthingResponseError(
+            f"response body is larger than {MAX_BODY_BYTES} bytes; not read",
+            attempts=attempts,
+            request=request,
+        )
+    if isinstance(exc, httpx.PoolTimeout):
+        return AuthingTimeoutError(
+            f"PoolTimeout: {request.method} {request.url} waited longer than pool_timeout for a "
+            "free connection (every one of the pool's max_connections was busy)",
+            attempts=attempts,
+            request=request,
+        )
     if isinstance(exc, httpx.TimeoutException):
         return AuthingTimeoutError(
             f"{type(exc).__name__}: {request.method} {request.url} timed out ({detail})",

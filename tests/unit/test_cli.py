@@ -224,3 +224,23 @@ def test_console_script_end_to_end(mock: MockServerHandle) -> None:
     assert len(result.stderr.splitlines()) == 1
     assert "Traceback" not in result.stderr
     assert SECRET not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["token", "--app-secret", SECRET],  # a guessed flag: was read as --app-secret-stdin
+        ["token", f"--app-secret={SECRET}"],
+        ["token", "--app-sec", SECRET],
+        ["token", SECRET],
+    ],
+)
+def test_no_abbreviations_and_an_unknown_arguments_value_is_never_echoed(
+    configured: MockServerHandle, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert caught.value.code == 2
+    assert "unrecognized arguments" in err
+    assert SECRET not in out + err

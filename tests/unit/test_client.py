@@ -354,8 +354,8 @@ def test_with_options_returns_a_new_client_on_the_same_pool(driver: Driver) -> N
     driver.fetch(derived)
     driver.fetch(base)
     new, old = recorder.requests
-    assert new.extensions["timeout"]["read"] == 2.5
-    assert old.extensions["timeout"]["read"] == 10.0  # the original is unchanged
+    assert new.extensions["timeout"]["connect"] == 2.5
+    assert old.extensions["timeout"]["connect"] == 10.0  # the original is unchanged
     assert (new.headers.get("x-authing-lang"), old.headers["x-authing-lang"]) == (None, "zh-CN")
     assert (new.headers["authorization"], old.headers["authorization"]) == ("user-2", "user-1")
     with pytest.raises(DeprecatedEndpointError):

@@ -239,7 +239,7 @@ def test_deadline_bounds_the_call_and_cuts_attempt_timeouts(
     # t=0 fail, sleep 0.4; t=0.4 fail, the next 0.8 s would pass the 1 s deadline: stop.
     assert caught.value.attempts == 2
     assert clock.sleeps == [0.4]
-    timeouts = [call.request.extensions["timeout"]["read"] for call in route.calls]
+    timeouts = [call.request.extensions["timeout"]["connect"] for call in route.calls]
     assert timeouts == [pytest.approx(1.0), pytest.approx(0.6)]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 import authing_wechat
+import pytest
 
 CONTRACT = {
     "WechatTokenClient",
@@ -68,3 +69,15 @@ def test_error_hierarchy() -> None:
     assert issubclass(AuthingTimeoutError, AuthingConnectionError)
     assert issubclass(AuthingDeprecationWarning, DeprecationWarning)
     assert not issubclass(AuthingError, ValueError | KeyError)
+
+
+def test_the_version_is_the_installed_distributions() -> None:
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    pyproject = Path(__file__).parents[2] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text())["project"]["version"]
+    assert authing_wechat.__version__ == version("authing-wechat") == declared
+    with pytest.raises(AttributeError, match="no_such_name"):
+        authing_wechat.no_such_name  # noqa: B018

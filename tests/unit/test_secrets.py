@@ -10,7 +10,7 @@ from pathlib import Path
 import authing_wechat
 import httpx
 import pytest
-from authing_wechat import AuthingError, RetryPolicy
+from authing_wechat import AuthingAPIError, AuthingError, RetryPolicy
 from authing_wechat._clock import FakeClock
 
 from tests._support import SECRET, TOKEN, Driver, Recorder, envelope
@@ -44,9 +44,31 @@ SCENARIOS: dict[str, Scenario] = {
     "malformed token": lambda r: httpx.Response(
         200, json=envelope(data={"accessToken": TOKEN, "expiresAt": "soon"})
     ),
+    "secret as reason phrase": lambda r: httpx.Response(
+        503, content=b"down", extensions={"reason_phrase": SECRET.encode()}
+    ),
+    "secret as requestId": lambda r: httpx.Response(
+        500, json=envelope(500, message="boom", request_id=f"id-{SECRET}")
+    ),
+    "secret as requestId in 200": lambda r: httpx.Response(
+        200, json=envelope(503, message="busy", request_id=SECRET)
+    ),
+    "secret in a Link header": lambda r: httpx.Response(
+        500, json=envelope(500), headers={"link": f"<https://x/{SECRET}>; rel=successor-version"}
+    ),
     "connect error": _raise(httpx.ConnectError("refused")),
+    "error quoting the secret": _raise(httpx.RemoteProtocolError(f"bad header {SECRET}")),
+    "closed client": _raise(RuntimeError("Cannot send a request, as the client has been closed")),
     "read timeout": _raise(httpx.ReadTimeout("timed out")),
 }
+
+# Servers that send the secret back: their answer (ours to hold, not to print) has it.
+ECHOING = [
+    SCENARIOS[name]
+    for name in SCENARIOS
+    if name.startswith(("echo", "html", "secret as", "secret in"))
+]
+UNRETRIED = [SCENARIOS["closed client"], SCENARIOS["malformed token"]]
 
 
 def _assert_clean(text: str) -> None:
@@ -103,14 +125,26 @@ def test_errors_logs_and_tracebacks_hold_no_secret(
     _assert_clean(error.message)
     _assert_clean("".join(traceback.format_exception(error)))
     _assert_clean(_package_frames_in_pytest_report(error))
-    if "echo" not in request.node.callspec.id and "html" not in request.node.callspec.id:
+    if scenario not in ECHOING:
         # A server that echoes the secret back puts it in the response we hold as a local;
         # what we send is never a plain local.
         assert SECRET not in _package_frame_locals(error)
     _assert_clean(repr(error.request))
+    # What debuggers and error trackers read: the request as sent, credentials redacted.
+    assert error.request is not None
+    _assert_clean(error.request.content.decode())
+    assert b"[redacted]" in error.request.content
+    if error.response is not None:
+        _assert_clean(error.response.request.content.decode())
+    cause = error.__cause__
+    if isinstance(cause, httpx.RequestError):
+        _assert_clean(cause.request.content.decode())
+    if isinstance(error, AuthingAPIError):
+        _assert_clean(repr(error.request_id))
     _assert_clean(repr(client))
     _assert_clean(caplog.text)
-    assert caplog.records, "the retry should have logged"
+    if scenario not in UNRETRIED:
+        assert caplog.records, "the retry should have logged"
 
 
 def test_successful_call_logs_and_reprs_hold_no_secret(
@@ -127,3 +161,26 @@ def test_blank_input_errors_do_not_echo_values(driver: Driver) -> None:
     with pytest.raises(ValueError, match="app_id") as caught:
         driver.fetch(driver.client(), app_id=" ", app_secret=SECRET)
     _assert_clean("".join(traceback.format_exception(caught.value)))
+
+
+@pytest.mark.parametrize("field", ["app_id", "app_secret"])
+def test_text_utf8_cannot_encode_is_refused_without_echoing_it(driver: Driver, field: str) -> None:
+    lone_surrogate = SECRET + "\ud800"
+    arguments = {"app_id": "wx1", "app_secret": SECRET, field: lone_surrogate}
+    recorder = Recorder()
+    with pytest.raises(ValueError, match=f"^{field} holds characters") as caught:
+        driver.fetch(
+            driver.client(recorder), app_id=arguments["app_id"], app_secret=arguments["app_secret"]
+        )
+    assert not recorder.requests
+    _assert_clean(repr(caught.value) + "".join(traceback.format_exception(caught.value)))
+
+
+def test_the_user_access_token_is_redacted_from_the_request_errors_carry(driver: Driver) -> None:
+    recorder = Recorder(lambda r: httpx.Response(400, json=envelope(400)))
+    client = driver.client(recorder, access_token="USER-TOKEN-CANARY")
+    with pytest.raises(AuthingAPIError) as caught:
+        driver.fetch(client)
+    assert recorder.requests[0].headers["authorization"] == "USER-TOKEN-CANARY"  # was sent
+    assert caught.value.request is not None
+    assert caught.value.request.headers["authorization"] == "[redacted]"

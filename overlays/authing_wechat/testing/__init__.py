@@ -19,6 +19,7 @@ With the package installed, pytest gets the fixtures ``authing_mock_server``,
 from authing_wechat._clock import FakeClock
 
 from ._app import Answer, MockAuthingServer, RecordedRequest
+from ._contracts import contract_path
 from ._faults import Fault, FaultSpec, parse_fault_spec
 from ._paths import DEPRECATED_PATH, PATHS, SUCCESSOR_PATH
 from ._server import MockServerHandle, run_mock_server
@@ -36,6 +37,7 @@ __all__ = [
     "MockAuthingTransport",
     "MockServerHandle",
     "RecordedRequest",
+    "contract_path",
     "parse_fault_spec",
     "run_mock_server",
 ]

@@ -1,0 +1,247 @@
+"""An attempt is bounded as a whole, body included, and so is its body's size."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socketserver
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from authing_wechat import (
+    AsyncWechatTokenClient,
+    AuthingError,
+    AuthingResponseError,
+    AuthingTimeoutError,
+    RetryPolicy,
+    WechatAccessToken,
+    WechatTokenClient,
+)
+
+from tests._support import SECRET, Driver, Recorder, envelope
+
+MIB = 1024 * 1024
+
+
+class _Chunks(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body that counts how much of it the client pulled."""
+
+    def __init__(self, chunk: bytes, count: int) -> None:
+        self.chunk, self.count, self.pulled = chunk, count, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for _ in range(self.count):
+            self.pulled += 1
+            yield self.chunk
+
+    async def __aiter__(self) -> Any:
+        for piece in self:
+            yield piece
+
+
+@pytest.mark.parametrize("announced", [True, False])
+def test_a_huge_body_fails_as_a_response_error_without_being_read(
+    driver: Driver, announced: bool
+) -> None:
+    stream = _Chunks(b"x" * 65536, count=160)  # 10 MiB
+    headers = {"content-length": str(10 * MIB)} if announced else {}
+    recorder = Recorder(lambda request: httpx.Response(200, headers=headers, stream=stream))
+    client = driver.client(recorder, retry=RetryPolicy(jitter=False))
+    with pytest.raises(AuthingResponseError, match="larger than"):
+        driver.fetch(client)
+    assert len(recorder.requests) == 1  # not retried: it would be as large again
+    # Announced: refused before the first chunk; streamed: cut off just past the cap.
+    assert stream.pulled == (0 if announced else 5)
+
+
+def test_a_body_just_under_the_cap_is_read(driver: Driver) -> None:
+    padding = "p" * (200 * 1024)
+    body = envelope()
+    body["padding"] = padding  # unknown fields are allowed
+    client = driver.client(Recorder(lambda request: httpx.Response(200, json=body)))
+    assert driver.fetch(client).access_token
+
+
+class _DripHandler(socketserver.BaseRequestHandler):
+    """Drips one byte every 25 ms (httpx's timeouts are per read, so none ever trips).
+
+    The body only (headers at once), or the whole answer from its status line on.
+    """
+
+    server: _DripServer
+
+    def handle(self) -> None:
+        self.request.recv(65536)
+        body = b'{"statusCode":200,"message":"ok","data":{"accessToken":"t","expiresAt":"9"}}'
+        body += b" " * 150  # about 5 s of dripping in all
+        head = (
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\n\r\n"
+        )
+        dripped = head + body
+        if not self.server.drip_headers:
+            self.request.sendall(head)
+            dripped = body
+        self.server.connections += 1
+        try:
+            for index in range(len(dripped)):
+                self.request.sendall(dripped[index : index + 1])
+                if self.server.stop.wait(0.025):
+                    return
+        except OSError:
+            self.server.hung_up += 1  # the client closed the connection mid-answer
+            if self.server.drip_headers and index < len(head):
+                self.server.hung_up_in_head += 1
+            return
+        self.server.completed += 1
+
+
+class _DripServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, *, drip_headers: bool) -> None:
+        super().__init__(("127.0.0.1", 0), _DripHandler)
+        self.drip_headers = drip_headers
+        self.stop = threading.Event()
+        self.connections = self.hung_up = self.hung_up_in_head = self.completed = 0
+
+
+@pytest.fixture(params=["body", "headers"])
+def drip_url(request: pytest.FixtureRequest) -> Iterator[tuple[str, _DripServer]]:
+    server = _DripServer(drip_headers=request.param == "headers")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server
+    finally:
+        server.stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_dripping_body_ends_the_attempt_at_its_timeout(
+    driver: Driver, drip_url: tuple[str, _DripServer]
+) -> None:
+    url, server = drip_url
+    client = driver.client_for(url, timeout=0.3, retry=None)
+    with pytest.raises(AuthingTimeoutError) as caught:
+        driver.fetch(client)
+    driver.close(client)
+    assert caught.value.attempts == 1
+    assert server.completed == 0
+    if server.drip_headers:  # given up while the status line and headers were still dripping
+        for _ in range(200):  # the server notices the hang-up on one of its next bytes
+            if server.hung_up_in_head or server.stop.wait(0.01):
+                break
+        assert server.hung_up_in_head == 1
+
+
+def test_the_deadline_bounds_a_call_whose_every_attempt_drips(
+    driver: Driver, drip_url: tuple[str, _DripServer]
+) -> None:
+    url, server = drip_url
+    policy = RetryPolicy(max_attempts=10, deadline=1.0, initial_backoff=0.01, budget=None)
+    client = driver.client_for(url, timeout=0.3, retry=policy)
+    with pytest.raises(AuthingTimeoutError) as caught:
+        driver.fetch(client)
+    driver.close(client)
+    # About three 0.3 s attempts fit in the 1 s deadline; without the bound one took 5 s.
+    assert 2 <= caught.value.attempts <= 4
+    assert server.completed == 0
+
+
+class _SlowHandler(BaseHTTPRequestHandler):
+    """Answers every request after 0.4 s: long enough to keep a one-connection pool busy."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(0.4)
+        body = json.dumps(envelope()).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def slow_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+async def _burst(client: AsyncWechatTokenClient, calls: int) -> list[object]:
+    async def one() -> object:
+        try:
+            return await client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
+        except AuthingError as error:
+            return error
+
+    async with client:
+        return await asyncio.gather(*(one() for _ in range(calls)))
+
+
+def test_waiting_for_a_connection_does_not_count_against_the_attempts_timeout(
+    slow_url: str,
+) -> None:
+    # One connection, three calls of 0.4 s each: the last waits 0.8 s for the connection,
+    # longer than its 0.6 s timeout, and still succeeds: the wait is the pool's, bounded apart.
+    client = AsyncWechatTokenClient(
+        slow_url, "a", timeout=0.6, retry=None, max_connections=1, pool_timeout=5.0
+    )
+    outcomes = asyncio.run(_burst(client, 3))
+    assert all(isinstance(outcome, WechatAccessToken) for outcome in outcomes), outcomes
+
+
+def test_past_max_connections_a_call_waits_at_most_pool_timeout(slow_url: str) -> None:
+    client = AsyncWechatTokenClient(
+        slow_url, "a", timeout=2.0, retry=None, max_connections=1, pool_timeout=0.1
+    )
+    outcomes = asyncio.run(_burst(client, 2))
+    tokens = [o for o in outcomes if isinstance(o, WechatAccessToken)]
+    errors = [o for o in outcomes if isinstance(o, AuthingTimeoutError)]
+    assert len(tokens) == 1
+    assert len(errors) == 1
+    assert "pool_timeout" in errors[0].message
+
+
+def test_the_sync_client_takes_the_same_limits(slow_url: str) -> None:
+    client = WechatTokenClient(slow_url, "a", retry=None, max_connections=1, pool_timeout=0.1)
+    results: list[object] = []
+
+    def one() -> None:
+        try:
+            results.append(client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET))
+        except AuthingError as error:
+            results.append(error)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    client.close()
+    assert sorted(type(result).__name__ for result in results) == [
+        "AuthingTimeoutError",
+        "WechatAccessToken",
+    ]
