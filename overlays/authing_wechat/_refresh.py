@@ -428,7 +428,14 @@ class RefreshRule(Generic[_SignalT]):
 
         Returns:
             Whether it dropped one.
+
+        Raises:
+            TypeError: ``token`` is not a ``WechatAccessToken`` or ``None``.
         """
+        if token is not None and not isinstance(token, WechatAccessToken):
+            raise TypeError(
+                f"token must be a WechatAccessToken or None, not {type(token).__name__}"
+            )
         with self._lock:
             cached = self._token
             if cached is None or (token is not None and token.access_token != cached.access_token):
