@@ -47,9 +47,12 @@ demo: venv
 bench: venv
 	$(BIN)/python scripts/bench.py
 
-# Long, randomized property runs of the contract tests; not part of `make test`.
+# Long, randomized runs: the contract properties, the bad-input fuzzer and thousands of soak
+# calls per client flavour (seed random unless AUTHING_WECHAT_SOAK_SEED is set; a failure names
+# it). Not part of `make test`, which runs a short fixed-seed slice of each.
 fuzz: venv node
 	AUTHING_WECHAT_FUZZ_EXAMPLES=1000 $(BIN)/pytest tests/contract -q --timeout=0
+	AUTHING_WECHAT_FUZZ_EXAMPLES=300 AUTHING_WECHAT_SOAK_CALLS=3000 $(BIN)/pytest tests/hardening -q --timeout=0
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .hypothesis .schemathesis

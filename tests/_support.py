@@ -11,14 +11,18 @@ from typing import Any
 
 import httpx
 from authing_wechat import AsyncWechatTokenClient, WechatAccessToken, WechatTokenClient
-from authing_wechat.testing import FakeClock, MockAuthingServer, MockAuthingTransport
+from authing_wechat.testing import (
+    SUCCESSOR_PATH,
+    FakeClock,
+    MockAuthingServer,
+    MockAuthingTransport,
+)
 
-# Canary values: if either ever shows up in a repr, log line or traceback, a test fails.
+# Canary values: if one ever shows up in a repr, log line or traceback, a test fails.
 SECRET = "CANARY-wechat-secret-9f1cf4fac90a"
 TOKEN = "CANARY-access-token-4a9245e64903869a"
-APP_HOST = "https://example.authing.cn"
-SUCCESSOR_PATH = "/api/v3/get-wechat-access-token-info"
-LEGACY_PATH = "/api/v3/get-wechat-access-token"
+USER_TOKEN = "CANARY-user-token-0c61d2e8"  # a caller's own access_token (Authorization)
+APP_HOST = "https://example.authing.cn"  # the paths are authing_wechat.testing's
 EXPIRES_AT = 1_735_696_800
 
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -23,9 +23,17 @@ if typing.TYPE_CHECKING:
     )
     from ._models import DeprecationNotice, WechatAccessToken
     from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
+    from ._redis_store import AsyncRedisTokenStore, RedisTokenStore
+    from ._refresh import ProviderStats, RefreshCounts, RefreshTiming, TokenState
     from ._retry import RetryBudget, RetryEvent, RetryPolicy
+    from ._store import AsyncStoreLock, AsyncTokenStore, StoredToken, StoreLock, TokenStore
+
+    __version__: str
 
 __all__ = [
+    "AsyncRedisTokenStore",
+    "AsyncStoreLock",
+    "AsyncTokenStore",
     "AsyncWechatTokenClient",
     "AsyncWechatTokenProvider",
     "AuthingAPIError",
@@ -38,26 +46,45 @@ __all__ = [
     "Clock",
     "DeprecatedEndpointError",
     "DeprecationNotice",
+    "ProviderStats",
+    "RedisTokenStore",
+    "RefreshCounts",
+    "RefreshTiming",
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",
+    "StoreLock",
+    "StoredToken",
     "SystemClock",
+    "TokenState",
+    "TokenStore",
     "WechatAccessToken",
     "WechatTokenClient",
     "WechatTokenProvider",
 ]
+
 # Loaded on first use, so that importing the package (as pytest does with its plugin in every
 # run of every project that has it installed) does not import httpx.
-_load_public_name, __dir__ = _lazy.load_on_first_use(
-    __name__, ("._client", "._clock", "._errors", "._models", "._provider", "._retry")
-)
+if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
+    _load_public_name, __dir__ = _lazy.load_on_first_use(
+        __name__,
+        (
+            "._client",
+            "._clock",
+            "._errors",
+            "._models",
+            "._provider",
+            "._redis_store",
+            "._refresh",
+            "._retry",
+            "._store",
+        ),
+    )
 
+    def __getattr__(name: str) -> object:
+        # The version is said once, in pyproject.toml, and read from the installed metadata.
+        if name == "__version__":
+            from importlib.metadata import version  # noqa: PLC0415 - costly, rarely needed
 
-def __getattr__(name: str) -> object:
-    # The version is said once, in pyproject.toml; read from the installed metadata on first
-    # use so that importing the package does not pay for importlib.metadata.
-    if name == "__version__":
-        from importlib.metadata import version  # noqa: PLC0415
-
-        return version("authing-wechat")
-    return _load_public_name(name)
+            return version("authing-wechat")
+        return _load_public_name(name)

@@ -22,11 +22,13 @@ from ._errors import AuthingError
 from ._models import DeprecationNotice, WechatAccessToken
 from ._operations import LEGACY, SUCCESSOR, Operation
 from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
+from ._refresh import RefreshTiming
 from ._registry import ProviderRegistry
 from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._secret import Secret, redact
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
 from ._socket_deadline import attempt_ends_at, bound_sync_transport, move_attempt_end
+from ._store import AsyncTokenStore, TokenStore, store_key
 from ._tls import check_tls_routes
 from ._validation import check_bool
 from ._wire import (
@@ -83,6 +85,9 @@ _CONNECTED_EVENTS = (
     "send_request_headers.started",
 )
 
+# ... and that its request has been written in full.
+_SENT_EVENTS = ("send_request_body.complete",)
+
 
 class _Call:
     """One call's attempts: builds each request and decides what each outcome means.
@@ -110,6 +115,8 @@ class _Call:
         self._limit = 0.0
         self._attempt_started = 0.0
         self._connected = False
+        self._traced = False
+        self._sent = False
         self._received = 0
 
     def __repr__(self) -> str:
@@ -125,7 +132,7 @@ class _Call:
         pool_wait = min(self._options.pool_timeout, self._run.deadline_left())
         self._run.begin_attempt()
         self._attempt_started = self._clock.monotonic()
-        self._connected = False
+        self._connected = self._traced = self._sent = False
         request = build_request(
             http,
             self._operation,
@@ -148,8 +155,12 @@ class _Call:
         """Read an httpcore trace event; ``True`` the first time the attempt has a connection.
 
         From then on the attempt's ``timeout`` (cut to the deadline) runs; waiting in the pool
-        before it did not count against it.
+        before it did not count against it. The events also tell whether the request was
+        sent in full, which is what the call reports as a request made.
         """
+        self._traced = True
+        if name.endswith(_SENT_EVENTS):
+            self._sent = True
         if self._connected or not name.endswith(_CONNECTED_EVENTS):
             return False
         self._connected = True
@@ -187,13 +198,26 @@ class _Call:
         request.extensions["timeout"] = timeouts
         self._received = 0
 
-    def take(self, chunk: bytes, response: httpx.Response) -> bytes:
-        """Each chunk of the body: ``chunk``, unless past the size cap or the attempt's time."""
-        self._received += len(chunk)
+    def body_stops(self, size: int, response: httpx.Response) -> httpx.HTTPError | None:
+        """After each chunk of ``size`` bytes: the error that ends the body, if any.
+
+        Returned, not raised: the reading loops drop the chunks they hold before raising it,
+        so that a traceback with locals does not show a body that may echo the secret.
+        """
+        self._received += size
         if self._received > MAX_BODY_BYTES:
-            raise BodyTooLarge("the response body is too large", request=response.request)
-        self._time_left(response.request)
-        return chunk
+            return BodyTooLarge("the response body is too large", request=response.request)
+        try:
+            self._time_left(response.request)
+        except httpx.ReadTimeout as timeout:
+            return timeout
+        return None
+
+    def _attempt_ended(self) -> int:
+        # A transport that is not httpcore reports no events: its attempt counts as sent.
+        if self._traced and not self._sent:
+            self._run.request_not_sent()
+        return self._run.requests
 
     def _shown(self, request: httpx.Request) -> httpx.Request:
         return redacted_copy(request, self._secret)
@@ -209,10 +233,12 @@ class _Call:
         # The cause stays chained for debugging, but its message may quote what the server
         # sent: redact it in place.
         exc.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in exc.args)
+        if not isinstance(exc, httpx.HTTPError):
+            self._attempt_ended()
         if isinstance(exc, httpx.HTTPError):
             if isinstance(exc, httpx.RequestError):
                 exc.request = shown  # it would otherwise hold the secret, in the cause chain
-            error = translate_transport_error(exc, shown, attempts=self._run.attempts)
+            error = translate_transport_error(exc, shown, attempts=self._attempt_ended())
         else:
             error = AuthingError(
                 f"{self._operation.method}: the HTTP client raised {type(exc).__name__}",
@@ -226,13 +252,37 @@ class _Call:
     def answered(self, response: httpx.Response) -> WechatAccessToken | float:
         """The token, or the delay before the next attempt; raises when the call must stop."""
         try:
-            token = read_token(response, self._operation, attempts=self._run.attempts)
+            token = read_token(response, self._operation, attempts=self._attempt_ended())
         except AuthingError as error:
             response.request = error.request = self._shown(response.request)
             return self._run.failed(error)
         self._run.succeeded()
         self._gate.observe(token.deprecation)
         return token
+
+
+def _read_body(call: _Call, response: httpx.Response) -> None:
+    """Read the body under the attempt's bounds (instead of ``response.read()``)."""
+    parts: list[bytes] = []
+    for chunk in response.iter_bytes():
+        parts.append(chunk)
+        stop = call.body_stops(len(chunk), response)
+        if stop is not None:
+            del parts, chunk
+            raise stop
+    response._content = b"".join(parts)
+
+
+async def _aread_body(call: _Call, response: httpx.Response) -> None:
+    """``_read_body`` for an async response."""
+    parts: list[bytes] = []
+    async for chunk in response.aiter_bytes():
+        parts.append(chunk)
+        stop = call.body_stops(len(chunk), response)
+        if stop is not None:
+            del parts, chunk
+            raise stop
+    response._content = b"".join(parts)
 
 
 class _BaseClient(Generic[_HttpT, _ProviderT]):
@@ -384,22 +434,27 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         fetch: Any,
         app_id: str,
         app_secret: Secret,
-        timing: tuple[float, float],
+        timing: RefreshTiming,
+        *,
+        store: TokenStore | AsyncTokenStore | None,
     ) -> _ProviderT:
         """The one provider of this client for a WeChat app, made on first use."""
         check_credentials(app_id, app_secret)
-        margin, interval = timing
+        options = self._options
+        key = store_key(
+            host=httpx.URL(options.base_url).host,
+            authing_app_id=options.authing_app_id,
+            app_id=app_id,
+            app_secret=app_secret,
+        )
 
         def build() -> _ProviderT:
             return make(
-                fetch,
-                app_id=app_id,
-                refresh_margin=margin,
-                min_refresh_interval=interval,
-                clock=self._clock,
+                fetch, app_id=app_id, timing=timing, clock=self._clock, store=store, key=key
             )
 
-        return self._providers.get_or_make(app_id, app_secret, timing, build)
+        # The same store object (or none) and the same timing make the same settings.
+        return self._providers.get_or_make(app_id, app_secret, (timing, store), build)
 
 
 class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
@@ -483,31 +538,44 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
         app_id: str,
         app_secret: str,
         refresh_margin: float = 300.0,
+        mandatory_margin: float = 60.0,
         min_refresh_interval: float = 30.0,
+        store: TokenStore | None = None,
     ) -> WechatTokenProvider:
-        """A cached, single-flight token for one WeChat app, on this client's pool and budget.
+        """A cached token for one WeChat app, refreshed before it expires, on this client's
+        pool and retry budget.
 
-        Calling it again for the same ``app_id`` returns the same provider.
+        Calling it again with the same arguments returns the same provider. ``close()``
+        stops its background refreshes.
 
         Args:
             app_id: The WeChat app id.
             app_secret: The WeChat app secret.
-            refresh_margin: Refresh when fewer seconds than this remain before expiry.
-            min_refresh_interval: Least seconds between refreshes of a token that the server
-                hands out already inside the margin, and after a failed refresh.
+            refresh_margin: Below this many seconds left (STALE), ``get()`` still returns the
+                cached token at once and one background refresh starts.
+            mandatory_margin: Below this many seconds left (MUST), callers wait for one
+                shared refresh (and get the cached token if it fails).
+            min_refresh_interval: Least seconds between refreshes while a valid token is
+                cached; the cap of the backoff while none is.
+            store: A ``TokenStore`` shared by a fleet of processes, such as
+                ``RedisTokenStore(redis.Redis(...))``; ``None`` keeps the token in this
+                process only.
 
         Raises:
-            ValueError: Blank credentials, negative timings, or a provider for ``app_id``
-                with another secret or timing exists.
+            ValueError: Blank credentials, timings out of range (or ``mandatory_margin`` over
+                ``refresh_margin``), or a provider for ``app_id`` with another secret or
+                other settings exists.
+            TypeError: An argument has the wrong type.
         """
         secret = Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
+        timing = RefreshTiming(refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
+                               min_refresh_interval=min_refresh_interval)  # fmt: skip
 
         def fetch() -> WechatAccessToken:
             return self._send(SUCCESSOR, app_id, secret)
 
-        timing = (refresh_margin, min_refresh_interval)
-        return self._provider(WechatTokenProvider, fetch, app_id, secret, timing)
+        return self._provider(WechatTokenProvider, fetch, app_id, secret, timing, store=store)
 
     def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._start(operation, app_id, secret)
@@ -520,21 +588,22 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
                     response = self._http.send(request, stream=True)
                     try:
                         call.receiving(response)
-                        chunks = response.iter_bytes()
-                        body = b"".join(call.take(chunk, response) for chunk in chunks)
+                        _read_body(call, response)
                     finally:
                         response.close()
             except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 self._clock.sleep(call.transport_failed(exc, request))
                 continue
-            response._content = body  # read here, under the bounds, instead of by read()
             outcome = call.answered(response)
             if isinstance(outcome, WechatAccessToken):
                 return outcome
             self._clock.sleep(outcome)
 
     def close(self) -> None:
-        """Close the connection pool (a caller's own ``http_client`` is left open)."""
+        """Stop the providers' background refreshes and close the connection pool (a caller's
+        own ``http_client`` is left open)."""
+        for provider in self._providers.providers():
+            provider._shutdown()
         if self._owns_http:
             self._http.close()
 
@@ -588,17 +657,25 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
         app_id: str,
         app_secret: str,
         refresh_margin: float = 300.0,
+        mandatory_margin: float = 60.0,
         min_refresh_interval: float = 30.0,
+        store: AsyncTokenStore | None = None,
     ) -> AsyncWechatTokenProvider:
-        """A cached, single-flight token for one WeChat app; see the sync client's method."""
+        """A cached token for one WeChat app; see the sync client's method.
+
+        ``store`` is an ``AsyncTokenStore``, such as
+        ``AsyncRedisTokenStore(redis.asyncio.Redis(...))``. ``aclose()`` cancels its
+        background refresh.
+        """
         secret = Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
+        timing = RefreshTiming(refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
+                               min_refresh_interval=min_refresh_interval)  # fmt: skip
 
         async def fetch() -> WechatAccessToken:
             return await self._send(SUCCESSOR, app_id, secret)
 
-        timing = (refresh_margin, min_refresh_interval)
-        return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, timing)
+        return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, timing, store=store)
 
     async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._start(operation, app_id, secret)
@@ -616,8 +693,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
                     response = await self._http.send(request, stream=True)
                     try:
                         call.receiving(response)
-                        chunks = response.aiter_bytes()
-                        body = b"".join([call.take(chunk, response) async for chunk in chunks])
+                        await _aread_body(call, response)
                     finally:
                         await response.aclose()
             except TimeoutError:
@@ -627,14 +703,16 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
             except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 await self._clock.asleep(call.transport_failed(exc, request))
                 continue
-            response._content = body  # read here, under the bounds, instead of by read()
             outcome = call.answered(response)
             if isinstance(outcome, WechatAccessToken):
                 return outcome
             await self._clock.asleep(outcome)
 
     async def aclose(self) -> None:
-        """Close the connection pool (a caller's own ``http_client`` is left open)."""
+        """Cancel the providers' background refreshes and close the connection pool (a
+        caller's own ``http_client`` is left open)."""
+        for provider in self._providers.providers():
+            await provider._ashutdown()
         if self._owns_http:
             await self._http.aclose()
 

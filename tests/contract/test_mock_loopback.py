@@ -205,9 +205,10 @@ def test_chunked_bodies_connection_close_and_head_are_served(handle: MockServerH
             SUCCESSOR_PATH, json=MOCK_BODY, headers={**MOCK_HEADERS, "connection": "close"}
         )
         assert (closing.status_code, closing.headers["connection"]) == (200, "close")
-    with socket.create_connection((handle.host, handle.port), timeout=10) as sock:
-        sock.sendall(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
-        assert sock.recv(4096).startswith(b"HTTP/1.1 400 ")
+    for framing in (b"Transfer-Encoding: chunked\r\n\r\nzz\r\n", b"Content-Length: -1\r\n\r\n"):
+        with socket.create_connection((handle.host, handle.port), timeout=10) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\n" + framing)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 400 ")
 
 
 def test_stopping_closes_idle_and_busy_connections() -> None:

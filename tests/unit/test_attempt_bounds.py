@@ -245,3 +245,35 @@ def test_the_sync_client_takes_the_same_limits(slow_url: str) -> None:
         "AuthingTimeoutError",
         "WechatAccessToken",
     ]
+
+
+def test_an_attempt_whose_request_never_left_is_not_counted_as_a_request(driver: Driver) -> None:
+    with socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler) as probe:
+        port = probe.server_address[1]  # closed again below: nothing listens there
+    policy = RetryPolicy(max_attempts=3, initial_backoff=0.0, max_backoff=0.0, budget=None)
+    client = driver.client_for(f"http://127.0.0.1:{port}", retry=policy)
+    with pytest.raises(AuthingError) as caught:
+        driver.fetch(client)
+    driver.close(client)
+    assert caught.value.attempts == 0  # three connection attempts, no request reached a server
+
+
+def test_an_attempt_cut_by_a_stalled_event_loop_before_sending_is_not_a_request(
+    slow_url: str,
+) -> None:
+    async def stall() -> None:
+        await asyncio.sleep(0)
+        time.sleep(0.3)  # noqa: ASYNC251 - the point: a busy loop, the attempt times out unsent
+
+    async def call() -> BaseException | None:
+        async with AsyncWechatTokenClient(slow_url, "a", timeout=0.1, retry=None) as client:
+            outcome = await asyncio.gather(
+                client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET),
+                stall(),
+                return_exceptions=True,
+            )
+        return outcome[0] if isinstance(outcome[0], BaseException) else None
+
+    error = asyncio.run(call())
+    assert isinstance(error, AuthingTimeoutError)
+    assert error.attempts == 0

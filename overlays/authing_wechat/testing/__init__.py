@@ -22,12 +22,11 @@ import typing
 
 from authing_wechat import _lazy
 
-from ._contracts import contract_path
-
 if typing.TYPE_CHECKING:
     from authing_wechat._clock import FakeClock
 
     from ._app import Answer, MockAuthingServer, RecordedRequest
+    from ._contracts import contract_path
     from ._faults import Fault, FaultSpec, parse_fault_spec
     from ._paths import CLOUDS, DEPRECATED_PATH, PATHS, SUCCESSOR_PATH
     from ._server import MockServerHandle, run_mock_server
@@ -58,6 +57,7 @@ if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
         (
             "authing_wechat._clock",
             "._app",
+            "._contracts",
             "._faults",
             "._paths",
             "._server",

@@ -29,7 +29,7 @@ from ._faults import Fault
 from ._paths import CLOUDS, DEPRECATED_PATH, PATHS, SUCCESSOR_PATH, Cloud
 from ._varied import Variation
 
-__all__ = ["Answer", "MockAuthingServer", "RecordedRequest"]
+__all__ = ["Answer", "MockAuthingServer", "RecordedRequest", "reason_phrase"]
 
 _ASGIMessage = MutableMapping[str, Any]
 
@@ -97,7 +97,8 @@ _HTML_PAGE = (
 )
 
 
-def _phrase(status: int) -> str:
+def reason_phrase(status: int) -> str:
+    """The reason phrase of ``status``, also for statuses the standard library never named."""
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -514,7 +515,7 @@ class MockAuthingServer:
         )
         status = fault.status_code or 200
         if fault.kind == "html":
-            page = _HTML_PAGE.format(status=status, phrase=_phrase(status))
+            page = _HTML_PAGE.format(status=status, phrase=reason_phrase(status))
             return Answer(
                 status=status,
                 headers=((b"content-type", _HTML), *hints),
@@ -538,7 +539,7 @@ class MockAuthingServer:
             )
         payload: dict[str, Any] = {
             "statusCode": status,
-            "message": fault.message or _phrase(status),
+            "message": fault.message or reason_phrase(status),
             "requestId": str(uuid.uuid4()),
         }
         if fault.api_code is not None:

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import attrs
 
-from ._app import MockAuthingServer
+from ._app import MockAuthingServer, reason_phrase
 
 __all__ = ["MockServerHandle", "run_mock_server"]
 
@@ -179,11 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
         if answer.drop:
             self.close_connection = True
             return
-        try:
-            phrase = HTTPStatus(answer.status).phrase
-        except ValueError:
-            phrase = "Unknown"
-        lines = [b"HTTP/1.1 %d %s" % (answer.status, phrase.encode())]
+        lines = [b"HTTP/1.1 %d %s" % (answer.status, reason_phrase(answer.status).encode())]
         lines += [name + b": " + value for name, value in answer.headers]
         lines.append(b"content-length: %d" % len(answer.body))
         if self.close_connection:
@@ -206,7 +202,10 @@ class _Handler(BaseHTTPRequestHandler):
             while self.rfile.readline(_MAX_LINE) not in {b"\r\n", b"\n", b""}:
                 pass  # trailer fields, ignored
             return b"".join(chunks)
-        return self.rfile.read(int(self.headers.get("content-length") or 0))
+        length = int(self.headers.get("content-length") or 0)
+        if length < 0:
+            raise ValueError(length)
+        return self.rfile.read(length)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the mock logs each request itself (logger ``authing_wechat.testing``)."""
