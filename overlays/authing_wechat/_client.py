@@ -84,9 +84,10 @@ _CONNECTED_EVENTS = (
     "connect_unix_socket.started",
     "send_request_headers.started",
 )
-
-# ... and that its request has been written in full.
-_SENT_EVENTS = ("send_request_body.complete",)
+# ... that it starts writing its request, and how the writing ended.
+_WRITING_EVENT = "send_request_headers.started"
+_SENT_EVENT = "send_request_body.complete"
+_WRITE_FAILED_EVENTS = ("send_request_headers.failed", "send_request_body.failed")
 
 
 class _Call:
@@ -151,27 +152,39 @@ class _Call:
         """Seconds the current attempt may still take, from its start or its connection."""
         return self._limit
 
-    def connection_event(self, name: str) -> bool:
-        """Read an httpcore trace event; ``True`` the first time the attempt has a connection.
+    def connection_event(self, name: str) -> tuple[bool, float | None]:
+        """Read an httpcore trace event: whether the attempt's end moves, and to when.
 
-        From then on the attempt's ``timeout`` (cut to the deadline) runs; waiting in the pool
-        before it did not count against it. The events also tell whether the request was
-        sent in full, which is what the call reports as a request made.
+        Returns ``(moved, seconds)``: ``seconds`` from now is the attempt's new end, or
+        ``None`` while its request is being written. Once the attempt has a connection its
+        ``timeout`` (cut to the deadline) runs; waiting in the pool did not count. A request
+        is never cut off half-written: the server may count a request whose last bytes were
+        on their way, and the call must report the requests the server saw.
         """
         self._traced = True
-        if name.endswith(_SENT_EVENTS):
-            self._sent = True
-        if self._connected or not name.endswith(_CONNECTED_EVENTS):
-            return False
-        self._connected = True
-        self._attempt_started = self._clock.monotonic()
-        self._limit = max(0.0, min(self._options.timeout, self._run.deadline_left()))
-        return True
+        moved = False
+        if not self._connected and name.endswith(_CONNECTED_EVENTS):
+            self._connected = moved = True
+            self._attempt_started = self._clock.monotonic()
+            self._limit = max(0.0, min(self._options.timeout, self._run.deadline_left()))
+        if name.endswith(_WRITING_EVENT):
+            return True, None
+        if name.endswith(_SENT_EVENT):
+            self._sent = moved = True
+        elif name.endswith(_WRITE_FAILED_EVENTS):
+            moved = True
+        elapsed = self._clock.monotonic() - self._attempt_started
+        return moved, max(0.0, self._limit - elapsed)
 
     def trace(self, name: str, info: dict[str, Any]) -> None:
-        """httpcore's ``trace`` extension for sync clients: see ``connection_event``."""
-        if self.connection_event(name):
-            move_attempt_end(time.monotonic() + self._limit)
+        """httpcore's ``trace`` extension for sync clients: see ``connection_event``.
+
+        The sync pool bounds reads and connects by the attempt's end, never writes (see
+        ``_socket_deadline``), so the writing phase needs no pause here.
+        """
+        moved, seconds = self.connection_event(name)
+        if moved and seconds is not None:
+            move_attempt_end(time.monotonic() + seconds)
 
     def _time_left(self, request: httpx.Request) -> float:
         left = self._limit - (self._clock.monotonic() - self._attempt_started)
@@ -686,8 +699,10 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
                 async with asyncio.timeout(call.attempt_limit) as scope:
 
                     async def trace(name: str, info: dict[str, Any], scope: Any = scope) -> None:
-                        if call.connection_event(name):
-                            scope.reschedule(asyncio.get_running_loop().time() + call.attempt_limit)
+                        moved, seconds = call.connection_event(name)
+                        if moved:
+                            now = asyncio.get_running_loop().time()
+                            scope.reschedule(None if seconds is None else now + seconds)
 
                     request.extensions["trace"] = trace
                     response = await self._http.send(request, stream=True)

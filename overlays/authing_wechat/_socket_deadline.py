@@ -4,7 +4,8 @@ httpx's timeouts apply to each socket operation, so a server that sends its stat
 headers or its body one byte at a time never trips one. The asyncio client cancels the whole
 attempt instead; a thread cannot be cancelled, so the sync client's own pool runs on a network
 backend whose streams cut every read, write and connect to the time left before the attempt's
-end. The end is per thread: sync httpx does its I/O in the calling thread.
+end. The end is per thread: sync httpx does its I/O in the calling thread. Writes are left
+to httpx's own timeout (see ``_BoundedStream.write``).
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ class _BoundedStream(httpcore.NetworkStream):
         return self._stream.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _clamp(timeout, httpcore.WriteTimeout))
+        # Not cut short: a request is a few hundred bytes, written at once, and one cut off
+        # after its last byte left (h11 ends a message with an empty write) would be a request
+        # the server saw and the client did not count. httpx's write timeout still applies.
+        self._stream.write(buffer, timeout)
 
     def close(self) -> None:
         self._stream.close()
