@@ -4,6 +4,8 @@ Typed results and errors, one keep-alive pool per client, bounded retries, hones
 TLS always verified. See ``WechatTokenClient`` and ``AsyncWechatTokenClient``.
 """
 
+import logging
+
 from ._client import AsyncWechatTokenClient, WechatTokenClient
 from ._clock import Clock, SystemClock
 from ._errors import (
@@ -41,6 +43,11 @@ __all__ = [
     "WechatTokenClient",
     "WechatTokenProvider",
 ]
+
+# A library logs but never decides where logs go (the logging HOWTO): without this, Python's
+# last-resort handler would print this package's warnings to an unconfigured application's
+# stderr.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> str:

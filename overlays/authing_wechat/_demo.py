@@ -62,6 +62,8 @@ def run_demo(out: TextIO | None = None) -> int:
     handler = logging.StreamHandler(show.out)
     handler.setFormatter(logging.Formatter("   log %(levelname)s %(name)s: %(message)s"))
     retry_log.addHandler(handler)
+    level = retry_log.level
+    retry_log.setLevel(logging.INFO)  # retries are logged at INFO
     server = MockAuthingServer()
     try:
         with run_mock_server(server) as handle:
@@ -115,6 +117,7 @@ def run_demo(out: TextIO | None = None) -> int:
             )
     finally:
         retry_log.removeHandler(handler)
+        retry_log.setLevel(level)
     print("\ndemo finished: all good", file=show.out)
     return 0
 

@@ -736,15 +736,15 @@ def test_budget_is_shared_between_sync_and_async_runs() -> None:
     assert caught.value.attempts == 1
 
 
-def test_each_retry_logs_one_warning_without_secrets(caplog: pytest.LogCaptureFixture) -> None:
+def test_each_retry_logs_one_info_line_without_secrets(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="authing_wechat")
     loop = Loop(no_jitter())
     first = api_error(503, message=f"upstream said {CANARY}")
     second = api_error(200, status_code=500, message=f"envelope said {CANARY}")
     assert loop.call([first, second, "ok"]) == ("ok", 3)
     assert [(r.name, r.levelno) for r in caplog.records] == [
-        ("authing_wechat", logging.WARNING),
-        ("authing_wechat", logging.WARNING),
+        ("authing_wechat", logging.INFO),
+        ("authing_wechat", logging.INFO),
     ]
     assert [r.getMessage() for r in caplog.records] == [
         f"retrying {OPERATION} after attempt 1 of 3 in 0.250s: HTTP 503",
