@@ -107,9 +107,7 @@ def add_token_command(subcommands: Any) -> None:
         help="print token, expiry, request id, attempts and deprecation as JSON; "
         "errors as JSON on stderr",
     )
-    add(
-        "--allow-insecure-http", action="store_true", help="allow http:// to a non-loopback host"
-    )
+    add("--allow-insecure-http", action="store_true", help="allow http:// to a non-loopback host")
     parser.set_defaults(handler=run_token)
 
 
@@ -172,8 +170,7 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
         # argparse checks the flags' choices; a variable's value is checked here.
         if values[argument] is not None and values[argument] not in choices:
             raise UsageError(
-                f"{names[argument]} must be one of {', '.join(choices)}, "
-                f"not {values[argument]!r}"
+                f"{names[argument]} must be one of {', '.join(choices)}, not {values[argument]!r}"
             )
     values["brand"] = values["brand"] or attrs.fields(ClientOptions).brand.default
     return values, names
@@ -284,17 +281,18 @@ def run_token(args: argparse.Namespace) -> int:
     from ._settings import DEFAULT_RETRY  # noqa: PLC0415
 
     def usage_error(message: str) -> int:
-        return report_failure(
-            message, EXIT_USAGE, prog=_PROG, as_json=args.json, type="UsageError"
-        )
+        return report_failure(message, EXIT_USAGE, prog=_PROG, as_json=args.json, type="UsageError")
 
     try:
         settings, names = _resolve(args)
     except UsageError as exc:
         return usage_error(str(exc))
     secret, names["app_secret"] = _read_secret(args)
-    names["access_token"] = "environment variable AUTHING_ACCESS_TOKEN"
-    names.update(timeout="--timeout", max_attempts="--max-attempts")
+    names.update(
+        access_token="environment variable AUTHING_ACCESS_TOKEN",  # noqa: S106 - a name
+        timeout="--timeout",
+        max_attempts="--max-attempts",
+    )
     missing = [
         what
         for what, value in (
