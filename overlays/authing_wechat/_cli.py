@@ -142,7 +142,10 @@ def _port(text: str) -> int:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number of seconds") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {value}")
     return value

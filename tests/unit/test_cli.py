@@ -193,6 +193,7 @@ def test_configuration_errors_name_the_flag_or_variable(
         (["token", "--timeout", "soon"], "argument --timeout: must be a number of seconds"),
         (["token", "--max-attempts", "many"], "argument --max-attempts: must be a whole number"),
         (["mock-server", "--port", "http"], "argument --port: a port is a number from 0 to"),
+        (["mock-server", "--expires-in", "1h"], "argument --expires-in: must be a whole number"),
     ],
 )
 def test_malformed_numbers_are_usage_errors_in_cli_words(
