@@ -128,8 +128,10 @@ def _fake_python(path: Path, version: str, log: Path) -> Path:
 
 
 def _make_venv(python: Path, venv: Path) -> subprocess.CompletedProcess[str]:
-    return _run(["make", "--no-print-directory", "-C", str(ROOT), "venv", f"PYTHON={python}",
-                 f"VENV={venv}"])  # fmt: skip
+    # Not a sub-make of `make test`: its flags would change what make prints.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    argv = ["make", "--no-print-directory", "-C", str(ROOT), "venv", f"PYTHON={python}"]
+    return _run([*argv, f"VENV={venv}"], env=env)
 
 
 def test_make_venv_with_an_old_python_says_so_in_one_line_and_makes_nothing(

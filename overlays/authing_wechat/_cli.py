@@ -33,7 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments after the program name; ``sys.argv[1:]`` when ``None``.
 
     Returns:
-        The exit status: 0 on success, 2 for a usage error, 130 when interrupted (Ctrl-C).
+        The exit status: 0 on success, 130 when interrupted (Ctrl-C); see ``EXIT_CODES``.
+
+    Raises:
+        SystemExit: As argparse does: 2 on a usage error (after one line on stderr, JSON
+            with ``--json``), 0 after ``--help`` or ``--version``.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     as_json = "--json" in argv
@@ -52,9 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except _UsageError as exc:
             if not as_json:
                 exc.parser.print_usage(sys.stderr)
-            return report_failure(
-                str(exc), EXIT_USAGE, prog=exc.parser.prog, as_json=as_json, type="UsageError"
-            )
+            raise SystemExit(
+                report_failure(
+                    str(exc), EXIT_USAGE, prog=exc.parser.prog, as_json=as_json, type="UsageError"
+                )
+            ) from None
         handler: _Handler = args.handler
         return handler(args)
     except KeyboardInterrupt:

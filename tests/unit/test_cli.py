@@ -109,7 +109,9 @@ def test_secret_from_stdin(
 def test_the_secret_is_never_an_argument(
     configured: MockServerHandle, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["token", "--app-secret", "x"]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["token", "--app-secret", "x"])
+    assert exit_info.value.code == 2
 
 
 def test_missing_configuration_is_a_usage_error(
@@ -199,7 +201,9 @@ def test_configuration_errors_name_the_flag_or_variable(
 def test_malformed_numbers_are_usage_errors_in_cli_words(
     capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
 ) -> None:
-    assert main(argv) == 2
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith("usage: ")
@@ -248,7 +252,9 @@ def test_json_covers_errors_on_stderr(
 def test_json_covers_usage_errors(
     configured: MockServerHandle, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
-    assert main(argv) == 2
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
     out, err = capsys.readouterr()
     assert out == ""
     (line,) = err.splitlines()
@@ -419,7 +425,9 @@ def test_console_script_end_to_end(mock: MockServerHandle) -> None:
 def test_no_abbreviations_and_an_unknown_arguments_value_is_never_echoed(
     configured: MockServerHandle, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
-    assert main(argv) == 2
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
     out, err = capsys.readouterr()
+    assert caught.value.code == 2
     assert "unrecognized arguments" in err
     assert SECRET not in out + err
