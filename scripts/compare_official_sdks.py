@@ -4,11 +4,12 @@
     python scripts/compare_official_sdks.py [--output docs/comparison.md]
 
 Installs ``authing==5.1.0``, ``genauth==5.1.0`` and ``websockets`` (both SDKs import it) into a
-throwaway venv, then runs every scenario against a fresh reference mock server
-(``authing_wechat.testing``) on loopback: once with ``WechatTokenClient`` in this process, and
-once per SDK in a subprocess of the throwaway venv, killed after ``--harness-timeout`` seconds
-because the SDKs set no timeout of their own. Prints a markdown table (rows: scenarios,
-columns: clients) and writes it to ``--output`` when given.
+throwaway venv with pip, then runs every scenario against a fresh reference mock server
+(``authing_wechat.testing``) on loopback, which counts requests and TCP connections and serves
+HTTPS with a throwaway ``trustme`` certificate where a row asks: once with ``WechatTokenClient``
+in this process, and once per SDK in a subprocess of the throwaway venv (``sdk_driver.py``),
+killed after ``--harness-timeout`` seconds because the SDKs set no timeout of their own. Prints
+a markdown table (rows: scenarios, columns: clients) and writes it to ``--output`` when given.
 
 Not part of ``make test``: it needs the package registry. Exit status 2 when the SDKs cannot be
 installed or imported (no table is made then), 0 otherwise.
@@ -24,21 +25,18 @@ import json
 import os
 import platform
 import re
-import shutil
-import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final
 
 import attrs
+import trustme
 from authing_wechat import (
     AuthingAPIError,
     AuthingError,
@@ -51,6 +49,7 @@ from authing_wechat.testing import (
     SUCCESSOR_PATH,
     Fault,
     MockAuthingServer,
+    MockServerHandle,
     run_mock_server,
 )
 
@@ -67,63 +66,7 @@ MIN_SHOWN_SECONDS: Final = 1.0
 TITLE: Final = "# authing-wechat and the official Python SDKs, on the same faults"
 OUR_TIMEOUT_NOTE: Final = "10 s per attempt (connect, read, write, pool wait), 3 attempts"
 
-# Runs inside the throwaway venv. Reads its settings as JSON from argv[1] and prints one JSON
-# object. It wraps requests.request (which both SDKs call per request) only to record the
-# verify/timeout arguments they pass; the call itself goes through unchanged.
-DRIVER: Final = r"""
-import importlib, importlib.metadata, json, sys, time, warnings
-
-cfg = json.loads(sys.argv[1])
-try:
-    sdk = importlib.import_module(cfg["sdk"])
-    import requests
-except Exception as exc:
-    print(json.dumps({"import_error": "%s: %s" % (type(exc).__name__, exc)}))
-    sys.exit(3)
-
-seen = []
-real_request = requests.request
-
-def recording_request(method, url, **kwargs):
-    seen.append({name: repr(kwargs[name]) if name in kwargs else None
-                 for name in ("verify", "timeout")})
-    return real_request(method, url, **kwargs)
-
-requests.request = recording_request
-report = {
-    "package_dir": sdk.__path__[0],
-    "versions": {name: importlib.metadata.version(name)
-                 for name in (cfg["sdk"], "requests", "urllib3", "websockets")},
-}
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    extra = {"use_unverified_ssl": False} if cfg["ask_for_tls_checks"] else {}
-    client = sdk.AuthenticationClient(
-        app_id=cfg["authing_app_id"], app_secret=cfg["authing_app_secret"], app_host=cfg["url"],
-        **extra
-    )
-    method = getattr(client, cfg["method"])
-    start = time.perf_counter()
-    try:
-        for _ in range(cfg["calls"]):
-            value = method(cfg["app_id"], cfg["app_secret"])
-    except Exception as exc:
-        report["raised"] = type(exc).__module__ + "." + type(exc).__qualname__
-        message = str(exc)
-        for secret in (cfg["app_secret"], cfg["authing_app_secret"]):
-            message = message.replace(secret, "***")
-        report["message"] = message[:200]
-    else:
-        data = value.get("data") if isinstance(value, dict) else None
-        report["returned"] = type(value).__name__
-        report["status_code"] = value.get("statusCode") if isinstance(value, dict) else None
-        report["has_token"] = isinstance(data, dict) and "accessToken" in data
-    report["seconds"] = time.perf_counter() - start
-report["warnings"] = sorted({w.category.__module__ + "." + w.category.__qualname__
-                             for w in caught})
-report["request_kwargs"] = seen
-print(json.dumps(report))
-"""
+DRIVER: Final = Path(__file__).with_name("sdk_driver.py")
 
 
 class SetupError(Exception):
@@ -141,8 +84,8 @@ class Scenario:
         path: The endpoint called.
         our_timeout: ``timeout=`` of our client.
         calls: How many calls each client makes (one client object for all of them).
-        tls: Serve through a TLS proxy with a self-signed certificate.
-        count_connections: Serve through a proxy that counts TCP connections.
+        tls: Serve HTTPS with a certificate of an authority no client was told to trust.
+        count_connections: The row reports TCP connections, counted by the mock server.
         report_timeout: The row reports the default timeout, not a call's outcome.
     """
 
@@ -184,7 +127,7 @@ SCENARIOS: Final = (
     Scenario(label="Deprecated endpoint (server sends `Deprecation`)", path=DEPRECATED_PATH),
     Scenario(label="TCP connections for 3 calls", calls=3, count_connections=True),
     Scenario(
-        label="Self-signed TLS certificate (SDKs built with `use_unverified_ssl=False`)",
+        label="Certificate of an unknown authority (SDKs built with `use_unverified_ssl=False`)",
         tls=True,
     ),
     Scenario(label="Default timeout", report_timeout=True),
@@ -204,7 +147,7 @@ class Observation:
         seconds: Wall time of the calls.
         killed: The harness killed the SDK subprocess at its timeout.
         warnings: Warning categories emitted during the call.
-        connections: TCP connections counted at the proxy, if the row counts them.
+        connections: TCP connections the mock server accepted.
         deprecation_exposed: Our token carried the server's deprecation notice.
         request_kwargs: ``verify`` / ``timeout`` the SDK passed to ``requests.request``.
     """
@@ -217,88 +160,9 @@ class Observation:
     seconds: float = 0.0
     killed: bool = False
     warnings: tuple[str, ...] = ()
-    connections: int | None = None
+    connections: int = 0
     deprecation_exposed: bool = False
     request_kwargs: tuple[dict[str, str | None], ...] = ()
-
-
-class CountingProxy:
-    """A loopback TCP proxy to the mock server that counts connections and may terminate TLS.
-
-    The mock server does not report connections, so they are counted here, on the wire, the
-    same way for every client.
-    """
-
-    def __init__(self, upstream_port: int, tls: ssl.SSLContext | None = None) -> None:
-        self._upstream_port = upstream_port
-        self._tls = tls
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.port: int = self._listener.getsockname()[1]
-        self.connections = 0
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name="counting-proxy", daemon=True)
-
-    def __enter__(self) -> CountingProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stopped.set()
-        self._thread.join()
-        self._listener.close()
-        with self._lock:
-            for sock in self._sockets:
-                _close(sock)
-
-    def _accept(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            client.settimeout(None)
-            with self._lock:
-                self.connections += 1
-                self._sockets.append(client)
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
-        try:
-            if self._tls is not None:
-                client = self._tls.wrap_socket(client, server_side=True)
-            upstream = socket.create_connection(("127.0.0.1", self._upstream_port))
-        except OSError:
-            # A client that rejects our certificate ends here, as it should.
-            _close(client)
-            return
-        with self._lock:
-            self._sockets += [client, upstream]
-        threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
-        _pump(client, upstream)
-
-
-def _pump(source: socket.socket, target: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while chunk := source.recv(65536):
-            target.sendall(chunk)
-    # Either side closing ends both directions: shutdown also wakes the other pump's recv.
-    for sock in (source, target):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-def _close(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
 
 
 def _scrub_hosts(text: str) -> str:
@@ -345,59 +209,21 @@ def make_sdk_venv(root: Path) -> Path:
     return python
 
 
-def make_tls_context(root: Path) -> ssl.SSLContext | None:
-    """A server context with a fresh self-signed certificate, or ``None`` without openssl."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        return None
-    cert, key = root / "cert.pem", root / "key.pem"
-    made = subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        capture_output=True,
-        check=False,
-    )
-    if made.returncode != 0:
-        return None
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+def make_tls_context() -> ssl.SSLContext:
+    """A server-side context with a certificate for 127.0.0.1 from a fresh, untrusted CA."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
     return context
 
 
 @contextlib.contextmanager
-def serve(
-    scenario: Scenario, tls: ssl.SSLContext | None
-) -> Iterator[tuple[str, MockAuthingServer, CountingProxy | None]]:
-    """A fresh mock server with the scenario's fault; yields (url, server, proxy or None)."""
+def serve(scenario: Scenario, tls: ssl.SSLContext) -> Iterator[MockServerHandle]:
+    """A fresh mock server with the scenario's fault, over HTTPS if the scenario says so."""
     server = MockAuthingServer()
     if scenario.fault is not None:
         server.add_fault(scenario.path, scenario.fault, times=scenario.times)
-    with run_mock_server(server) as handle:
-        if not (scenario.tls or scenario.count_connections):
-            yield handle.url, server, None
-            return
-        context = tls if scenario.tls else None
-        with CountingProxy(handle.port, context) as proxy:
-            scheme = "https" if context is not None else "http"
-            yield f"{scheme}://127.0.0.1:{proxy.port}", server, proxy
+    with run_mock_server(server, ssl_context=tls if scenario.tls else None) as handle:
+        yield handle
 
 
 def _our_error(exc: AuthingError) -> str:
@@ -411,15 +237,15 @@ def _our_error(exc: AuthingError) -> str:
     return name
 
 
-def run_ours(scenario: Scenario, tls: ssl.SSLContext | None) -> Observation:
+def run_ours(scenario: Scenario, tls: ssl.SSLContext) -> Observation:
     """Run the scenario with ``WechatTokenClient`` and its default ``RetryPolicy``."""
-    with serve(scenario, tls) as (url, server, proxy):
+    with serve(scenario, tls) as handle:
         token: WechatAccessToken | None = None
         error: str | None = None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             client = WechatTokenClient(
-                url, AUTHING_APP_ID, retry=RetryPolicy(), timeout=scenario.our_timeout
+                handle.url, AUTHING_APP_ID, retry=RetryPolicy(), timeout=scenario.our_timeout
             )
             start = time.perf_counter()
             try:
@@ -440,10 +266,10 @@ def run_ours(scenario: Scenario, tls: ssl.SSLContext | None) -> Observation:
         return Observation(
             token=token is not None and error is None,
             error=error,
-            requests=server.request_count(scenario.path),
+            requests=handle.server.request_count(scenario.path),
             seconds=seconds,
             warnings=tuple(sorted({w.category.__name__ for w in caught})),
-            connections=None if proxy is None else proxy.connections,
+            connections=handle.connections,
             deprecation_exposed=token is not None and token.deprecation is not None,
         )
 
@@ -453,8 +279,7 @@ def run_sdk(
     sdk: str,
     *,
     python: Path,
-    driver: Path,
-    tls: ssl.SSLContext | None,
+    tls: ssl.SSLContext,
     harness_timeout: float,
 ) -> tuple[Observation, dict[str, Any]]:
     """Run the scenario with one official SDK in the throwaway venv; bounded by a timeout.
@@ -466,13 +291,13 @@ def run_sdk(
         SetupError: The SDK does not import, or the driver printed no report.
     """
     method = (
-        "get_wechat_mp_access_token" if scenario.deprecated else ("get_wechat_mp_access_token_info")
+        "get_wechat_mp_access_token" if scenario.deprecated else "get_wechat_mp_access_token_info"
     )
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    with serve(scenario, tls) as (url, server, proxy):
+    with serve(scenario, tls) as handle:
         settings = {
             "sdk": sdk,
-            "url": url,
+            "url": handle.url,
             "method": method,
             "calls": scenario.calls,
             "app_id": WECHAT_APP_ID,
@@ -485,18 +310,18 @@ def run_sdk(
         start = time.perf_counter()
         try:
             done = subprocess.run(
-                [str(python), str(driver), json.dumps(settings)],
+                [str(python), str(DRIVER), json.dumps(settings)],
                 capture_output=True,
                 text=True,
                 timeout=harness_timeout,
-                cwd=driver.parent,
+                cwd=python.parent,
                 env=env,
                 check=False,
             )
         except subprocess.TimeoutExpired:
             return Observation(
                 killed=True,
-                requests=server.request_count(scenario.path),
+                requests=handle.server.request_count(scenario.path),
                 seconds=time.perf_counter() - start,
             ), {}
         lines = done.stdout.strip().splitlines()
@@ -513,10 +338,10 @@ def run_sdk(
             returned=report.get("returned"),
             status_code=report.get("status_code"),
             error=error,
-            requests=server.request_count(scenario.path),
+            requests=handle.server.request_count(scenario.path),
             seconds=float(report["seconds"]),
             warnings=tuple(report["warnings"]),
-            connections=None if proxy is None else proxy.connections,
+            connections=handle.connections,
             request_kwargs=tuple(report["request_kwargs"]),
         ), report
 
@@ -566,7 +391,7 @@ def _deprecation_signals(seen: Observation, *, ours: bool) -> str:
 
 def _tls_signals(seen: Observation, *, ours: bool) -> str:
     if ours:
-        handshakes = seen.connections or 0
+        handshakes = seen.connections
         return f" ({_plural(handshakes, 'TLS handshake')} refused)"
     verify = sorted({str(kwargs.get("verify")) for kwargs in seen.request_kwargs})
     phrase = f" (`verify={', '.join(verify)}`)"
@@ -594,7 +419,7 @@ def describe(scenario: Scenario, seen: Observation, *, ours: bool, timeout_note:
             f"{_plural(seen.requests, 'request')} seen"
         )
     if scenario.count_connections:
-        return f"{_plural(seen.connections or 0, 'TCP connection')} for {scenario.calls} calls"
+        return f"{_plural(seen.connections, 'TCP connection')} for {scenario.calls} calls"
     phrase = _outcome(seen, ours=ours)
     if scenario.deprecated:
         phrase += _deprecation_signals(seen, ours=ours)
@@ -663,14 +488,9 @@ def measure(harness_timeout: float) -> Measurements:
         root = Path(tmp)
         print("creating a throwaway venv with the official SDKs ...", file=sys.stderr)
         python = make_sdk_venv(root)
-        driver = root / "driver.py"
-        driver.write_text(DRIVER, encoding="utf-8")
-        tls = make_tls_context(root)
+        tls = make_tls_context()
         for scenario in SCENARIOS:
             print(f"  {scenario.label}", file=sys.stderr)
-            if scenario.tls and tls is None:
-                rows.append((scenario.label, ["not measured: no openssl"] * len(columns)))
-                continue
             ours = run_ours(scenario, tls)
             cells = [describe(scenario, ours, ours=True, timeout_note=OUR_TIMEOUT_NOTE)]
             for sdk in SDKS:
@@ -678,7 +498,6 @@ def measure(harness_timeout: float) -> Measurements:
                     scenario,
                     sdk,
                     python=python,
-                    driver=driver,
                     tls=tls,
                     harness_timeout=harness_timeout,
                 )
@@ -703,7 +522,8 @@ def render(measured: Measurements, harness_timeout: float) -> str:
         + f" (requests {versions.get('requests')}, urllib3 {versions.get('urllib3')}, "
         f"websockets {versions.get('websockets')}) in a throwaway venv. Every cell ran "
         "against a fresh reference mock server (`authing_wechat.testing`) on loopback, which "
-        "counted the requests; each SDK call ran in a subprocess killed after "
+        "counted the requests and TCP connections (and served HTTPS with a throwaway trustme "
+        "certificate in the TLS row); each SDK call ran in a subprocess killed after "
         f"{harness_timeout:g} s."
     )
     lines = [TITLE, "", header, "", "| scenario | " + " | ".join(measured.columns) + " |"]

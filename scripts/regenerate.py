@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Regenerate ``generated/authing_wechat_client`` from ``openapi/authing-wechat.yaml``.
+"""Regenerate ``generated/authing_wechat_client`` and ``openapi/clouds/`` from the spec.
 
-The spec is the single source of truth: this script validates it, runs the pinned
-openapi-python-client into a temporary folder, adds ``py.typed`` and then either replaces the
-committed package wholesale or, with ``--check``, compares the two trees and exits 1 on any
-difference (a missing, stale or changed file), printing a summary of the drift.
+``openapi/authing-wechat.yaml`` is the single source of truth: this script validates it, runs the
+pinned openapi-python-client into a temporary folder and adds ``py.typed``; it applies each
+OpenAPI Overlay in ``openapi/overlays/`` to the spec with the pinned redocly
+(``bundle --overlay``, from ``make node``) and validates the per-cloud contract it makes. Then it
+either replaces the committed trees wholesale or, with ``--check``, compares them and exits 1 on
+any difference (a missing, stale or changed file), printing a summary of the drift.
 
 Usage::
 
     python scripts/regenerate.py            # regenerate after a spec change
-    python scripts/regenerate.py --check    # CI: prove generated/ matches the spec
+    python scripts/regenerate.py --check    # CI: prove generated/ and openapi/clouds/ match
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ SPEC = ROOT / "openapi" / "authing-wechat.yaml"
 CONFIG = ROOT / "openapi" / "generator-config.yaml"
 PACKAGE = "authing_wechat_client"
 TARGET = ROOT / "generated" / PACKAGE
+OVERLAYS = ROOT / "openapi" / "overlays"
+CLOUDS = ROOT / "openapi" / "clouds"
+REDOCLY = ROOT / "node_modules" / ".bin" / "redocly"
+REDOCLY_CONFIG = ROOT / "openapi" / "redocly.yaml"
 # The generator is pinned: another version writes other code, and --check would report drift
 # that no spec change caused.
 GENERATOR_VERSION = "0.29.1"
@@ -99,6 +105,39 @@ def generate(out_dir: Path, *, spec: Path = SPEC, config: Path = CONFIG) -> Path
     return package_dir
 
 
+def build_cloud_documents(out_dir: Path, *, spec: Path = SPEC, overlays: Path = OVERLAYS) -> Path:
+    """Write ``out_dir/<cloud>.yaml`` for each ``overlays/<cloud>.yaml`` applied to ``spec``.
+
+    Raises:
+        RegenerateError: redocly is missing or fails, or a document it makes is not valid.
+    """
+    if not REDOCLY.exists():
+        raise RegenerateError(f"{REDOCLY} not found; run `make node`")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
+    for overlay in sorted(overlays.glob("*.yaml")):
+        target = out_dir / overlay.name
+        command = [str(REDOCLY), "bundle", str(spec), "--overlay", str(overlay)]
+        command += ["--config", str(REDOCLY_CONFIG), "--output", str(target)]
+        result = subprocess.run(
+            command, capture_output=True, text=True, env=env, cwd=ROOT, check=False
+        )
+        if result.returncode != 0 or not target.is_file():
+            raise RegenerateError(
+                f"redocly could not apply {overlay.name}:\n"
+                + (result.stdout + result.stderr).strip()
+            )
+        # The source's names, not this run's temporary paths: the output must be reproducible.
+        banner = (
+            f"# Built by scripts/regenerate.py from openapi/{SPEC.name} with the OpenAPI Overlay "
+            f"openapi/overlays/{overlay.name}.\n# Never edit it by hand: edit those and run "
+            "`make regenerate`.\n"
+        )
+        target.write_text(banner + target.read_text(encoding="utf-8"), encoding="utf-8")
+        validate_spec(target)
+    return out_dir
+
+
 def _files(tree: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     if not tree.is_dir():
@@ -111,17 +150,17 @@ def _files(tree: Path) -> dict[str, Path]:
     return found
 
 
-def compare_trees(expected: Path, actual: Path) -> list[str]:
+def compare_trees(expected: Path, actual: Path, *, label: str = "generated/") -> list[str]:
     """Describe every difference between two trees; an empty list means identical.
 
-    ``expected`` is freshly generated, ``actual`` is the committed package.
+    ``expected`` is freshly generated, ``actual`` is the committed tree, called ``label``.
     """
     want, have = _files(expected), _files(actual)
     problems: list[str] = []
     for rel in sorted(want.keys() - have.keys()):
-        problems.append(f"missing: {rel} (the spec makes it; generated/ lacks it)")
+        problems.append(f"missing: {rel} (the spec makes it; {label} lacks it)")
     for rel in sorted(have.keys() - want.keys()):
-        problems.append(f"stale:   {rel} (generated/ has it; the spec no longer makes it)")
+        problems.append(f"stale:   {rel} ({label} has it; the spec no longer makes it)")
     for rel in sorted(want.keys() & have.keys()):
         if filecmp.cmp(want[rel], have[rel], shallow=False):
             continue
@@ -131,7 +170,7 @@ def compare_trees(expected: Path, actual: Path) -> list[str]:
             old = have[rel].read_text().splitlines(keepends=True)
         except UnicodeDecodeError:
             continue
-        diff = list(difflib.unified_diff(old, new, f"generated/{rel}", f"regenerated/{rel}", n=1))
+        diff = list(difflib.unified_diff(old, new, f"{label}{rel}", f"regenerated/{rel}", n=1))
         shown = diff[:40]
         problems.extend("    " + line.rstrip("\n") for line in shown)
         if len(diff) > len(shown):
@@ -154,29 +193,46 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--spec", type=Path, default=SPEC, help=argparse.SUPPRESS)
     parser.add_argument("--target", type=Path, default=TARGET, help=argparse.SUPPRESS)
+    parser.add_argument("--clouds-target", type=Path, default=CLOUDS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         with tempfile.TemporaryDirectory(prefix="authing-wechat-gen-") as tmp:
-            fresh = generate(Path(tmp), spec=args.spec)
+            trees = [
+                (generate(Path(tmp), spec=args.spec), args.target, "generated/"),
+                (
+                    build_cloud_documents(Path(tmp) / "clouds", spec=args.spec),
+                    args.clouds_target,
+                    "openapi/clouds/",
+                ),
+            ]
             if args.check:
-                problems = compare_trees(fresh, args.target)
-                if problems:
-                    print(
-                        f"{args.target} does not match {args.spec.name}: "
-                        f"{sum(not p.startswith('    ') for p in problems)} file(s) differ.",
-                        file=sys.stderr,
-                    )
-                    print("\n".join(problems), file=sys.stderr)
-                    print("Run `make regenerate`, review the diff and commit it.", file=sys.stderr)
-                    return 1
-                print(f"ok: {args.target} matches {args.spec.name}")
-                return 0
-            replace_tree(fresh, args.target)
-            print(f"regenerated {args.target}")
+                return _report_drift(trees, args.spec)
+            for fresh, target, _ in trees:
+                replace_tree(fresh, target)
+                print(f"regenerated {target}")
             return 0
     except RegenerateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _report_drift(trees: list[tuple[Path, Path, str]], spec: Path) -> int:
+    status = 0
+    for fresh, target, label in trees:
+        problems = compare_trees(fresh, target, label=label)
+        if not problems:
+            print(f"ok: {target} matches {spec.name}")
+            continue
+        status = 1
+        print(
+            f"{target} does not match {spec.name}: "
+            f"{sum(not p.startswith('    ') for p in problems)} file(s) differ.",
+            file=sys.stderr,
+        )
+        print("\n".join(problems), file=sys.stderr)
+    if status:
+        print("Run `make regenerate`, review the diff and commit it.", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

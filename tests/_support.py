@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
 from authing_wechat import AsyncWechatTokenClient, WechatAccessToken, WechatTokenClient
+from authing_wechat.testing import (
+    SUCCESSOR_PATH,
+    FakeClock,
+    MockAuthingServer,
+    MockAuthingTransport,
+)
 
-# Canary values: if either ever shows up in a repr, log line or traceback, a test fails.
+# Canary values: if one ever shows up in a repr, log line or traceback, a test fails.
 SECRET = "CANARY-wechat-secret-9f1cf4fac90a"
 TOKEN = "CANARY-access-token-4a9245e64903869a"
-APP_HOST = "https://example.authing.cn"
-SUCCESSOR_PATH = "/api/v3/get-wechat-access-token-info"
-LEGACY_PATH = "/api/v3/get-wechat-access-token"
+USER_TOKEN = "CANARY-user-token-0c61d2e8"  # a caller's own access_token (Authorization)
+APP_HOST = "https://example.authing.cn"  # the paths are authing_wechat.testing's
 EXPIRES_AT = 1_735_696_800
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -113,3 +119,46 @@ class Driver:
 
 async def _awaited(value: Coroutine[Any, Any, Any]) -> Any:
     return await value
+
+
+# --- the reference mock server (authing_wechat.testing) ----------------------------------------
+
+MOCK_HEADERS = {"x-authing-app-id": "authing-app"}
+MOCK_BODY = {"appId": "wx-mock", "appSecret": SECRET}
+
+
+def mock_post(
+    server: MockAuthingServer,
+    path: str = SUCCESSOR_PATH,
+    *,
+    method: str = "POST",
+    body: Any = MOCK_BODY,
+    content: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """One request to ``server`` in-process, through ``MockAuthingTransport``.
+
+    ``content`` is sent as is (no Content-Type unless ``headers`` name one); otherwise ``body``
+    as JSON. ``headers`` replace ``MOCK_HEADERS``.
+    """
+    sent = MOCK_HEADERS if headers is None else headers
+    with httpx.Client(transport=MockAuthingTransport(server), base_url="http://mock") as client:
+        if content is not None:
+            return client.request(method, path, content=content, headers=sent)
+        return client.request(method, path, json=body, headers=sent)
+
+
+class HeldClock(FakeClock):
+    """A fake clock whose ``sleep`` blocks until ``release()``: a server that stalls on cue."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self._released = threading.Event()
+
+    def sleep(self, seconds: float) -> None:
+        self.entered.set()
+        self._released.wait(10)
+
+    def release(self) -> None:
+        self._released.set()

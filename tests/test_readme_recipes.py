@@ -45,14 +45,22 @@ TEST_MODULE = "import myapp\n\n\ndef test_fetch() -> None:\n    assert myapp.fet
 
 def readme_blocks(section: str, language: str) -> list[str]:
     """The fenced ``language`` blocks under the README heading ``section`` (any level)."""
-    text = README.read_text(encoding="utf-8")
-    heading = re.search(rf"^(#+) {re.escape(section)}\n", text, re.MULTILINE)
-    assert heading, f"README has no section {section!r}"
-    level = len(heading.group(1))
-    rest = text[heading.end() :]
-    end = re.search(rf"^#{{1,{level}}} ", rest, re.MULTILINE)
-    body = rest[: end.start()] if end else rest
-    return re.findall(rf"^```{language}\n(.*?)^```", body, re.MULTILINE | re.DOTALL)
+    blocks: list[str] = []
+    level = 0  # the section heading's level while inside the section, else 0
+    fenced: list[str] | None = None  # lines of the code block being read, if any
+    in_block = False  # inside a code block, where "# comment" is not a heading
+    for line in README.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("```"):
+            if in_block and fenced is not None:
+                blocks.append("".join(fenced))
+            in_block = not in_block
+            fenced = [] if in_block and level and line.strip() == f"```{language}" else None
+        elif in_block:
+            if fenced is not None:
+                fenced.append(line)
+        elif (heading := re.match(r"(#+) (.*)", line)) and len(heading.group(1)) <= (level or 6):
+            level = len(heading.group(1)) if heading.group(2).strip() == section else 0
+    return blocks
 
 
 def commands(block: str) -> list[str]:

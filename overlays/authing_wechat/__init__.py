@@ -5,22 +5,28 @@ TLS always verified. See ``WechatTokenClient`` and ``AsyncWechatTokenClient``.
 """
 
 import logging
+import typing
 
-from ._client import AsyncWechatTokenClient, WechatTokenClient
-from ._clock import Clock, SystemClock
-from ._errors import (
-    AuthingAPIError,
-    AuthingConnectionError,
-    AuthingDeprecationWarning,
-    AuthingError,
-    AuthingResponseError,
-    AuthingTimeoutError,
-    AuthingTLSError,
-    DeprecatedEndpointError,
-)
-from ._models import DeprecationNotice, WechatAccessToken
-from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
-from ._retry import RetryBudget, RetryEvent, RetryPolicy
+from . import _lazy
+
+if typing.TYPE_CHECKING:
+    from ._client import AsyncWechatTokenClient, WechatTokenClient
+    from ._clock import Clock, SystemClock
+    from ._errors import (
+        AuthingAPIError,
+        AuthingConnectionError,
+        AuthingDeprecationWarning,
+        AuthingError,
+        AuthingResponseError,
+        AuthingTimeoutError,
+        AuthingTLSError,
+        DeprecatedEndpointError,
+    )
+    from ._models import DeprecationNotice, WechatAccessToken
+    from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
+    from ._retry import RetryBudget, RetryEvent, RetryPolicy
+
+    __version__: str
 
 __all__ = [
     "AsyncWechatTokenClient",
@@ -49,12 +55,17 @@ __all__ = [
 # stderr.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
+# Loaded on first use, so that importing the package (as pytest does with its plugin in every
+# run of every project that has it installed) does not import httpx.
+if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
+    _load_public_name, __dir__ = _lazy.load_on_first_use(
+        __name__, ("._client", "._clock", "._errors", "._models", "._provider", "._retry")
+    )
 
-def __getattr__(name: str) -> str:
-    # The version is said once, in pyproject.toml; read from the installed metadata on first
-    # use so that importing the package does not pay for importlib.metadata.
-    if name == "__version__":
-        from importlib.metadata import version  # noqa: PLC0415
+    def __getattr__(name: str) -> object:
+        # The version is said once, in pyproject.toml, and read from the installed metadata.
+        if name == "__version__":
+            from importlib.metadata import version  # noqa: PLC0415 - costly, rarely needed
 
-        return version("authing-wechat")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+            return version("authing-wechat")
+        return _load_public_name(name)

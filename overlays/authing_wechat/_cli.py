@@ -129,12 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fault_spec(text: str) -> FaultSpec:
-    from .testing import parse_fault_spec  # noqa: PLC0415 - keeps `import _cli` cheap
+    from .testing._faults import parse_fault_spec  # noqa: PLC0415 - keeps `import _cli` cheap
 
     try:
         return parse_fault_spec(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _credential(text: str) -> tuple[str, str]:
+    app_id, equals, secret = text.partition("=")
+    if not (equals and app_id.strip() and secret.strip()):
+        raise argparse.ArgumentTypeError("expected APP_ID=APP_SECRET, both non-blank")
+    return app_id, secret
 
 
 def _port(text: str) -> int:
@@ -158,7 +165,9 @@ def _positive_int(text: str) -> int:
 
 
 def _add_mock_server(subcommands: Any) -> None:
+    # Cheap modules only: building the parser must not import httpx.
     from .testing._faults import FAULT_SPEC_HELP  # noqa: PLC0415 - keeps `import _cli` cheap
+    from .testing._paths import CLOUDS  # noqa: PLC0415 - as above
 
     parser: argparse.ArgumentParser = subcommands.add_parser(
         "mock-server",
@@ -172,11 +181,10 @@ def _add_mock_server(subcommands: Any) -> None:
         epilog=FAULT_SPEC_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--port", type=_port, default=0, help="TCP port; 0 (default) picks a free one"
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
-    parser.add_argument(
+    add = parser.add_argument
+    add("--port", type=_port, default=0, help="TCP port; 0 (default) picks a free one")
+    add("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    add(
         "--fault",
         type=_fault_spec,
         action="append",
@@ -184,28 +192,65 @@ def _add_mock_server(subcommands: Any) -> None:
         metavar="SPEC",
         help="queue a fault (repeatable; syntax below)",
     )
-    parser.add_argument(
+    add(
+        "--cloud",
+        choices=CLOUDS,
+        help="require this cloud's app-id header (x-<cloud>-app-id); default: either",
+    )
+    add(
+        "--credentials",
+        type=_credential,
+        action="append",
+        metavar="APP_ID=APP_SECRET",
+        help="accept only these WeChat app credentials, others get HTTP 401 (repeatable; "
+        "test values only: argv is visible to other processes)",
+    )
+    add(
         "--expires-in",
         type=_positive_int,
         default=7200,
         metavar="SECONDS",
         help="lifetime of issued tokens (default 7200)",
     )
-    parser.add_argument(
+    add(
         "--sunset",
         metavar="HTTP-DATE",
-        help="send this Sunset header on the deprecated endpoint, e.g. "
-        "'Wed, 31 Dec 2025 23:59:59 GMT'",
+        help="send this Sunset header on the deprecated endpoint, "
+        "e.g. 'Wed, 31 Dec 2025 23:59:59 GMT'",
+    )
+    add(
+        "--varied",
+        action="store_true",
+        help="vary the optional parts of every answer, as the contract allows",
+    )
+    add("--seed", type=int, default=0, help="seed of --varied (default 0)")
+    add(
+        "--log-requests",
+        action="store_true",
+        help="print one line per request on stderr (method, path, status, fault)",
     )
     parser.set_defaults(handler=_run_mock_server)
 
 
 def _run_mock_server(args: argparse.Namespace) -> int:
+    import logging  # noqa: PLC0415 - as above
+
     from .testing import MockAuthingServer, run_mock_server  # noqa: PLC0415 - as above
 
-    server = MockAuthingServer(expires_in=args.expires_in, sunset=args.sunset)
+    server = MockAuthingServer(
+        expires_in=args.expires_in,
+        sunset=args.sunset,
+        cloud=args.cloud,
+        credentials=None if args.credentials is None else dict(args.credentials),
+        varied=args.varied,
+        seed=args.seed,
+    )
     for spec in args.fault:
         server.add_fault(spec.path, spec.fault, times=spec.times)
+    if args.log_requests:
+        log = logging.getLogger("authing_wechat.testing")
+        log.addHandler(logging.StreamHandler(sys.stderr))
+        log.setLevel(logging.INFO)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

@@ -10,19 +10,22 @@ one line on stderr (JSON with ``--json``) with the request id and no traceback. 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import re
 import sys
 import warnings
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 __all__ = [
     "EXIT_CODES",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "add_token_command",
+    "client_log_lines",
     "report_failure",
 ]
 
@@ -149,6 +152,31 @@ def report_failure(message: str, code: int, *, prog: str, as_json: bool, **detai
     else:
         print(f"{prog}: error: {message}", file=sys.stderr)
     return code
+
+
+@contextlib.contextmanager
+def client_log_lines(stream: TextIO, fmt: str) -> Iterator[None]:
+    """Show the client's log lines from INFO up (its retries) on ``stream`` during the block.
+
+    Only the ``authing_wechat`` logger's own records: a mock server in the same process logs
+    every request on ``authing_wechat.testing``. The logger's level is put back afterwards.
+
+    Args:
+        stream: Where the lines go.
+        fmt: Their ``logging.Formatter`` format.
+    """
+    logger = logging.getLogger("authing_wechat")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(fmt))
+    handler.addFilter(lambda record: record.name == logger.name)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
@@ -305,15 +333,10 @@ def run_token(args: argparse.Namespace) -> int:
     ]
     if missing:
         return usage_error("missing " + ", ".join(missing))
-    # Retries (INFO) are worth a line on stderr; the token stays alone on stdout.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"{_PROG}: %(message)s"))
-    logger = logging.getLogger("authing_wechat")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    # Retries are worth a line on stderr; the token stays alone on stdout.
     try:
-        token = _fetch(args, settings, str(secret))
+        with client_log_lines(sys.stderr, f"{_PROG}: %(message)s"):
+            token = _fetch(args, settings, str(secret))
     except (ValueError, TypeError) as exc:
         return usage_error(_in_cli_words(str(exc), names))
     except AuthingError as exc:
@@ -324,8 +347,5 @@ def run_token(args: argparse.Namespace) -> int:
             as_json=args.json,
             **_error_fields(exc),
         )
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
     print(_render(token, as_json=args.json))
     return EXIT_OK

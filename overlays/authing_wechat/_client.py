@@ -8,6 +8,7 @@ send a request and how they sleep.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
@@ -25,6 +26,7 @@ from ._registry import ProviderRegistry
 from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._secret import Secret, redact
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
+from ._socket_deadline import attempt_ends_at, bound_sync_transport, move_attempt_end
 from ._tls import check_tls_routes
 from ._validation import check_bool
 from ._wire import (
@@ -81,6 +83,9 @@ _CONNECTED_EVENTS = (
     "send_request_headers.started",
 )
 
+# ... and that its request has been written in full.
+_SENT_EVENTS = ("send_request_body.complete",)
+
 
 class _Call:
     """One call's attempts: builds each request and decides what each outcome means.
@@ -108,6 +113,8 @@ class _Call:
         self._limit = 0.0
         self._attempt_started = 0.0
         self._connected = False
+        self._traced = False
+        self._sent = False
         self._received = 0
 
     def __repr__(self) -> str:
@@ -123,7 +130,7 @@ class _Call:
         pool_wait = min(self._options.pool_timeout, self._run.deadline_left())
         self._run.begin_attempt()
         self._attempt_started = self._clock.monotonic()
-        self._connected = False
+        self._connected = self._traced = self._sent = False
         request = build_request(
             http,
             self._operation,
@@ -146,8 +153,12 @@ class _Call:
         """Read an httpcore trace event; ``True`` the first time the attempt has a connection.
 
         From then on the attempt's ``timeout`` (cut to the deadline) runs; waiting in the pool
-        before it did not count against it.
+        before it did not count against it. The events also tell whether the request was
+        sent in full, which is what the call reports as a request made.
         """
+        self._traced = True
+        if name.endswith(_SENT_EVENTS):
+            self._sent = True
         if self._connected or not name.endswith(_CONNECTED_EVENTS):
             return False
         self._connected = True
@@ -157,7 +168,8 @@ class _Call:
 
     def trace(self, name: str, info: dict[str, Any]) -> None:
         """httpcore's ``trace`` extension for sync clients: see ``connection_event``."""
-        self.connection_event(name)
+        if self.connection_event(name):
+            move_attempt_end(time.monotonic() + self._limit)
 
     def _time_left(self, request: httpx.Request) -> float:
         left = self._limit - (self._clock.monotonic() - self._attempt_started)
@@ -184,13 +196,26 @@ class _Call:
         request.extensions["timeout"] = timeouts
         self._received = 0
 
-    def take(self, chunk: bytes, response: httpx.Response) -> bytes:
-        """Each chunk of the body: ``chunk``, unless past the size cap or the attempt's time."""
-        self._received += len(chunk)
+    def body_stops(self, size: int, response: httpx.Response) -> httpx.HTTPError | None:
+        """After each chunk of ``size`` bytes: the error that ends the body, if any.
+
+        Returned, not raised: the reading loops drop the chunks they hold before raising it,
+        so that a traceback with locals does not show a body that may echo the secret.
+        """
+        self._received += size
         if self._received > MAX_BODY_BYTES:
-            raise BodyTooLarge("the response body is too large", request=response.request)
-        self._time_left(response.request)
-        return chunk
+            return BodyTooLarge("the response body is too large", request=response.request)
+        try:
+            self._time_left(response.request)
+        except httpx.ReadTimeout as timeout:
+            return timeout
+        return None
+
+    def _attempt_ended(self) -> int:
+        # A transport that is not httpcore reports no events: its attempt counts as sent.
+        if self._traced and not self._sent:
+            self._run.request_not_sent()
+        return self._run.requests
 
     def _shown(self, request: httpx.Request) -> httpx.Request:
         return redacted_copy(request, self._secret)
@@ -206,10 +231,12 @@ class _Call:
         # The cause stays chained for debugging, but its message may quote what the server
         # sent: redact it in place.
         exc.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in exc.args)
+        if not isinstance(exc, httpx.HTTPError):
+            self._attempt_ended()
         if isinstance(exc, httpx.HTTPError):
             if isinstance(exc, httpx.RequestError):
                 exc.request = shown  # it would otherwise hold the secret, in the cause chain
-            error = translate_transport_error(exc, shown, attempts=self._run.attempts)
+            error = translate_transport_error(exc, shown, attempts=self._attempt_ended())
         else:
             error = AuthingError(
                 f"{self._operation.method}: the HTTP client raised {type(exc).__name__}",
@@ -223,13 +250,37 @@ class _Call:
     def answered(self, response: httpx.Response) -> WechatAccessToken | float:
         """The token, or the delay before the next attempt; raises when the call must stop."""
         try:
-            token = read_token(response, self._operation, attempts=self._run.attempts)
+            token = read_token(response, self._operation, attempts=self._attempt_ended())
         except AuthingError as error:
             response.request = error.request = self._shown(response.request)
             return self._run.failed(error)
         self._run.succeeded()
         self._gate.observe(token.deprecation)
         return token
+
+
+def _read_body(call: _Call, response: httpx.Response) -> None:
+    """Read the body under the attempt's bounds (instead of ``response.read()``)."""
+    parts: list[bytes] = []
+    for chunk in response.iter_bytes():
+        parts.append(chunk)
+        stop = call.body_stops(len(chunk), response)
+        if stop is not None:
+            del parts, chunk
+            raise stop
+    response._content = b"".join(parts)
+
+
+async def _aread_body(call: _Call, response: httpx.Response) -> None:
+    """``_read_body`` for an async response."""
+    parts: list[bytes] = []
+    async for chunk in response.aiter_bytes():
+        parts.append(chunk)
+        stop = call.body_stops(len(chunk), response)
+        if stop is not None:
+            del parts, chunk
+            raise stop
+    response._content = b"".join(parts)
 
 
 class _BaseClient(Generic[_HttpT, _ProviderT]):
@@ -291,6 +342,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             if http_client is None
             else http_client
         )
+        if http_client is None and isinstance(http, httpx.Client):
+            bound_sync_transport(http)
         self._setup(options, http, owns_http=http_client is None, bucket=_bucket_for(retry))
 
     def _setup(
@@ -510,16 +563,17 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
             request = call.next_request(self._http)
             request.extensions["trace"] = call.trace
             try:
-                response = self._http.send(request, stream=True)
-                try:
-                    call.receiving(response)
-                    body = b"".join(call.take(chunk, response) for chunk in response.iter_bytes())
-                finally:
-                    response.close()
+                # Every socket operation of our own pool ends by the attempt's end.
+                with attempt_ends_at(time.monotonic() + call.attempt_limit):
+                    response = self._http.send(request, stream=True)
+                    try:
+                        call.receiving(response)
+                        _read_body(call, response)
+                    finally:
+                        response.close()
             except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 self._clock.sleep(call.transport_failed(exc, request))
                 continue
-            response._content = body  # read here, under the bounds, instead of by read()
             outcome = call.answered(response)
             if isinstance(outcome, WechatAccessToken):
                 return outcome
@@ -608,8 +662,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
                     response = await self._http.send(request, stream=True)
                     try:
                         call.receiving(response)
-                        chunks = response.aiter_bytes()
-                        body = b"".join([call.take(chunk, response) async for chunk in chunks])
+                        await _aread_body(call, response)
                     finally:
                         await response.aclose()
             except TimeoutError:
@@ -619,7 +672,6 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
             except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 await self._clock.asleep(call.transport_failed(exc, request))
                 continue
-            response._content = body  # read here, under the bounds, instead of by read()
             outcome = call.answered(response)
             if isinstance(outcome, WechatAccessToken):
                 return outcome

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 import warnings
 from typing import Any, TextIO
@@ -49,6 +48,7 @@ class _Printer:
 def run_demo(out: TextIO | None = None) -> int:
     """Run the demo, printing to ``out`` (stdout); returns the exit status."""
     from . import AsyncWechatTokenClient, RetryPolicy, WechatTokenClient  # noqa: PLC0415
+    from ._cli_token import client_log_lines  # noqa: PLC0415
     from .testing import (  # noqa: PLC0415 - keeps `import _cli` cheap
         DEPRECATED_PATH,
         SUCCESSOR_PATH,
@@ -58,66 +58,51 @@ def run_demo(out: TextIO | None = None) -> int:
     )
 
     show = _Printer(out or sys.stdout)
-    retry_log = logging.getLogger("authing_wechat")
-    handler = logging.StreamHandler(show.out)
-    handler.setFormatter(logging.Formatter("   log %(levelname)s %(name)s: %(message)s"))
-    retry_log.addHandler(handler)
-    level = retry_log.level
-    retry_log.setLevel(logging.INFO)  # retries are logged at INFO
     server = MockAuthingServer()
-    try:
-        with run_mock_server(server) as handle:
-            print(f"authing-wechat demo: mock Authing server on {handle.url}", file=show.out)
-            with WechatTokenClient(handle.url, _AUTHING_APP_ID) as client:
-                show.section(
-                    "A token from the successor endpoint (get_wechat_mp_access_token_info)"
-                )
-                token = client.get_wechat_mp_access_token_info(
-                    app_id=_WECHAT_APP_ID, app_secret=_WECHAT_SECRET
-                )
-                show.line(f"{token!r}")
-                show.line(f"expires at {token.expires_at.isoformat()} (aware UTC datetime)")
-
-                show.section(
-                    "The deprecated endpoint warns, naming its successor (deprecated='warn')"
-                )
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    legacy = client.get_wechat_mp_access_token(  # type: ignore[deprecated]
-                        app_id=_WECHAT_APP_ID, app_secret=_WECHAT_SECRET
-                    )
-                for warning in caught:
-                    show.line(f"{warning.category.__name__}: {warning.message}")
-                show.line(f"server's notice on the result: {legacy.deprecation!r}")
-
-            with WechatTokenClient(handle.url, _AUTHING_APP_ID, deprecated="migrate") as client:
-                show.section("deprecated='migrate' sends the old call to the successor")
-                client.get_wechat_mp_access_token(  # type: ignore[deprecated]
-                    app_id=_WECHAT_APP_ID, app_secret=_WECHAT_SECRET
-                )
-                show.line(f"the server saw: POST {server.requests[-1].path}")
-
-            with WechatTokenClient(
-                handle.url, _AUTHING_APP_ID, retry=RetryPolicy(jitter=False)
-            ) as client:
-                show.section("A 503 ridden out by a logged retry")
-                server.add_fault(SUCCESSOR_PATH, Fault.status(503))
-                token = client.get_wechat_mp_access_token_info(
-                    app_id=_WECHAT_APP_ID, app_secret=_WECHAT_SECRET
-                )
-                show.line(f"got the token after {token.attempts} attempts ({token.retries} retry)")
-
-            show.section(f"A provider serving {_CALLERS} concurrent callers with one request")
-            before = server.request_count(SUCCESSOR_PATH)
-            served = asyncio.run(_many_callers(AsyncWechatTokenClient, handle.url))
-            upstream = server.request_count(SUCCESSOR_PATH) - before
-            show.line(f"{served} callers got the same token; upstream requests: {upstream}")
-            show.line(
-                f"(deprecated endpoint calls in total: {server.request_count(DEPRECATED_PATH)})"
+    log_lines = client_log_lines(show.out, "   log %(levelname)s %(name)s: %(message)s")
+    with log_lines, run_mock_server(server) as handle:
+        print(f"authing-wechat demo: mock Authing server on {handle.url}", file=show.out)
+        with WechatTokenClient(handle.url, _AUTHING_APP_ID) as client:
+            show.section("A token from the successor endpoint (get_wechat_mp_access_token_info)")
+            token = client.get_wechat_mp_access_token_info(
+                app_id=_WECHAT_APP_ID, app_secret=_WECHAT_SECRET
             )
-    finally:
-        retry_log.removeHandler(handler)
-        retry_log.setLevel(level)
+            show.line(f"{token!r}")
+            show.line(f"expires at {token.expires_at.isoformat()} (aware UTC datetime)")
+
+            show.section("The deprecated endpoint warns, naming its successor (deprecated='warn')")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                legacy = client.get_wechat_mp_access_token(  # type: ignore[deprecated]
+                    app_id=_WECHAT_APP_ID, app_secret=_WECHAT_SECRET
+                )
+            for warning in caught:
+                show.line(f"{warning.category.__name__}: {warning.message}")
+            show.line(f"server's notice on the result: {legacy.deprecation!r}")
+
+        with WechatTokenClient(handle.url, _AUTHING_APP_ID, deprecated="migrate") as client:
+            show.section("deprecated='migrate' sends the old call to the successor")
+            client.get_wechat_mp_access_token(  # type: ignore[deprecated]
+                app_id=_WECHAT_APP_ID, app_secret=_WECHAT_SECRET
+            )
+            show.line(f"the server saw: POST {server.requests[-1].path}")
+
+        with WechatTokenClient(
+            handle.url, _AUTHING_APP_ID, retry=RetryPolicy(jitter=False)
+        ) as client:
+            show.section("A 503 ridden out by a logged retry")
+            server.add_fault(SUCCESSOR_PATH, Fault.status(503))
+            token = client.get_wechat_mp_access_token_info(
+                app_id=_WECHAT_APP_ID, app_secret=_WECHAT_SECRET
+            )
+            show.line(f"got the token after {token.attempts} attempts ({token.retries} retry)")
+
+        show.section(f"A provider serving {_CALLERS} concurrent callers with one request")
+        before = server.request_count(SUCCESSOR_PATH)
+        served = asyncio.run(_many_callers(AsyncWechatTokenClient, handle.url))
+        upstream = server.request_count(SUCCESSOR_PATH) - before
+        show.line(f"{served} callers got the same token; upstream requests: {upstream}")
+        show.line(f"(deprecated endpoint calls in total: {server.request_count(DEPRECATED_PATH)})")
     print("\ndemo finished: all good", file=show.out)
     return 0
 

@@ -395,12 +395,26 @@ class RetryRun:
         self._rng = rng
         self._started = clock.monotonic()
         self._attempts = 0
+        self._requests = 0
         self._last_error: AuthingError | None = None
 
     @property
     def attempts(self) -> int:
-        """The attempts begun so far."""
+        """The attempts begun so far (what ``max_attempts`` counts)."""
         return self._attempts
+
+    @property
+    def requests(self) -> int:
+        """The attempts whose request was sent: what errors and tokens report as ``attempts``.
+
+        An attempt can end before its request leaves (no connection could be made, or the
+        attempt's time ran out while the event loop was busy); the server never saw it.
+        """
+        return self._requests
+
+    def request_not_sent(self) -> None:
+        """Uncount the current attempt's request: it never left (see ``requests``)."""
+        self._requests -= 1
 
     @property
     def elapsed(self) -> float:
@@ -420,7 +434,7 @@ class RetryRun:
             raise AuthingTimeoutError(
                 f"{self._operation}: the call's deadline of {deadline}s ran out "
                 f"after {self._attempts} attempt(s)",
-                attempts=self._attempts,
+                attempts=self._requests,
             ) from self._last_error
         return min(default_timeout, left)
 
@@ -430,8 +444,9 @@ class RetryRun:
         return math.inf if deadline is None else deadline - self.elapsed
 
     def begin_attempt(self) -> None:
-        """Count an attempt; call it right before sending each request."""
+        """Count an attempt and its request; call it right before sending each request."""
         self._attempts += 1
+        self._requests += 1
 
     def succeeded(self) -> None:
         """Record a successful call: refill the budget a little."""
@@ -456,7 +471,7 @@ class RetryRun:
                 is too long or the wait would end past the deadline (``error.retry_after``
                 then holds the hint).
         """
-        error.attempts = self._attempts
+        error.attempts = self._requests
         self._last_error = error
         policy = self._policy
         if policy is None:

@@ -110,6 +110,8 @@ def check_clock(name: str, value: object) -> None:
     """
     if value is None:
         return
+    if isinstance(value, type):
+        raise TypeError(f"{name} must be a Clock instance, not the class {value.__name__}")
     missing = [method for method in _CLOCK_METHODS if not callable(getattr(value, method, None))]
     if missing:
         raise TypeError(

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from authing_wechat_client.models import (
     ErrorRespDto,
+    GetWechatAccessTokenDataDto,
     GetWechatAccessTokenDto,
     GetWechatAccessTokenRespDto,
 )
@@ -158,8 +159,19 @@ def read_token(
         AuthingAPIError: An HTTP error status, or an envelope whose ``statusCode`` is not 200.
         AuthingResponseError: A 2xx response that is not the documented shape.
     """
+    # Raised here, not where it was decided: the deciding frame holds the parsed body, which
+    # may echo the secret, and a traceback with locals (error trackers) must not show it.
+    outcome = _classify(response, attempts)
+    if isinstance(outcome, AuthingError):
+        raise outcome
+    return outcome
+
+
+def _classify(  # noqa: PLR0911 - one return for each way an answer can be wrong
+    response: httpx.Response, attempts: int
+) -> WechatAccessToken | AuthingError:
     if not 200 <= response.status_code < 300:
-        raise _http_error(response, attempts)
+        return _http_error(response, attempts)
 
     def malformed(what: str, request_id: str | None = None) -> AuthingResponseError:
         return AuthingResponseError(
@@ -172,11 +184,11 @@ def read_token(
 
     body = _json_object(response)
     if body is None:
-        raise malformed("is not a JSON object")
+        return malformed("is not a JSON object")
     try:
         envelope = GetWechatAccessTokenRespDto.from_dict(body)
     except _SHAPE_ERRORS:
-        raise malformed("is not the documented envelope") from None
+        return malformed("is not the documented envelope")
     request_id = envelope.request_id if not isinstance(envelope.request_id, Unset) else None
     api_code = envelope.api_code if not isinstance(envelope.api_code, Unset) else None
     if (
@@ -185,11 +197,11 @@ def read_token(
         or (request_id is not None and not isinstance(request_id, str))
         or (api_code is not None and _int_or_none(api_code) is None)
     ):
-        raise malformed("envelope has mistyped fields", redact_value(_str_or_none(request_id)))
+        return malformed("envelope has mistyped fields", redact_value(_str_or_none(request_id)))
     # A server that echoes the request must not put the secret into our errors or results.
     request_id = redact_value(request_id)
     if envelope.status_code != 200:
-        raise AuthingAPIError(
+        return AuthingAPIError(
             f"statusCode {envelope.status_code} in HTTP {response.status_code}: "
             f"{redact(envelope.message)}",
             status_code=envelope.status_code,
@@ -200,17 +212,18 @@ def read_token(
             response=response,
         )
     data = envelope.data
-    if isinstance(data, Unset):
-        raise malformed("has statusCode 200 but no data", request_id)
+    # The generated union falls back to the raw value (or {}'s model) when data is not the token.
+    if not isinstance(data, GetWechatAccessTokenDataDto):
+        return malformed("has statusCode 200 but no token in data", request_id)
     token, expires = data.access_token, data.expires_at
     if not isinstance(token, str) or not token:
-        raise malformed("data has no access token string", request_id)
+        return malformed("data has no access token string", request_id)
     if not isinstance(expires, str) or not _EPOCH_SECONDS.fullmatch(expires):
-        raise malformed("data's expiry is not a string of epoch seconds", request_id)
+        return malformed("data's expiry is not a string of epoch seconds", request_id)
     try:
         expires_at = datetime.fromtimestamp(int(expires), tz=UTC)
     except (OverflowError, OSError, ValueError):
-        raise malformed("data's expiry is out of range", request_id) from None
+        return malformed("data's expiry is out of range", request_id)
     return WechatAccessToken(
         access_token=token,
         expires_at=expires_at,

@@ -147,6 +147,8 @@ def make_client(
         retry=None,
         deprecated=deprecated,
         http_client=http_client,
+        # The tests' transports (the mock's, a tamperer in front of respx) never leave the process.
+        allow_custom_transport=http_client is not None,
     )
 
 
@@ -526,7 +528,10 @@ HAND_BROKEN: dict[str, Any] = {
     "expiresAt negative": _success_with(expiresAt="-1"),
     "accessToken missing": _success_with(accessToken=_DROP),
     "accessToken not a string": _success_with(accessToken=12345),
+    "data missing": _success_with(data=_DROP),
     "data null": _success_with(data=None),
+    "data {}": _success_with(data={}),
+    "a failure's data holding a token": {**spec_example("Success"), "statusCode": 500},
     "data a string": _success_with(data="token"),
     "statusCode missing": _success_with(statusCode=_DROP),
     "statusCode a string": _success_with(statusCode="200"),
@@ -548,16 +553,26 @@ def test_named_schema_breaks_are_refused(case: str) -> None:
 
 
 def test_the_spec_rejects_expires_at_as_an_int() -> None:
+    # data is "the token or no data" (anyOf), so the validator names data, not expiresAt's type.
     problems = response_violations(_as_response(HAND_BROKEN["expiresAt as an int"]))
-    assert any('is not of type "string"' in problem for problem in problems), problems
+    assert any('"expiresAt": 1735696800' in problem for problem in problems), problems
+    assert response_violations(_as_response(_success_with(expiresAt="1735696800"))) == []
 
 
-def test_a_missing_data_on_success_is_a_response_error() -> None:
-    # Valid per schema (data is optional, for failures) but useless with statusCode 200.
-    body = _success_with(data=_DROP)
+FAILURE_DATA: dict[str, dict[str, Any]] = {
+    "data absent": {},
+    "data null": {"data": None},
+    "data {}": {"data": {}},
+}
+
+
+@pytest.mark.parametrize("case", list(FAILURE_DATA))
+def test_a_failure_without_a_token_in_data_is_valid_and_raises_its_envelope(case: str) -> None:
+    body = {"statusCode": 500, "message": "failed", "apiCode": 5001, **FAILURE_DATA[case]}
     for flavour, response, outcome in _outcomes(body):
         assert response_violations(response) == []
-        assert isinstance(outcome, AuthingResponseError), (flavour, outcome)
+        assert isinstance(outcome, AuthingAPIError), (flavour, outcome)
+        assert (outcome.http_status, outcome.status_code, outcome.api_code) == (200, 500, 5001)
 
 
 # --- the mock server's answers ---------------------------------------------------------------

@@ -288,18 +288,44 @@ def test_the_cli_serves_its_faults_and_settings_and_stops_on_sigint() -> None:
         assert process.wait(timeout=10) == 0
 
 
-def test_a_bad_fault_spec_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as caught:
-        main(["mock-server", "--fault", "info:bogus"])
-    assert caught.value.code == 2
-    assert "unknown fault kind 'bogus'" in capsys.readouterr().err
+def test_the_cli_takes_a_cloud_credentials_the_varied_mode_and_a_request_log() -> None:
+    options = ("--cloud", "genauth", "--credentials", "wx-cli=cli-secret", "--log-requests")
+    with (
+        cli_mock_server(*options, "--varied", "--seed", "5") as (process, url),
+        httpx.Client(base_url=url) as client,
+    ):
+        headers = {"x-genauth-app-id": APP_ID}
+        body = {"appId": "wx-cli", "appSecret": "cli-secret"}
+        answers = [client.post(SUCCESSOR_PATH, json=body, headers=headers) for _ in range(8)]
+        assert {r.status_code for r in answers} == {200}
+        assert len({r.headers["content-type"] for r in answers}) > 1
+        wrong = client.post(SUCCESSOR_PATH, json={**body, "appSecret": "x"}, headers=headers)
+        assert wrong.status_code == 401
+        other_cloud = client.post(SUCCESSOR_PATH, json=body, headers={"x-authing-app-id": "a"})
+        assert other_cloud.status_code == 400
+        process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=10)
+    assert log.splitlines() == [f"POST {SUCCESSOR_PATH} -> {s}" for s in [200] * 8 + [401, 400]]
+    assert "cli-secret" not in log
 
 
-@pytest.mark.parametrize("option", [("--port", "70000"), ("--expires-in", "0")])
-def test_bad_numbers_are_usage_errors(option: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("option", "error"),
+    [
+        (("--port", "70000"), "0-65535"),
+        (("--expires-in", "0"), "positive"),
+        (("--cloud", "aws"), "invalid choice"),
+        (("--credentials", "wx"), "APP_ID=APP_SECRET"),
+        (("--fault", "info:bogus"), "unknown fault kind 'bogus'"),
+    ],
+)
+def test_bad_options_are_usage_errors(
+    option: tuple[str, str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["mock-server", *option])
     assert caught.value.code == 2
+    assert error in capsys.readouterr().err
 
 
 def test_a_taken_port_exits_1(capsys: pytest.CaptureFixture[str]) -> None:

@@ -68,7 +68,10 @@ def test_a_body_just_under_the_cap_is_read(driver: Driver) -> None:
 
 
 class _DripHandler(socketserver.BaseRequestHandler):
-    """Headers at once, then the body one byte every 25 ms (httpx's timeouts are per read)."""
+    """Drips one byte every 25 ms (httpx's timeouts are per read, so none ever trips).
+
+    The body only (headers at once), or the whole answer from its status line on.
+    """
 
     server: _DripServer
 
@@ -76,18 +79,24 @@ class _DripHandler(socketserver.BaseRequestHandler):
         self.request.recv(65536)
         body = b'{"statusCode":200,"message":"ok","data":{"accessToken":"t","expiresAt":"9"}}'
         body += b" " * 150  # about 5 s of dripping in all
-        self.request.sendall(
+        head = (
             b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
             b"content-length: " + str(len(body)).encode() + b"\r\n\r\n"
         )
+        dripped = head + body
+        if not self.server.drip_headers:
+            self.request.sendall(head)
+            dripped = body
         self.server.connections += 1
         try:
-            for index in range(len(body)):
-                self.request.sendall(body[index : index + 1])
+            for index in range(len(dripped)):
+                self.request.sendall(dripped[index : index + 1])
                 if self.server.stop.wait(0.025):
                     return
         except OSError:
-            self.server.hung_up += 1  # the client closed the connection mid-body
+            self.server.hung_up += 1  # the client closed the connection mid-answer
+            if self.server.drip_headers and index < len(head):
+                self.server.hung_up_in_head += 1
             return
         self.server.completed += 1
 
@@ -96,15 +105,16 @@ class _DripServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self) -> None:
+    def __init__(self, *, drip_headers: bool) -> None:
         super().__init__(("127.0.0.1", 0), _DripHandler)
+        self.drip_headers = drip_headers
         self.stop = threading.Event()
-        self.connections = self.hung_up = self.completed = 0
+        self.connections = self.hung_up = self.hung_up_in_head = self.completed = 0
 
 
-@pytest.fixture
-def drip_url() -> Iterator[tuple[str, _DripServer]]:
-    server = _DripServer()
+@pytest.fixture(params=["body", "headers"])
+def drip_url(request: pytest.FixtureRequest) -> Iterator[tuple[str, _DripServer]]:
+    server = _DripServer(drip_headers=request.param == "headers")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -126,6 +136,11 @@ def test_a_dripping_body_ends_the_attempt_at_its_timeout(
     driver.close(client)
     assert caught.value.attempts == 1
     assert server.completed == 0
+    if server.drip_headers:  # given up while the status line and headers were still dripping
+        for _ in range(200):  # the server notices the hang-up on one of its next bytes
+            if server.hung_up_in_head or server.stop.wait(0.01):
+                break
+        assert server.hung_up_in_head == 1
 
 
 def test_the_deadline_bounds_a_call_whose_every_attempt_drips(
@@ -230,3 +245,35 @@ def test_the_sync_client_takes_the_same_limits(slow_url: str) -> None:
         "AuthingTimeoutError",
         "WechatAccessToken",
     ]
+
+
+def test_an_attempt_whose_request_never_left_is_not_counted_as_a_request(driver: Driver) -> None:
+    with socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler) as probe:
+        port = probe.server_address[1]  # closed again below: nothing listens there
+    policy = RetryPolicy(max_attempts=3, initial_backoff=0.0, max_backoff=0.0, budget=None)
+    client = driver.client_for(f"http://127.0.0.1:{port}", retry=policy)
+    with pytest.raises(AuthingError) as caught:
+        driver.fetch(client)
+    driver.close(client)
+    assert caught.value.attempts == 0  # three connection attempts, no request reached a server
+
+
+def test_an_attempt_cut_by_a_stalled_event_loop_before_sending_is_not_a_request(
+    slow_url: str,
+) -> None:
+    async def stall() -> None:
+        await asyncio.sleep(0)
+        time.sleep(0.3)  # noqa: ASYNC251 - the point: a busy loop, the attempt times out unsent
+
+    async def call() -> BaseException | None:
+        async with AsyncWechatTokenClient(slow_url, "a", timeout=0.1, retry=None) as client:
+            outcome = await asyncio.gather(
+                client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET),
+                stall(),
+                return_exceptions=True,
+            )
+        return outcome[0] if isinstance(outcome[0], BaseException) else None
+
+    error = asyncio.run(call())
+    assert isinstance(error, AuthingTimeoutError)
+    assert error.attempts == 0

@@ -19,13 +19,14 @@ from authing_wechat import (
     RetryPolicy,
     WechatTokenClient,
 )
+from authing_wechat.testing import SUCCESSOR_PATH
 
 from tests._support import (
     APP_HOST,
     EXPIRES_AT,
     SECRET,
-    SUCCESSOR_PATH,
     TOKEN,
+    USER_TOKEN,
     Driver,
     Recorder,
     envelope,
@@ -338,10 +339,10 @@ def test_one_pool_serves_every_call(driver: Driver) -> None:
 
 
 def test_repr_of_client_shows_settings_not_secrets(driver: Driver) -> None:
-    client = driver.client(access_token="USER-TOKEN-CANARY")
+    client = driver.client(access_token=USER_TOKEN)
     text = repr(client)
     assert "example.authing.cn" in text
-    assert "USER-TOKEN-CANARY" not in text
+    assert USER_TOKEN not in text
 
 
 def test_with_options_returns_a_new_client_on_the_same_pool(driver: Driver) -> None:

@@ -19,14 +19,15 @@ from authing_wechat import (
 )
 from authing_wechat._deprecation import parse_deprecation_headers
 from authing_wechat._operations import OPERATIONS
+from authing_wechat.testing import DEPRECATED_PATH, SUCCESSOR_PATH
 
-from tests._support import APP_HOST, LEGACY_PATH, SUCCESSOR_PATH, Driver, Recorder, envelope
+from tests._support import APP_HOST, Driver, Recorder, envelope
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "authing-wechat.yaml"
 DEPRECATION_HEADERS = {
     "Deprecation": "@1735689600",
     "Sunset": "Wed, 31 Dec 2026 23:59:59 GMT",
-    "Link": '</api/v3/get-wechat-access-token-info>; rel="successor-version", '
+    "Link": f'<{SUCCESSOR_PATH}>; rel="successor-version", '
     '<https://docs.example/migrate>; rel="deprecation"',
 }
 
@@ -72,7 +73,7 @@ def test_sync_warning_points_at_the_callers_line() -> None:
     assert warning.filename == __file__
     assert "get_wechat_mp_access_token_info" in str(warning.message)
     assert isinstance(warning.message, DeprecationWarning)
-    assert recorder.requests[0].url.path == LEGACY_PATH
+    assert recorder.requests[0].url.path == DEPRECATED_PATH
 
 
 @pytest.mark.anyio
@@ -85,7 +86,7 @@ async def test_async_warning_points_at_the_callers_line() -> None:
     (warning,) = record.list
     assert warning.filename == __file__
     assert "get_wechat_mp_access_token_info" in str(warning.message)
-    assert recorder.requests[0].url.path == LEGACY_PATH
+    assert recorder.requests[0].url.path == DEPRECATED_PATH
 
 
 def test_error_policy_raises_before_any_request(driver: Driver) -> None:
@@ -117,7 +118,7 @@ def test_server_headers_become_a_notice_on_the_result(driver: Driver) -> None:
     assert notice.endpoint == SUCCESSOR_PATH
     assert notice.deprecated_at == datetime(2025, 1, 1, tzinfo=UTC)
     assert notice.sunset == datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
-    assert notice.successor == "/api/v3/get-wechat-access-token-info"
+    assert notice.successor == SUCCESSOR_PATH
     assert ("https://docs.example/migrate", "deprecation") in notice.links
 
 
@@ -163,14 +164,14 @@ def test_legacy_call_warns_for_the_method_and_once_for_the_server(driver: Driver
 def test_deprecation_header_parsing(
     headers: dict[str, str], deprecated_at: datetime | None, sunset: datetime | None
 ) -> None:
-    notice = parse_deprecation_headers(httpx.Headers(headers), LEGACY_PATH)
+    notice = parse_deprecation_headers(httpx.Headers(headers), DEPRECATED_PATH)
     assert notice is not None
     assert (notice.deprecated_at, notice.sunset) == (deprecated_at, sunset)
 
 
 def test_no_deprecation_headers_no_notice() -> None:
     headers = httpx.Headers({"Link": '<x>; rel="successor-version"'})
-    assert parse_deprecation_headers(headers, LEGACY_PATH) is None
+    assert parse_deprecation_headers(headers, DEPRECATED_PATH) is None
 
 
 def test_type_checkers_flag_deprecated_calls(tmp_path: Path) -> None:

@@ -76,4 +76,4 @@ def test_the_version_is_the_installed_distributions() -> None:
     declared = tomllib.loads(pyproject.read_text())["project"]["version"]
     assert authing_wechat.__version__ == version("authing-wechat") == declared
     with pytest.raises(AttributeError, match="no_such_name"):
-        authing_wechat.no_such_name  # noqa: B018
+        authing_wechat.no_such_name  # type: ignore[attr-defined]  # noqa: B018

@@ -19,24 +19,7 @@ from authing_wechat.testing import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-HEADERS = {"x-authing-app-id": "authing-app"}
-BODY = {"appId": "wx-faults", "appSecret": "fault-secret"}
-
-
-async def post(
-    server: MockAuthingServer,
-    path: str = SUCCESSOR_PATH,
-    *,
-    method: str = "POST",
-    body: Any = BODY,
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    transport = httpx.ASGITransport(app=server)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
-        return await client.request(
-            method, path, json=body, headers=HEADERS if headers is None else headers
-        )
-
+from tests._support import mock_post as post
 
 # --- constructors -------------------------------------------------------------------------
 
@@ -165,51 +148,39 @@ def test_any_text_parses_or_raises_value_error(text: str) -> None:
 # --- answers --------------------------------------------------------------------------------
 
 
-@pytest.mark.anyio
-async def test_status_fault_answers_the_error_envelope_with_its_hints() -> None:
+@pytest.mark.parametrize(
+    ("fault", "message", "api_code"),
+    [
+        (Fault.status(503, retry_after="2", retry_after_ms="1500"), "Service Unavailable", None),
+        (Fault.status(499), "Client Error", None),  # statuses the standard library never named
+        (Fault.status(520), "Server Error", None),
+        (Fault.status(429, api_code=4290, message="slow down"), "slow down", 4290),
+    ],
+)
+def test_status_fault_answers_the_error_envelope_with_its_hints(
+    fault: Fault, message: str, api_code: int | None
+) -> None:
     server = MockAuthingServer()
-    server.add_fault(SUCCESSOR_PATH, Fault.status(503, retry_after="2", retry_after_ms="1500"))
-    response = await post(server)
-    assert response.status_code == 503
+    server.add_fault(SUCCESSOR_PATH, fault)
+    response = post(server)
+    assert response.status_code == fault.status_code
     assert response.headers["content-type"].startswith("application/json")
-    assert response.headers["retry-after"] == "2"
-    assert response.headers["retry-after-ms"] == "1500"
+    assert response.headers.get("retry-after") == fault.retry_after
+    assert response.headers.get("retry-after-ms") == fault.retry_after_ms
     body = response.json()
-    assert body["statusCode"] == 503
-    assert body["message"] == "Service Unavailable"
+    assert (body["statusCode"], body["message"], body.get("apiCode")) == (
+        fault.status_code,
+        message,
+        api_code,
+    )
     assert body["requestId"]
-    assert "apiCode" not in body
     assert "data" not in body
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize(("status", "message"), [(499, "Client Error"), (520, "Server Error")])
-async def test_status_fault_works_for_statuses_without_a_standard_name(
-    status: int, message: str
-) -> None:
-    server = MockAuthingServer()
-    server.add_fault(SUCCESSOR_PATH, Fault.status(status))
-    response = await post(server)
-    assert response.status_code == status
-    assert response.json()["message"] == message
-
-
-@pytest.mark.anyio
-async def test_status_fault_takes_its_own_message_and_api_code() -> None:
-    server = MockAuthingServer()
-    server.add_fault(SUCCESSOR_PATH, Fault.status(429, api_code=4290, message="slow down"))
-    response = await post(server)
-    body = response.json()
-    assert (body["statusCode"], body["apiCode"], body["message"]) == (429, 4290, "slow down")
-    assert "retry-after" not in response.headers
-    assert "retry-after-ms" not in response.headers
-
-
-@pytest.mark.anyio
-async def test_html_fault_answers_a_proxy_page() -> None:
+def test_html_fault_answers_a_proxy_page() -> None:
     server = MockAuthingServer()
     server.add_fault(DEPRECATED_PATH, Fault.html(502, retry_after="30"))
-    response = await post(server, DEPRECATED_PATH)
+    response = post(server, DEPRECATED_PATH)
     assert response.status_code == 502
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.headers["retry-after"] == "30"
@@ -220,24 +191,24 @@ async def test_html_fault_answers_a_proxy_page() -> None:
         response.json()
 
 
-@pytest.mark.anyio
-async def test_truncated_fault_answers_json_cut_short() -> None:
+def test_truncated_fault_answers_json_cut_short() -> None:
     server = MockAuthingServer()
     server.add_fault(SUCCESSOR_PATH, Fault.truncated_json())
-    response = await post(server)
+    response = post(server)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     assert response.text.startswith('{"statusCode":200')
+    # Framed: the Content-Length is the short body's, so only the JSON is broken.
+    assert int(response.headers["content-length"]) == len(response.content)
     with pytest.raises(json.JSONDecodeError):
         response.json()
 
 
-@pytest.mark.anyio
-async def test_envelope_fault_answers_http_200_with_a_failed_envelope() -> None:
+def test_envelope_fault_answers_http_200_with_a_failed_envelope() -> None:
     server = MockAuthingServer()
     server.add_fault(SUCCESSOR_PATH, Fault.envelope_error(500, api_code=5001))
     server.add_fault(SUCCESSOR_PATH, Fault.envelope_error(429, retry_after="1"))
-    first, second = await post(server), await post(server)
+    first, second = post(server), post(server)
     assert first.status_code == second.status_code == 200
     assert first.json()["statusCode"] == 500
     assert first.json()["apiCode"] == 5001
@@ -246,56 +217,51 @@ async def test_envelope_fault_answers_http_200_with_a_failed_envelope() -> None:
     assert second.headers["retry-after"] == "1"
 
 
-@pytest.mark.anyio
-async def test_delay_fault_waits_on_the_clock_then_answers_normally() -> None:
+def test_delay_fault_waits_on_the_clock_then_answers_normally() -> None:
     clock = FakeClock()
     server = MockAuthingServer(clock=clock)
     server.add_fault(SUCCESSOR_PATH, Fault.delay(1.5))
     server.add_fault(SUCCESSOR_PATH, Fault.status(503, delay=0.25))
-    delayed, failed = await post(server), await post(server)
+    delayed, failed = post(server), post(server)
     assert delayed.status_code == 200
     assert delayed.json()["data"]["accessToken"]
     assert failed.status_code == 503
     assert clock.sleeps == [1.5, 0.25]
 
 
-@pytest.mark.anyio
-async def test_delay_fault_still_validates_the_request() -> None:
+def test_delay_fault_still_validates_the_request() -> None:
     clock = FakeClock()
     server = MockAuthingServer(clock=clock)
     server.add_fault(SUCCESSOR_PATH, Fault.delay(3))
-    response = await post(server, body={"appId": "wx"})
+    response = post(server, body={"appId": "wx"})
     assert response.status_code == 400
     assert clock.sleeps == [3.0]
 
 
-@pytest.mark.anyio
-async def test_drop_fault_surfaces_as_a_transport_error() -> None:
+def test_drop_fault_surfaces_as_a_transport_error() -> None:
     clock = FakeClock()
     server = MockAuthingServer(clock=clock)
     server.add_fault(SUCCESSOR_PATH, Fault.drop(delay=0.5))
     with pytest.raises(httpx.RemoteProtocolError) as caught:
-        await post(server)
+        post(server)
     assert isinstance(caught.value, httpx.TransportError)
     assert clock.sleeps == [0.5]
     assert server.requests[-1].status is None
     assert server.requests[-1].fault == Fault.drop(delay=0.5)
-    assert (await post(server)).status_code == 200
+    assert post(server).status_code == 200
 
 
-@pytest.mark.anyio
-async def test_faults_answer_before_validation() -> None:
+def test_faults_answer_before_validation() -> None:
     server = MockAuthingServer()
     server.add_fault(SUCCESSOR_PATH, Fault.status(503))
-    response = await post(server, body="not an object", headers={})
+    response = post(server, body="not an object", headers={})
     assert response.status_code == 503
 
 
-@pytest.mark.anyio
-async def test_status_fault_on_the_deprecated_path_keeps_its_deprecation_headers() -> None:
+def test_status_fault_on_the_deprecated_path_keeps_its_deprecation_headers() -> None:
     server = MockAuthingServer()
     server.add_fault(DEPRECATED_PATH, Fault.status(503))
-    response = await post(server, DEPRECATED_PATH)
+    response = post(server, DEPRECATED_PATH)
     assert response.status_code == 503
     assert response.headers["deprecation"] == "@1735689600"
 
@@ -303,12 +269,11 @@ async def test_status_fault_on_the_deprecated_path_keeps_its_deprecation_headers
 # --- queueing -----------------------------------------------------------------------------
 
 
-@pytest.mark.anyio
-async def test_faults_answer_in_order_then_normal_answers_resume() -> None:
+def test_faults_answer_in_order_then_normal_answers_resume() -> None:
     server = MockAuthingServer()
     server.add_fault(SUCCESSOR_PATH, Fault.status(503), times=2)
     server.add_fault(SUCCESSOR_PATH, Fault.html(502))
-    statuses = [(await post(server)).status_code for _ in range(5)]
+    statuses = [post(server).status_code for _ in range(5)]
     assert statuses == [503, 503, 502, 200, 200]
     assert [r.fault for r in server.requests] == [
         Fault.status(503),
@@ -319,25 +284,23 @@ async def test_faults_answer_in_order_then_normal_answers_resume() -> None:
     ]
 
 
-@pytest.mark.anyio
-async def test_always_never_runs_out_and_hides_later_faults() -> None:
+def test_always_never_runs_out_and_hides_later_faults() -> None:
     server = MockAuthingServer()
     server.add_fault(SUCCESSOR_PATH, Fault.status(500), times=None)
     server.add_fault(SUCCESSOR_PATH, Fault.html(502))
-    statuses = {(await post(server)).status_code for _ in range(20)}
+    statuses = {post(server).status_code for _ in range(20)}
     assert statuses == {500}
     server.reset()
-    assert (await post(server)).status_code == 200
+    assert post(server).status_code == 200
 
 
-@pytest.mark.anyio
-async def test_faults_belong_to_their_path_and_to_post_only() -> None:
+def test_faults_belong_to_their_path_and_to_post_only() -> None:
     server = MockAuthingServer()
     server.add_fault(DEPRECATED_PATH, Fault.status(503))
-    assert (await post(server, SUCCESSOR_PATH)).status_code == 200
-    assert (await post(server, DEPRECATED_PATH, method="GET")).status_code == 405
-    assert (await post(server, DEPRECATED_PATH)).status_code == 503
-    assert (await post(server, DEPRECATED_PATH)).status_code == 200
+    assert post(server, SUCCESSOR_PATH).status_code == 200
+    assert post(server, DEPRECATED_PATH, method="GET").status_code == 405
+    assert post(server, DEPRECATED_PATH).status_code == 503
+    assert post(server, DEPRECATED_PATH).status_code == 200
 
 
 @pytest.mark.parametrize("times", [0, -1, True, 1.5])

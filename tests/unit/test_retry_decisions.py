@@ -1,11 +1,11 @@
-"""Retry decisions without I/O: policy, backoff, hints, classification, the per-call run, clocks.
+"""Retry decisions without I/O: policy, backoff, hints, classification, the per-call run.
 
-Nothing here sleeps for real: every run uses ``FakeClock``, whose sleeps only move time on.
+Each decision is tested here once; ``test_client_retry.py`` tests only that both clients wire
+them in. Nothing sleeps for real: every run uses ``FakeClock``, whose sleeps only move time on.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import random
@@ -18,7 +18,6 @@ from typing import Any
 import attrs
 import httpx
 import pytest
-from authing_wechat._clock import Clock, FakeClock, SystemClock
 from authing_wechat._errors import (
     AuthingAPIError,
     AuthingConnectionError,
@@ -37,13 +36,15 @@ from authing_wechat._retry import (
     parse_retry_after,
     retry_reason,
 )
+from authing_wechat.testing import SUCCESSOR_PATH, FakeClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests._support import APP_HOST, SECRET
+
 NOW = 1_700_000_000.0  # Tue, 14 Nov 2023 22:13:20 GMT
 OPERATION = "get_wechat_mp_access_token_info"
-REQUEST = httpx.Request("POST", "https://example.authing.cn/api/v3/get-wechat-access-token-info")
-CANARY = "CANARY-not-for-logs"
+REQUEST = httpx.Request("POST", APP_HOST + SUCCESSOR_PATH)
 
 
 def api_error(
@@ -76,7 +77,7 @@ Outcome = AuthingError | str
 
 
 class Loop:
-    """Drives a ``RetryRun`` exactly as the sync client does, over scripted outcomes."""
+    """Drives a ``RetryRun`` as the clients do, over scripted outcomes."""
 
     def __init__(
         self,
@@ -116,22 +117,6 @@ class Loop:
             run.succeeded()
             return outcome, run.attempts
 
-    async def acall(self, outcomes: list[Outcome]) -> tuple[str, int]:
-        run = RetryRun(self.policy, self.bucket, self.clock, operation=OPERATION, rng=self.rng)
-        script = iter(outcomes)
-        while True:
-            self.timeouts.append(run.attempt_timeout(self.default_timeout))
-            run.begin_attempt()
-            try:
-                outcome = next(script)
-                if isinstance(outcome, AuthingError):
-                    raise outcome
-            except AuthingError as error:
-                await self.clock.asleep(run.failed(error))
-                continue
-            run.succeeded()
-            return outcome, run.attempts
-
 
 # --- RetryPolicy and RetryBudget settings -------------------------------------------------
 
@@ -167,25 +152,19 @@ def test_policy_accepts_edge_values() -> None:
     assert RetryPolicy(initial_backoff=2, max_backoff=2).max_backoff == 2
 
 
+# A case or two per field: what makes a number of seconds valid is in test_validation.py.
 @pytest.mark.parametrize(
     ("kwargs", "exception", "match"),
     [
         ({"max_attempts": 0}, ValueError, "max_attempts must be >= 1"),
-        ({"max_attempts": -3}, ValueError, "max_attempts must be >= 1"),
         ({"max_attempts": 2.5}, TypeError, "max_attempts must be an int"),
         ({"max_attempts": True}, TypeError, "max_attempts must be an int"),
         ({"initial_backoff": -0.1}, ValueError, "initial_backoff must be >= 0"),
-        ({"initial_backoff": math.nan}, ValueError, "initial_backoff must be a finite number"),
-        ({"initial_backoff": "1"}, TypeError, "initial_backoff must be a number"),
         ({"max_backoff": math.inf}, ValueError, "max_backoff must be a finite number"),
-        ({"max_backoff": -1.0}, ValueError, "max_backoff must be >= 0"),
         ({"initial_backoff": 5.0, "max_backoff": 4.0}, ValueError, r"max_backoff \(4.0\) must"),
         ({"jitter": 1}, TypeError, "jitter must be True or False"),
         ({"max_retry_after": -1}, ValueError, "max_retry_after must be >= 0"),
-        ({"max_retry_after": math.nan}, ValueError, "max_retry_after must be a finite number"),
         ({"deadline": 0}, ValueError, "deadline must be > 0"),
-        ({"deadline": -5.0}, ValueError, "deadline must be > 0"),
-        ({"deadline": math.inf}, ValueError, "deadline must be a finite number"),
         ({"deadline": "10"}, TypeError, "deadline must be a number"),
         ({"budget": 10}, TypeError, "budget"),
         ({"on_retry": "print"}, TypeError, "on_retry must be callable or None"),
@@ -200,10 +179,7 @@ def test_policy_validation(kwargs: dict[str, Any], exception: type[Exception], m
     ("kwargs", "exception", "match"),
     [
         ({"max_tokens": 0}, ValueError, "max_tokens must be > 0"),
-        ({"max_tokens": -1.0}, ValueError, "max_tokens must be > 0"),
-        ({"max_tokens": math.inf}, ValueError, "max_tokens must be a finite number"),
         ({"token_ratio": 0.0}, ValueError, "token_ratio must be > 0"),
-        ({"token_ratio": math.nan}, ValueError, "token_ratio must be a finite number"),
         ({"max_tokens": "10"}, TypeError, "max_tokens must be a number"),
     ],
 )
@@ -275,10 +251,8 @@ def hint(**headers: str) -> float | None:
         ("0.25", 0.25),
         ("999999999", 999999999.0),  # returned as is; the caller compares with max_retry_after
         ("Tue, 14 Nov 2023 22:13:50 GMT", 30.0),
-        ("Tue, 14 Nov 2023 22:13:50 UTC", 30.0),
+        ("Tue, 14 Nov 2023 22:13:50 UTC", 30.0),  # the date forms: test_httpdate.py
         ("Tue, 14 Nov 2023 22:13:20 GMT", 0.0),
-        ("Tue, 14 Nov 2023 22:13:50 -0000", 30.0),  # parses naive; read as GMT
-        ("Wed, 15 Nov 2023 06:13:50 +0800", 30.0),  # not GMT as RFC 9110 asks, still clear
         (formatdate(NOW + 90, usegmt=True), 90.0),
     ],
 )
@@ -309,10 +283,9 @@ def test_retry_after_valid(value: str, expected: float) -> None:
         "9" * 400,  # parses to inf
         "Tue, 14 Nov 2023 22:13:19 GMT",  # one second in the past
         "Wed, 21 Oct 2015 07:28:00 GMT",
-        "Tue, 14 Nov 2023 25:99:99 GMT",
-        "Tue, 99 Foo 2023 22:13:50 GMT",
         "tomorrow at noon",
         "120, 30",
+        "@5",
     ],
 )
 def test_retry_after_malformed_is_none(value: str) -> None:
@@ -498,13 +471,6 @@ def test_retries_then_gives_up_with_the_same_error_and_attempts() -> None:
     assert loop.clock.sleeps == [0.25, 0.5]
 
 
-def test_retries_then_succeeds() -> None:
-    loop = Loop(no_jitter(max_attempts=5))
-    result = loop.call([api_error(502), timeout_error(), AuthingConnectionError("reset"), "ok"])
-    assert result == ("ok", 4)
-    assert loop.clock.sleeps == [0.25, 0.5, 1.0]
-
-
 def test_uses_the_injected_rng_for_jitter() -> None:
     loop = Loop(RetryPolicy(budget=None), rng=lambda low, high: high / 2)
     assert loop.call([api_error(503), "ok"]) == ("ok", 2)
@@ -513,14 +479,8 @@ def test_uses_the_injected_rng_for_jitter() -> None:
 
 @pytest.mark.parametrize(
     "error",
-    [
-        api_error(400),
-        api_error(404),
-        api_error(501),
-        api_error(200, status_code=403),
-        AuthingResponseError("missing data", response=httpx.Response(200, request=REQUEST)),
-        DeprecatedEndpointError("deprecated", successor="x"),
-    ],
+    # Which errors are retryable is ``retry_reason``'s, tested above: one of each kind here.
+    [api_error(404), DeprecatedEndpointError("deprecated", successor="x")],
 )
 def test_non_retryable_errors_raise_at_once(
     error: AuthingError, caplog: pytest.LogCaptureFixture
@@ -565,12 +525,8 @@ def test_max_attempts_one_never_retries() -> None:
     ("headers", "sleep"),
     [
         ({"Retry-After": "2"}, 2.0),
-        ({"Retry-After": "0.5"}, 0.5),
-        ({"retry-after-ms": "1200", "Retry-After": "9"}, 1.2),
-        ({"Retry-After": formatdate(NOW + 3, usegmt=True)}, 3.0),
         ({"Retry-After": "30"}, 30.0),  # exactly max_retry_after is still worth waiting for
-        ({"Retry-After": "-5"}, 0.25),  # malformed: back to the normal backoff
-        ({"Retry-After": "Mon, 01 Jan 2001 00:00:00 GMT"}, 0.25),  # past
+        ({"Retry-After": "-5"}, 0.25),  # malformed or past: back to the normal backoff
     ],
 )
 def test_server_hint_replaces_the_backoff(headers: dict[str, str], sleep: float) -> None:
@@ -624,16 +580,6 @@ def test_deadline_cuts_attempt_timeouts_and_refuses_to_sleep_past_it() -> None:
     assert loop.clock.monotonic() == 5.0
 
 
-def test_deadline_refuses_a_backoff_that_would_end_past_it() -> None:
-    loop = Loop(no_jitter(initial_backoff=2.0, max_backoff=4.0, deadline=1.5))
-    error = api_error(503)
-    with pytest.raises(AuthingAPIError) as caught:
-        loop.call([error, "ok"])
-    assert caught.value is error
-    assert error.retry_after is None
-    assert loop.clock.sleeps == []
-
-
 def test_deadline_refuses_a_sleep_ending_exactly_at_it() -> None:
     # Waking at the deadline would leave a zero timeout for the next attempt.
     loop = Loop(no_jitter(deadline=0.25))
@@ -644,20 +590,16 @@ def test_deadline_refuses_a_sleep_ending_exactly_at_it() -> None:
     assert loop.call([api_error(503), "ok"]) == ("ok", 2)
 
 
-def test_deadline_refuses_a_hint_that_would_end_past_it() -> None:
+def test_deadline_allows_a_hint_that_fits_and_refuses_one_that_does_not() -> None:
     loop = Loop(no_jitter(deadline=10.0))
+    assert loop.call([api_error(503, headers={"Retry-After": "9"}), "ok"]) == ("ok", 2)
+    assert loop.timeouts == [10.0, 1.0]
     error = api_error(503, headers={"Retry-After": "20"})
     with pytest.raises(AuthingAPIError) as caught:
         loop.call([error, "ok"])
     assert caught.value is error
     assert error.retry_after == 20.0
-    assert loop.clock.sleeps == []
-
-
-def test_deadline_allows_a_hint_that_fits() -> None:
-    loop = Loop(no_jitter(deadline=10.0))
-    assert loop.call([api_error(503, headers={"Retry-After": "9"}), "ok"]) == ("ok", 2)
-    assert loop.timeouts == [10.0, 1.0]
+    assert loop.clock.sleeps == [9.0]
 
 
 def test_attempt_timeout_raises_once_the_deadline_is_gone() -> None:
@@ -725,34 +667,6 @@ def test_without_a_budget_an_outage_costs_every_attempt() -> None:
     assert _outage(Loop(RetryPolicy(max_attempts=3, budget=None)), 200) == 600
 
 
-def test_budget_is_shared_between_sync_and_async_runs() -> None:
-    bucket = TokenBucket(RetryBudget(max_tokens=4.0))
-    loop = Loop(no_jitter(), bucket=bucket)
-    with pytest.raises(AuthingAPIError):
-        loop.call([api_error(503), api_error(503), api_error(503)])
-    assert bucket.tokens == 2.0
-    with pytest.raises(AuthingAPIError) as caught:
-        asyncio.run(loop.acall([api_error(503), "ok"]))
-    assert caught.value.attempts == 1
-
-
-def test_each_retry_logs_one_info_line_without_secrets(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="authing_wechat")
-    loop = Loop(no_jitter())
-    first = api_error(503, message=f"upstream said {CANARY}")
-    second = api_error(200, status_code=500, message=f"envelope said {CANARY}")
-    assert loop.call([first, second, "ok"]) == ("ok", 3)
-    assert [(r.name, r.levelno) for r in caplog.records] == [
-        ("authing_wechat", logging.INFO),
-        ("authing_wechat", logging.INFO),
-    ]
-    assert [r.getMessage() for r in caplog.records] == [
-        f"retrying {OPERATION} after attempt 1 of 3 in 0.250s: HTTP 503",
-        f"retrying {OPERATION} after attempt 2 of 3 in 0.500s: envelope statusCode 500 in HTTP 200",
-    ]
-    assert CANARY not in caplog.text
-
-
 def test_on_retry_receives_the_event_before_the_sleep() -> None:
     events: list[RetryEvent] = []
     sleeps_seen: list[int] = []
@@ -805,121 +719,24 @@ def test_retry_event_repr_holds_no_secret() -> None:
         event.delay = 1.0  # type: ignore[misc]
 
 
-def test_a_raising_hook_does_not_break_the_call(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_raising_hook_does_not_break_the_call_and_no_message_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG, logger="authing_wechat")
 
     def hook(event: RetryEvent) -> None:
-        raise RuntimeError(f"hook broke {CANARY}")
+        raise RuntimeError(f"hook broke {SECRET}")
 
     loop = Loop(no_jitter(on_retry=hook))
-    assert loop.call([api_error(503), "ok"]) == ("ok", 2)
-    assert loop.clock.sleeps == [0.25]
+    first = api_error(503, message=f"upstream said {SECRET}")
+    second = api_error(200, status_code=500, message=f"envelope said {SECRET}")
+    assert loop.call([first, second, "ok"]) == ("ok", 3)
+    assert loop.clock.sleeps == [0.25, 0.5]
+    assert [r.levelno for r in caplog.records] == [logging.INFO, logging.ERROR] * 2
+    assert caplog.records[2].getMessage() == (
+        f"retrying {OPERATION} after attempt 2 of 3 in 0.500s: envelope statusCode 500 in HTTP 200"
+    )
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert len(errors) == 1
     assert "RuntimeError" in errors[0].getMessage()
     assert errors[0].exc_info is None
-    assert CANARY not in caplog.text
-
-
-@pytest.mark.anyio
-async def test_async_loop_makes_the_same_decisions() -> None:
-    loop = Loop(no_jitter())
-    assert await loop.acall([api_error(503), api_error(429), "ok"]) == ("ok", 3)
-    assert loop.clock.sleeps == [0.25, 0.5]
-    with pytest.raises(AuthingAPIError) as caught:
-        await loop.acall([api_error(503, headers={"Retry-After": "60"})])
-    assert caught.value.retry_after == 60.0
-
-
-# --- clocks -------------------------------------------------------------------------------
-
-
-def test_fake_clock_starts_where_told() -> None:
-    clock = FakeClock()
-    assert clock.time() == 1_700_000_000.0
-    assert clock.monotonic() == 0.0
-    assert clock.sleeps == []
-    assert FakeClock(start=42.0).time() == 42.0
-
-
-def test_fake_clock_sleep_records_and_advances_both_clocks() -> None:
-    clock = FakeClock(start=NOW)
-    clock.sleep(1.5)
-    clock.sleep(0)
-    assert clock.sleeps == [1.5, 0.0]
-    assert clock.monotonic() == 1.5
-    assert clock.time() == NOW + 1.5
-
-
-def test_fake_clock_advance_does_not_record_a_sleep() -> None:
-    clock = FakeClock(start=NOW)
-    clock.advance(10)
-    assert clock.sleeps == []
-    assert clock.monotonic() == 10.0
-    assert clock.time() == NOW + 10
-    assert "sleeps=0" in repr(clock)
-
-
-@pytest.mark.anyio
-async def test_fake_clock_asleep_records_without_waiting() -> None:
-    clock = FakeClock(start=NOW)
-    started = time.monotonic()
-    await clock.asleep(3600)
-    assert time.monotonic() - started < 1.0
-    assert clock.sleeps == [3600.0]
-    assert clock.time() == NOW + 3600
-
-
-@pytest.mark.parametrize("seconds", [-1.0, math.nan, math.inf])
-def test_fake_clock_rejects_bad_durations(seconds: float) -> None:
-    clock = FakeClock()
-    with pytest.raises(ValueError, match="seconds"):
-        clock.sleep(seconds)
-    with pytest.raises(ValueError, match="seconds"):
-        clock.advance(seconds)
-    assert clock.sleeps == []
-    assert clock.monotonic() == 0.0
-
-
-def test_fake_clock_rejects_bad_arguments() -> None:
-    with pytest.raises(TypeError):
-        FakeClock().sleep("1")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="start"):
-        FakeClock(start=math.nan)
-    with pytest.raises(TypeError):
-        FakeClock(1.0)  # type: ignore[call-arg]
-
-
-def test_fake_clock_is_safe_across_threads() -> None:
-    clock = FakeClock()
-
-    def nap() -> None:
-        for _ in range(500):
-            clock.sleep(1)
-
-    threads = [threading.Thread(target=nap) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(clock.sleeps) == 2_000
-    assert clock.monotonic() == 2_000.0
-
-
-def test_clocks_satisfy_the_protocol() -> None:
-    assert isinstance(FakeClock(), Clock)
-    assert isinstance(SystemClock(), Clock)
-
-
-def test_system_clock_reads_real_time() -> None:
-    clock = SystemClock()
-    first = clock.monotonic()
-    assert clock.monotonic() >= first
-    assert abs(clock.time() - time.time()) < 5.0
-    clock.sleep(0)
-    assert repr(clock) == "SystemClock()"
-
-
-@pytest.mark.anyio
-async def test_system_clock_asleep_zero_returns() -> None:
-    await SystemClock().asleep(0)
+    assert SECRET not in caplog.text

@@ -11,9 +11,9 @@ import authing_wechat
 import httpx
 import pytest
 from authing_wechat import AuthingAPIError, AuthingError, RetryPolicy
-from authing_wechat._clock import FakeClock
+from authing_wechat.testing import FakeClock
 
-from tests._support import SECRET, TOKEN, Driver, Recorder, envelope
+from tests._support import SECRET, TOKEN, USER_TOKEN, Driver, Recorder, envelope
 
 Scenario = Callable[[httpx.Request], httpx.Response]
 
@@ -151,10 +151,10 @@ def test_successful_call_logs_and_reprs_hold_no_secret(
     driver: Driver, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    client = driver.client(Recorder(), access_token="USER-TOKEN-CANARY")
+    client = driver.client(Recorder(), access_token=USER_TOKEN)
     token = driver.fetch(client)
     _assert_clean(repr(token) + str(token) + repr(client) + caplog.text)
-    assert "USER-TOKEN-CANARY" not in repr(client) + caplog.text
+    assert USER_TOKEN not in repr(client) + caplog.text
 
 
 def test_blank_input_errors_do_not_echo_values(driver: Driver) -> None:
@@ -178,9 +178,9 @@ def test_text_utf8_cannot_encode_is_refused_without_echoing_it(driver: Driver, f
 
 def test_the_user_access_token_is_redacted_from_the_request_errors_carry(driver: Driver) -> None:
     recorder = Recorder(lambda r: httpx.Response(400, json=envelope(400)))
-    client = driver.client(recorder, access_token="USER-TOKEN-CANARY")
+    client = driver.client(recorder, access_token=USER_TOKEN)
     with pytest.raises(AuthingAPIError) as caught:
         driver.fetch(client)
-    assert recorder.requests[0].headers["authorization"] == "USER-TOKEN-CANARY"  # was sent
+    assert recorder.requests[0].headers["authorization"] == USER_TOKEN  # was sent
     assert caught.value.request is not None
     assert caught.value.request.headers["authorization"] == "[redacted]"

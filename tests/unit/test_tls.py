@@ -57,7 +57,8 @@ def test_an_unknown_certificate_authority_is_refused_at_once(https_url: str) -> 
     client = WechatTokenClient(https_url, "a", retry=RetryPolicy(), clock=clock)
     with client, pytest.raises(AuthingTLSError) as caught:
         client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
-    assert caught.value.attempts == 1
+    # One attempt, no retry; its request never left (the handshake failed): 0 requests made.
+    assert caught.value.attempts == 0
     assert clock.sleeps == []
     assert "certificate" in caught.value.message
 

@@ -53,6 +53,8 @@ def test_check_clock_names_what_is_missing() -> None:
     check_clock("clock", None)
     with pytest.raises(TypeError, match=r"clock must be a Clock.*lacks monotonic, time, sleep"):
         check_clock("clock", object())
+    with pytest.raises(TypeError, match="clock must be a Clock instance, not the class FakeClock"):
+        check_clock("clock", FakeClock)
 
 
 @pytest.mark.parametrize("client_class", CLIENTS)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.empty_object import EmptyObject
     from ..models.get_wechat_access_token_data_dto import GetWechatAccessTokenDataDto
 
 
@@ -18,24 +19,30 @@ T = TypeVar("T", bound="GetWechatAccessTokenRespDto")
 @_attrs_define
 class GetWechatAccessTokenRespDto:
     """The response envelope. On success `statusCode` is 200 and `data` holds the token; on a
-    business failure `statusCode` is a 4xx/5xx code and `data` may be absent.
+    business failure `statusCode` is a 4xx/5xx code and `data` is absent, null or `{}`.
 
         Attributes:
             status_code (int): Business status code; 200 means success.
             message (str): Description of the outcome.
             api_code (int | Unset): Detailed error code; absent on success.
             request_id (str | Unset): Request id; returned when the request fails.
-            data (GetWechatAccessTokenDataDto | Unset):
+            data (EmptyObject | GetWechatAccessTokenDataDto | None | Unset): The token when `statusCode` is 200; otherwise
+                absent, null or `{}`.
     """
 
     status_code: int
     message: str
     api_code: int | Unset = UNSET
     request_id: str | Unset = UNSET
-    data: GetWechatAccessTokenDataDto | Unset = UNSET
+    data: EmptyObject | GetWechatAccessTokenDataDto | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.empty_object import EmptyObject
+        from ..models.get_wechat_access_token_data_dto import (
+            GetWechatAccessTokenDataDto,
+        )
+
         status_code = self.status_code
 
         message = self.message
@@ -44,9 +51,15 @@ class GetWechatAccessTokenRespDto:
 
         request_id = self.request_id
 
-        data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.data, Unset):
+        data: dict[str, Any] | None | Unset
+        if isinstance(self.data, Unset):
+            data = UNSET
+        elif isinstance(self.data, GetWechatAccessTokenDataDto) or isinstance(
+            self.data, EmptyObject
+        ):
             data = self.data.to_dict()
+        else:
+            data = self.data
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -67,6 +80,7 @@ class GetWechatAccessTokenRespDto:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.empty_object import EmptyObject
         from ..models.get_wechat_access_token_data_dto import (
             GetWechatAccessTokenDataDto,
         )
@@ -80,12 +94,32 @@ class GetWechatAccessTokenRespDto:
 
         request_id = d.pop("requestId", UNSET)
 
-        _data = d.pop("data", UNSET)
-        data: GetWechatAccessTokenDataDto | Unset
-        if isinstance(_data, Unset):
-            data = UNSET
-        else:
-            data = GetWechatAccessTokenDataDto.from_dict(_data)
+        def _parse_data(
+            data: object,
+        ) -> EmptyObject | GetWechatAccessTokenDataDto | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                data_type_0 = GetWechatAccessTokenDataDto.from_dict(data)
+
+                return data_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_no_data_type_1 = EmptyObject.from_dict(data)
+
+                return componentsschemas_no_data_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(EmptyObject | GetWechatAccessTokenDataDto | None | Unset, data)
+
+        data = _parse_data(d.pop("data", UNSET))
 
         get_wechat_access_token_resp_dto = cls(
             status_code=status_code,

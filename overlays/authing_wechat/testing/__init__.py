@@ -1,30 +1,39 @@
 """Test tooling: a reference mock of the Authing / GenAuth WeChat token API.
 
-``MockAuthingServer`` is a plain ASGI application that follows ``openapi/authing-wechat.yaml``
-(both paths, both clouds' headers, error envelopes, tokens cached per ``appId``, deprecation
-headers on the deprecated path) and answers scripted ``Fault`` s on demand. Serve it:
+``MockAuthingServer`` follows ``openapi/authing-wechat.yaml`` (both paths, both clouds'
+headers, error envelopes, tokens cached per ``appId``, deprecation headers on the deprecated
+path) and answers scripted ``Fault`` s on demand. Its one method ``answer`` decides every
+response; serve it:
 
-- in-process to async clients: ``httpx.ASGITransport(app=server)``;
-- in-process to sync and async clients: ``MockAuthingTransport(server)``;
-- over loopback with keep-alive: ``with run_mock_server(server) as handle: handle.url``;
-- from a shell: ``authing-wechat mock-server --port 8000 --fault info:503:x2``.
+- in-process to sync and async httpx clients: ``MockAuthingTransport(server)``;
+- over loopback with keep-alive (and TLS if asked): ``with run_mock_server(server) as h: h.url``;
+- from a shell: ``authing-wechat mock-server --port 8000 --fault info:503:x2``;
+- to ASGI servers and schemathesis: it is an ASGI application.
 
 Pass a ``FakeClock`` (re-exported here) as ``clock=`` to the server and to the clients: delay
 faults and retry backoffs then take no real time, and token expiry follows ``advance()``.
 
 With the package installed, pytest gets the fixtures ``authing_mock_server``,
-``authing_mock_transport`` and ``authing_mock_server_url``.
+``authing_mock_transport``, ``authing_mock_server_url`` and ``authing_mock_clock``, set up
+by the marker ``@pytest.mark.authing_mock(...)``.
 """
 
-from authing_wechat._clock import FakeClock
+import typing
 
-from ._app import Answer, MockAuthingServer, RecordedRequest
-from ._faults import Fault, FaultSpec, parse_fault_spec
-from ._paths import DEPRECATED_PATH, PATHS, SUCCESSOR_PATH
-from ._server import MockServerHandle, run_mock_server
-from ._transport import MockAuthingTransport
+from authing_wechat import _lazy
+
+if typing.TYPE_CHECKING:
+    from authing_wechat._clock import FakeClock
+
+    from ._app import Answer, MockAuthingServer, RecordedRequest
+    from ._contracts import contract_path
+    from ._faults import Fault, FaultSpec, parse_fault_spec
+    from ._paths import CLOUDS, DEPRECATED_PATH, PATHS, SUCCESSOR_PATH
+    from ._server import MockServerHandle, run_mock_server
+    from ._transport import MockAuthingTransport
 
 __all__ = [
+    "CLOUDS",
     "DEPRECATED_PATH",
     "PATHS",
     "SUCCESSOR_PATH",
@@ -36,6 +45,22 @@ __all__ = [
     "MockAuthingTransport",
     "MockServerHandle",
     "RecordedRequest",
+    "contract_path",
     "parse_fault_spec",
     "run_mock_server",
 ]
+
+# Loaded on first use: the pytest plugin lives in this package and must stay cheap to load.
+if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
+    __getattr__, __dir__ = _lazy.load_on_first_use(
+        __name__,
+        (
+            "authing_wechat._clock",
+            "._app",
+            "._contracts",
+            "._faults",
+            "._paths",
+            "._server",
+            "._transport",
+        ),
+    )

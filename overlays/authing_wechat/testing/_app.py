@@ -1,15 +1,16 @@
-"""The reference mock of the two operations: a plain ASGI application, no web framework.
+"""The reference mock of the two operations, and its one decision: ``MockAuthingServer.answer``.
 
-Every decision (validation, faults, tokens, headers) is made by one synchronous method,
-``MockAuthingServer.answer``, under one lock; the ASGI wrapper only reads the body, sleeps
-for delay faults and sends what was decided. That keeps it thread-safe and cheap enough to
-benchmark clients against.
+Every decision (validation, faults, tokens, headers, variation) is made by that synchronous
+method under one lock. The loopback server, the in-process transport and the ASGI wrapper
+only read the body, wait out delay faults and send what was decided (or drop the
+connection), so every way of serving the mock behaves the same.
 """
 
 from __future__ import annotations
 
 import collections
 import json
+import logging
 import re
 import threading
 import uuid
@@ -25,18 +26,16 @@ import httpx
 from authing_wechat._clock import Clock, SystemClock
 
 from ._faults import Fault
-from ._paths import DEPRECATED_PATH, PATHS, SUCCESSOR_PATH
+from ._paths import CLOUDS, DEPRECATED_PATH, PATHS, SUCCESSOR_PATH, Cloud
+from ._varied import Variation
 
-__all__ = ["ASGIMessage", "Answer", "MockAuthingServer", "RecordedRequest"]
+__all__ = ["Answer", "MockAuthingServer", "RecordedRequest", "reason_phrase"]
 
-ASGIMessage = MutableMapping[str, Any]
-_Receive = Callable[[], Awaitable[ASGIMessage]]
-_Send = Callable[[ASGIMessage], Awaitable[None]]
+_ASGIMessage = MutableMapping[str, Any]
 
+_logger = logging.getLogger("authing_wechat.testing")
 _LANGS: Final = ("zh-CN", "en-US")
 _DEFAULT_LANG: Final = "zh-CN"
-_APP_ID_HEADERS: Final = ("x-authing-app-id", "x-genauth-app-id")
-_LANG_HEADERS: Final = ("x-authing-lang", "x-genauth-lang")
 _JSON: Final = b"application/json; charset=utf-8"
 _HTML: Final = b"text/html; charset=utf-8"
 # RFC 9745 example date of the spec (2025-01-01T00:00:00Z).
@@ -54,9 +53,7 @@ class _Rejection:
         return (self.en if lang == "en-US" else self.zh).format(**fields)
 
 
-_APP_ID_HEADER_MISSING = _Rejection(
-    400, 1001, "缺少 x-authing-app-id 请求头", "x-authing-app-id or x-genauth-app-id is required"
-)
+_APP_ID_HEADER_MISSING = _Rejection(400, 1001, "缺少 {field} 请求头", "{field} is required")
 _APP_ID_HEADER_BLANK = _Rejection(400, 1002, "{field} 不能为空", "{field} must not be blank")
 # The spec's pattern for app ids: visible ASCII, no spaces.
 _APP_ID_PATTERN: Final = re.compile(r"[!-~]+")
@@ -65,6 +62,9 @@ _APP_ID_HEADER_INVALID = _Rejection(
 )
 _LANG_INVALID = _Rejection(
     400, 1003, "{field} 必须是 zh-CN 或 en-US", "{field} must be zh-CN or en-US"
+)
+_NOT_JSON_TYPE = _Rejection(
+    415, 1014, "Content-Type 必须是 application/json", "Content-Type must be application/json"
 )
 _BODY_MISSING = _Rejection(400, 1004, "缺少请求体", "request body is required")
 _BODY_NOT_JSON = _Rejection(400, 1005, "请求体不是合法的 JSON", "request body is not valid JSON")
@@ -97,7 +97,8 @@ _HTML_PAGE = (
 )
 
 
-def _phrase(status: int) -> str:
+def reason_phrase(status: int) -> str:
+    """The reason phrase of ``status``, also for statuses the standard library never named."""
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -115,7 +116,7 @@ class Answer:
 
     Attributes:
         status: HTTP status to send.
-        headers: Response headers, lower-case names, as ASGI wants them.
+        headers: Response headers, lower-case names, as bytes.
         body: Response body.
         delay_seconds: How long to wait before answering (or dropping).
         drop: Close the connection instead of answering.
@@ -171,36 +172,45 @@ def _header_map(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 class MockAuthingServer:
-    """A reference server for both operations, as a plain ASGI application.
+    """A reference server for both operations: one decision, served in any of three ways.
 
     It follows ``openapi/authing-wechat.yaml``: ``POST`` on the two paths, the app id in
-    ``x-authing-app-id`` or ``x-genauth-app-id``, ``x-*-lang`` choosing the message language,
-    a JSON body with non-blank string ``appId`` and ``appSecret``. Valid requests get a token
-    that stays the same per ``appId`` until it expires, as the real server's cache does. The
-    deprecated path adds ``Deprecation``, ``Link`` (and ``Sunset`` when configured) headers.
-    Scripted faults (``add_fault``) answer the next requests of a path instead.
+    ``x-authing-app-id`` or ``x-genauth-app-id`` (one of them only, with ``cloud``),
+    ``x-*-lang`` choosing the message language, a JSON body with non-blank string ``appId``
+    and ``appSecret``. Valid requests get a token that stays the same per ``appId`` until it
+    expires, as the real server's cache does. The deprecated path adds ``Deprecation``,
+    ``Link`` (and ``Sunset`` when configured) headers. Scripted faults (``add_fault``) answer
+    the next requests of a path instead.
 
-    Serve it in-process with ``httpx.ASGITransport(app=server)`` (async clients) or
-    ``MockAuthingTransport(server)`` (sync and async), or over loopback with
-    ``run_mock_server(server)``. Thread-safe: one instance may serve several event loops.
+    Serve it in-process with ``MockAuthingTransport(server)`` (sync and async httpx clients),
+    over loopback with ``run_mock_server(server)``, or as the ASGI application it also is.
+    Thread-safe: one instance may serve several threads and event loops.
 
     Args:
         expires_in: Lifetime of the tokens it issues, in seconds.
         credentials: ``{appId: appSecret}`` it accepts; any other pair gets HTTP 401. ``None``
             (the default) accepts any non-blank pair.
+        cloud: ``"authing"`` requires ``x-authing-app-id`` and reads ``x-authing-lang``,
+            ignoring GenAuth's headers; ``"genauth"`` the reverse; ``None`` (the default)
+            takes either.
         deprecated_since: Epoch seconds sent as ``Deprecation: @<epoch>`` on the deprecated
             path; ``None`` sends no deprecation headers at all (no ``Link``, no ``Sunset``).
         sunset: Sent as ``Sunset`` on the deprecated path: an aware ``datetime`` (formatted as
             an HTTP-date) or a string sent verbatim; ``None`` sends none.
         clock: Time source: tokens expire by ``clock.time()``, and delay faults wait with
-            ``await clock.asleep(seconds)``. ``SystemClock()`` by default; pass a
-            ``FakeClock`` so delays take no real time and expiry follows ``advance()``.
+            ``clock.sleep`` (``asleep`` in async code). ``SystemClock()`` by default; pass a
+            ``FakeClock`` so delays take no real time and expiry follows ``advance()``. Read
+            it back as ``server.clock``.
+        varied: Vary the optional parts of every JSON answer, as servers within the contract
+            may: ``requestId`` and ``apiCode`` left out, unknown fields added, ``data`` null or
+            ``{}`` on failures, the charset of the content type, the deprecation headers.
+        seed: Seeds the varied mode's choices: the same seed and requests, the same answers.
         max_recorded: How many recent requests ``requests`` keeps (counts stay exact); ``0``
             keeps none, for long benchmarks.
 
     Raises:
-        ValueError: ``expires_in`` is not a positive int, ``sunset`` is a naive datetime, or
-            ``max_recorded`` is negative.
+        ValueError: ``expires_in`` is not a positive int, ``cloud`` is not one of ``CLOUDS``,
+            ``sunset`` is a naive datetime, or ``max_recorded`` is negative.
     """
 
     def __init__(
@@ -208,19 +218,28 @@ class MockAuthingServer:
         *,
         expires_in: int = 7200,
         credentials: Mapping[str, str] | None = None,
+        cloud: Cloud | None = None,
         deprecated_since: int | None = _DEFAULT_DEPRECATED_SINCE,
         sunset: datetime | str | None = None,
         clock: Clock | None = None,
+        varied: bool = False,
+        seed: int = 0,
         max_recorded: int = 10_000,
     ) -> None:
         if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
             raise ValueError(f"expires_in must be a positive int of seconds, got {expires_in!r}")
+        if cloud is not None and cloud not in CLOUDS:
+            raise ValueError(f"cloud must be one of {CLOUDS} or None, got {cloud!r}")
         if max_recorded < 0:
             raise ValueError(f"max_recorded must be >= 0, got {max_recorded!r}")
+        self._clock: Clock = SystemClock() if clock is None else clock
         self._expires_in = expires_in
         self._credentials = None if credentials is None else dict(credentials)
-        self._clock: Clock = SystemClock() if clock is None else clock
+        clouds = CLOUDS if cloud is None else (cloud,)
+        self._app_id_headers = tuple(f"x-{name}-app-id" for name in clouds)
+        self._lang_headers = tuple(f"x-{name}-lang" for name in clouds)
         self._deprecation_headers = _deprecation_headers(deprecated_since, sunset)
+        self._variation = Variation(seed) if varied else None
         self._lock = threading.Lock()
         self._recorded: collections.deque[RecordedRequest] = collections.deque(maxlen=max_recorded)
         self._counts: collections.Counter[str] = collections.Counter()
@@ -235,6 +254,11 @@ class MockAuthingServer:
             f"<MockAuthingServer requests={self.request_count()} "
             f"tokens_issued={self.tokens_issued}>"
         )
+
+    @property
+    def clock(self) -> Clock:
+        """The time source of token expiry and delay faults (share it with your clients)."""
+        return self._clock
 
     # --- scripting and inspection -------------------------------------------------------
 
@@ -256,9 +280,9 @@ class MockAuthingServer:
         """
         if path not in PATHS:
             raise ValueError(f"path must be one of {PATHS}, got {path!r}")
-        if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
-            raise ValueError(f"times must be a positive int or None, got {times!r}")
-        if times is not None and times < 1:
+        if times is not None and (
+            isinstance(times, bool) or not isinstance(times, int) or times < 1
+        ):
             raise ValueError(f"times must be a positive int or None, got {times!r}")
         with self._lock:
             self._faults[path].append([fault, times])
@@ -297,23 +321,35 @@ class MockAuthingServer:
             self._tokens.clear()
             self._issued = 0
 
+    def routes(self) -> dict[str, frozenset[str]]:
+        """The paths it serves and the methods each one answers (for drift checks).
+
+        Returns:
+            ``{path: {"POST"}}`` for both paths.
+        """
+        return {path: frozenset({"POST"}) for path in PATHS}
+
     # --- deciding -------------------------------------------------------------------------
 
     def answer(
         self, method: str, path: str, headers: Iterable[tuple[bytes, bytes]], body: bytes
     ) -> Answer:
-        """Decide the answer to one request, and record it. The ASGI app calls this.
+        """Decide the answer to one request, record it, and log it.
+
+        Every way of serving the mock calls this; it never waits. Each request is logged at
+        ``INFO`` on the ``authing_wechat.testing`` logger (method, path, status, fault; no
+        header or body).
 
         Args:
             method: HTTP method.
-            path: URL path.
+            path: URL path, without the query.
             headers: Raw header pairs (any case).
             body: The whole request body.
 
         Returns:
-            What to send, or that the connection is to be dropped.
+            What to send, or that the connection is to be dropped, and after what delay.
         """
-        raw_headers = list(headers)
+        raw_headers = tuple(headers)
         header_map = _header_map(raw_headers)
         parsed = _parse_json(body)
         with self._lock:
@@ -323,17 +359,25 @@ class MockAuthingServer:
                 answer = self._fault_answer(fault, path, header_map, parsed)
             else:
                 answer = self._normal_answer(method, path, header_map, parsed)
+            status = None if answer.drop else answer.status
             if self._recorded.maxlen:
                 self._recorded.append(
                     RecordedRequest(
                         method=method,
                         path=path,
-                        raw_headers=tuple(raw_headers),
+                        raw_headers=raw_headers,
                         body=None if parsed is _NO_BODY or parsed is _INVALID else parsed,
-                        status=None if answer.drop else answer.status,
+                        status=status,
                         fault=fault,
                     )
                 )
+        _logger.info(
+            "%s %s -> %s%s",
+            method,
+            path,
+            "dropped" if status is None else status,
+            "" if fault is None else f" (fault {fault.kind})",
+        )
         return answer
 
     def _take_fault(self, path: str) -> Fault | None:
@@ -348,29 +392,29 @@ class MockAuthingServer:
                 queue.popleft()
         return fault
 
-    def _lang(self, headers: Mapping[str, str]) -> tuple[str, _Rejection | None, str]:
+    def _lang(self, headers: Mapping[str, str]) -> tuple[str, str]:
+        """The message language, and the name of a header holding an unknown one (or "")."""
         lang = None
-        for name in _LANG_HEADERS:
+        for name in self._lang_headers:
             value = headers.get(name)
             if value is None:
                 continue
             if value not in _LANGS:
-                return _DEFAULT_LANG, _LANG_INVALID, name
+                return _DEFAULT_LANG, name
             lang = lang or value
-        return lang or _DEFAULT_LANG, None, ""
+        return lang or _DEFAULT_LANG, ""
 
     def _normal_answer(
         self, method: str, path: str, headers: Mapping[str, str], parsed: Any
     ) -> Answer:
-        lang, rejection, field = self._lang(headers)
+        lang, bad_lang = self._lang(headers)
         if path not in PATHS:
             return self._error(_NOT_FOUND, lang, path)
         if method != "POST":
             return self._error(_METHOD_NOT_ALLOWED, lang, path, extra=((b"allow", b"POST"),))
+        rejection, field = (_LANG_INVALID, bad_lang) if bad_lang else self._check_headers(headers)
         if rejection is None:
-            rejection, field = _check_headers(headers)
-        if rejection is None:
-            rejection = _check_body(parsed)
+            rejection = _check_content_type(headers.get("content-type")) or _check_body(parsed)
         if rejection is None and self._credentials is not None:
             expected = self._credentials.get(parsed["appId"])
             if expected is None:
@@ -386,7 +430,18 @@ class MockAuthingServer:
             "requestId": str(uuid.uuid4()),
             "data": {"accessToken": token, "expiresAt": str(expires_at)},
         }
-        return Answer(status=200, headers=self._json_headers(path), body=_json(payload))
+        return self._json_answer(200, payload, path)
+
+    def _check_headers(self, headers: Mapping[str, str]) -> tuple[_Rejection | None, str]:
+        present = [(name, headers[name]) for name in self._app_id_headers if name in headers]
+        if not present:
+            return _APP_ID_HEADER_MISSING, " or ".join(self._app_id_headers)
+        for name, value in present:
+            if not value.strip():
+                return _APP_ID_HEADER_BLANK, name
+            if not _APP_ID_PATTERN.fullmatch(value):
+                return _APP_ID_HEADER_INVALID, name
+        return None, ""
 
     def _token(self, app_id: str) -> tuple[str, int]:
         now = self._clock.time()
@@ -398,13 +453,30 @@ class MockAuthingServer:
         self._tokens[app_id] = fresh
         return fresh
 
-    def _json_headers(
-        self, path: str, extra: tuple[tuple[bytes, bytes], ...] = ()
-    ) -> tuple[tuple[bytes, bytes], ...]:
-        headers = ((b"content-type", _JSON), *extra)
-        if path == DEPRECATED_PATH:
+    def _headers(
+        self, path: str, status: int, extra: tuple[tuple[bytes, bytes], ...] = ()
+    ) -> list[tuple[bytes, bytes]]:
+        headers = [(b"content-type", _JSON), *extra]
+        # A 405 is not an answer of the operation, so it does not announce its deprecation.
+        if path == DEPRECATED_PATH and status != 405:
             headers += self._deprecation_headers
         return headers
+
+    def _json_answer(
+        self,
+        status: int,
+        payload: dict[str, Any],
+        path: str,
+        *,
+        extra: tuple[tuple[bytes, bytes], ...] = (),
+        delay: float = 0.0,
+    ) -> Answer:
+        headers = self._headers(path, status, extra)
+        if self._variation is not None:
+            payload, headers = self._variation.vary(payload, headers)
+        return Answer(
+            status=status, headers=tuple(headers), body=_json(payload), delay_seconds=delay
+        )
 
     def _error(
         self,
@@ -421,9 +493,7 @@ class MockAuthingServer:
             "apiCode": rejection.api_code,
             "requestId": str(uuid.uuid4()),
         }
-        # A 405 is not an answer of the operation, so it does not announce its deprecation.
-        headers = ((b"content-type", _JSON), *extra) if extra else self._json_headers(path)
-        return Answer(status=rejection.status, headers=headers, body=_json(payload))
+        return self._json_answer(rejection.status, payload, path, extra=extra)
 
     def _fault_answer(
         self, fault: Fault, path: str, headers: Mapping[str, str], parsed: Any
@@ -445,7 +515,7 @@ class MockAuthingServer:
         )
         status = fault.status_code or 200
         if fault.kind == "html":
-            page = _HTML_PAGE.format(status=status, phrase=_phrase(status))
+            page = _HTML_PAGE.format(status=status, phrase=reason_phrase(status))
             return Answer(
                 status=status,
                 headers=((b"content-type", _HTML), *hints),
@@ -460,45 +530,46 @@ class MockAuthingServer:
                     "data": {"accessToken": "mock-access-token-0", "expiresAt": "0"},
                 }
             )
+            # Framed: Content-Length is the short body's, so only the JSON is broken.
             return Answer(
                 status=status,
-                headers=self._json_headers(path),
+                headers=tuple(self._headers(path, status)),
                 body=whole[: len(whole) // 2],
                 delay_seconds=delay,
             )
         payload: dict[str, Any] = {
             "statusCode": status,
-            "message": fault.message or _phrase(status),
+            "message": fault.message or reason_phrase(status),
             "requestId": str(uuid.uuid4()),
         }
         if fault.api_code is not None:
             payload["apiCode"] = fault.api_code
         http_status = 200 if fault.kind == "envelope_error" else status
-        return Answer(
-            status=http_status,
-            headers=self._json_headers(path, hints),
-            body=_json(payload),
-            delay_seconds=delay,
-        )
+        return self._json_answer(http_status, payload, path, extra=hints, delay=delay)
 
     # --- ASGI -----------------------------------------------------------------------------
 
-    async def __call__(self, scope: ASGIMessage, receive: _Receive, send: _Send) -> None:
-        """Serve one ASGI ``http`` request (or the ``lifespan`` protocol, which needs nothing).
+    async def __call__(
+        self,
+        scope: _ASGIMessage,
+        receive: Callable[[], Awaitable[_ASGIMessage]],
+        send: Callable[[_ASGIMessage], Awaitable[None]],
+    ) -> None:
+        """Serve one ASGI ``http`` request (for ASGI servers and schemathesis' ``app=``).
 
         Raises:
-            httpx.RemoteProtocolError: A ``drop`` fault: no answer is sent. Servers close the
-                connection; ``httpx.ASGITransport`` re-raises it to the client, just as httpx
-                reports a real server that disconnects without a response.
-            ValueError: An ASGI scope type other than ``http`` and ``lifespan``.
+            httpx.RemoteProtocolError: A ``drop`` fault: nothing is sent.
+            ValueError: An ASGI scope other than ``http`` (``lifespan`` is not needed).
         """
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
         if scope["type"] != "http":
             raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
-        body = await _read_body(receive)
-        answer = self.answer(scope["method"], scope["path"], scope["headers"], body)
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message["type"] == "http.request" and message.get("more_body", False)
+        answer = self.answer(scope["method"], scope["path"], scope["headers"], b"".join(chunks))
         if answer.delay_seconds:
             await self._clock.asleep(answer.delay_seconds)
         if answer.drop:
@@ -506,14 +577,6 @@ class MockAuthingServer:
         headers = [*answer.headers, (b"content-length", str(len(answer.body)).encode())]
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
-
-    def routes(self) -> dict[str, frozenset[str]]:
-        """The paths it serves and the methods each one answers (for drift checks).
-
-        Returns:
-            ``{path: {"POST"}}`` for both paths.
-        """
-        return {path: frozenset({"POST"}) for path in PATHS}
 
 
 # Sentinels for bodies that hold no JSON value (``None`` is the JSON value ``null``).
@@ -530,16 +593,12 @@ def _parse_json(body: bytes) -> Any:
         return _INVALID
 
 
-def _check_headers(headers: Mapping[str, str]) -> tuple[_Rejection | None, str]:
-    present = [(name, headers[name]) for name in _APP_ID_HEADERS if name in headers]
-    if not present:
-        return _APP_ID_HEADER_MISSING, ""
-    for name, value in present:
-        if not value.strip():
-            return _APP_ID_HEADER_BLANK, name
-        if not _APP_ID_PATTERN.fullmatch(value):
-            return _APP_ID_HEADER_INVALID, name
-    return None, ""
+def _check_content_type(content_type: str | None) -> _Rejection | None:
+    # No Content-Type at all is read as JSON, as lenient servers do; a named other type is not.
+    media_type = (content_type or "application/json").partition(";")[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return None
+    return _NOT_JSON_TYPE
 
 
 def _check_body(parsed: Any) -> _Rejection | None:
@@ -550,18 +609,17 @@ def _check_body(parsed: Any) -> _Rejection | None:
     if not isinstance(parsed, dict):
         return _BODY_NOT_OBJECT
     for name, rejections in _FIELD_REJECTIONS.items():
-        rejection = _check_field(parsed, name, *rejections)
+        rejection = _check_field(parsed.get(name, _NO_BODY), *rejections)
         if rejection is not None:
             return rejection
     return None
 
 
 def _check_field(
-    body: dict[str, Any], name: str, missing: _Rejection, not_string: _Rejection, blank: _Rejection
+    value: Any, missing: _Rejection, not_string: _Rejection, blank: _Rejection
 ) -> _Rejection | None:
-    if name not in body:
+    if value is _NO_BODY:
         return missing
-    value = body[name]
     if not isinstance(value, str):
         return not_string
     return None if value.strip() else blank
@@ -583,25 +641,3 @@ def _deprecation_headers(
     if sunset is not None:
         headers += ((b"sunset", sunset.encode()),)
     return headers
-
-
-async def _read_body(receive: _Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-async def _lifespan(receive: _Receive, send: _Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

@@ -1,68 +1,133 @@
 """pytest fixtures for code that fetches WeChat tokens through Authing / GenAuth.
 
 Installed with the package (entry point ``pytest11: authing_wechat``); disable it with
-``-p no:authing_wechat``. All three fixtures share one ``MockAuthingServer`` per test, so
-faults scripted on ``authing_mock_server`` apply to the transport and the URL alike::
+``-p no:authing_wechat``. Loading it imports nothing beyond pytest: the mock (and httpx)
+load when a test first uses a fixture.
 
+All fixtures of a test share one ``MockAuthingServer`` and one clock, so faults scripted on
+``authing_mock_server`` apply to the transport and the URL alike, and a client given
+``clock=authing_mock_clock`` backs off without sleeping while tokens expire on the same
+time line as the mock's::
+
+    import pytest
     from authing_wechat import WechatTokenClient
-    from authing_wechat.testing import SUCCESSOR_PATH, FakeClock, Fault
+    from authing_wechat.testing import SUCCESSOR_PATH, Fault
 
-    def test_retries_a_503(authing_mock_server, authing_mock_server_url):
+    @pytest.mark.authing_mock(credentials={"wx1": "s"}, cloud="authing")   # optional
+    def test_rides_out_a_503(authing_mock_server, authing_mock_server_url, authing_mock_clock):
         authing_mock_server.add_fault(SUCCESSOR_PATH, Fault.status(503))
-        clock = FakeClock()  # the retry backs off without sleeping
-        with WechatTokenClient(authing_mock_server_url, "app-id", clock=clock) as client:
-            client.get_wechat_mp_access_token_info(app_id="wx1", app_secret="s3cret")
-        assert authing_mock_server.request_count(SUCCESSOR_PATH) == 2
+        client = WechatTokenClient(authing_mock_server_url, "app", clock=authing_mock_clock)
+        assert client.get_wechat_mp_access_token_info(app_id="wx1", app_secret="s").attempts == 2
+
+The marker ``@pytest.mark.authing_mock(**options)`` (on a test, class or module) configures
+them: ``clock="fake"`` (the default), ``"system"`` or any clock object; every other option is
+a keyword argument of ``MockAuthingServer`` (``credentials``, ``expires_in``, ``cloud``,
+``varied``, ``seed``, ``sunset``, ...).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._app import MockAuthingServer
-from ._server import run_mock_server
-from ._transport import MockAuthingTransport
+if TYPE_CHECKING:
+    from authing_wechat import Clock
 
-__all__ = ["authing_mock_server", "authing_mock_server_url", "authing_mock_transport"]
+    from ._app import MockAuthingServer
+    from ._transport import MockAuthingTransport
+
+__all__ = [
+    "authing_mock_clock",
+    "authing_mock_server",
+    "authing_mock_server_url",
+    "authing_mock_transport",
+    "pytest_configure",
+]
+
+_MARKER = "authing_mock"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``authing_mock`` marker (so ``--strict-markers`` accepts it)."""
+    config.addinivalue_line(
+        "markers",
+        f"{_MARKER}(clock='fake', **options): configure the authing_mock_* fixtures; "
+        "clock is 'fake', 'system' or a clock object, the other options are keyword "
+        "arguments of authing_wechat.testing.MockAuthingServer",
+    )
+
+
+def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker(_MARKER)
+    if marker is None:
+        return {}
+    if marker.args:
+        raise pytest.UsageError(f"@pytest.mark.{_MARKER} takes keyword arguments only")
+    return dict(marker.kwargs)
 
 
 @pytest.fixture
-def authing_mock_server() -> MockAuthingServer:
-    """A fresh ``MockAuthingServer`` for this test, with default settings.
+def authing_mock_clock(request: pytest.FixtureRequest) -> Clock:
+    """The clock of this test's mock server, to pass to your clients as ``clock=``.
 
-    Script faults with ``add_fault``; read ``requests`` and ``request_count()`` afterwards.
-    Its delay faults really wait; build your own ``MockAuthingServer(clock=FakeClock())``
-    fixture to make them instant.
+    A ``FakeClock`` by default, starting at the current time (so the mock's tokens look
+    valid to code on the real clock too): sleeps return at once, ``advance()`` moves time,
+    ``sleeps`` lists every sleep. Over loopback a fake clock makes delay faults instant, which
+    trips no real timeout; ask for ``@pytest.mark.authing_mock(clock="system")`` there.
     """
-    return MockAuthingServer()
+    from authing_wechat._clock import FakeClock, SystemClock  # noqa: PLC0415 - stays cheap
+
+    choice = _options(request).get("clock", "fake")
+    if choice == "fake":
+        return FakeClock(start=int(time.time()))
+    if choice == "system":
+        return SystemClock()
+    if isinstance(choice, str):
+        raise pytest.UsageError(f"clock must be 'fake', 'system' or a clock, not {choice!r}")
+    clock: Clock = choice
+    return clock
 
 
 @pytest.fixture
-def authing_mock_transport(
-    authing_mock_server: MockAuthingServer,
-) -> Iterator[MockAuthingTransport]:
+def authing_mock_server(
+    request: pytest.FixtureRequest, authing_mock_clock: Clock
+) -> MockAuthingServer:
+    """A fresh ``MockAuthingServer`` for this test, on ``authing_mock_clock``.
+
+    Configured by the ``authing_mock`` marker. Script faults with ``add_fault``; read
+    ``requests`` and ``request_count()`` afterwards.
+    """
+    from ._app import MockAuthingServer  # noqa: PLC0415 - stays cheap
+
+    options = {name: value for name, value in _options(request).items() if name != "clock"}
+    return MockAuthingServer(clock=authing_mock_clock, **options)
+
+
+@pytest.fixture
+def authing_mock_transport(authing_mock_server: MockAuthingServer) -> MockAuthingTransport:
     """An in-process httpx transport serving ``authing_mock_server``: no socket, no port.
 
-    Works with ``httpx.Client`` and ``httpx.AsyncClient`` alike. It is an
-    ``httpx.ASGITransport`` (which alone only serves async clients) that also runs the app for
-    sync clients, on an event loop thread of its own. A ``drop`` fault raises
-    ``httpx.RemoteProtocolError``; a ``delay`` longer than the read timeout raises
-    ``httpx.ReadTimeout``. Closed after the test.
+    For ``httpx.Client(transport=...)`` and ``httpx.AsyncClient(transport=...)`` alike. A
+    ``drop`` fault raises ``httpx.RemoteProtocolError``; a delay longer than the request's read
+    timeout raises ``httpx.ReadTimeout`` (at once on a fake clock, which is advanced).
     """
-    transport = MockAuthingTransport(authing_mock_server)
-    yield transport
-    transport.close()
+    from ._transport import MockAuthingTransport  # noqa: PLC0415 - stays cheap
+
+    return MockAuthingTransport(authing_mock_server)
 
 
 @pytest.fixture
 def authing_mock_server_url(authing_mock_server: MockAuthingServer) -> Iterator[str]:
     """The base URL (``http://127.0.0.1:<port>``) of ``authing_mock_server`` on loopback.
 
-    A real HTTP/1.1 keep-alive server on a free port, serving the same app object as the
-    other two fixtures, stopped after the test. Use it to test real connections: pooling,
-    timeouts, dropped sockets. Plain ``http://`` to loopback needs no ``allow_insecure_http``.
+    A real HTTP/1.1 keep-alive server on a free port, serving the same mock as the other
+    fixtures, stopped after the test. Use it to test real connections: pooling, timeouts,
+    dropped sockets. Plain ``http://`` to loopback needs no ``allow_insecure_http``.
     """
+    from ._server import run_mock_server  # noqa: PLC0415 - stays cheap
+
     with run_mock_server(authing_mock_server) as handle:
         yield handle.url

@@ -1,28 +1,34 @@
-"""Serve the mock on loopback: HTTP/1.1 with keep-alive, on a private event loop thread.
+"""Serve the mock on loopback with the standard library's ``http.server``.
 
-The server runs its own asyncio loop in a daemon thread, so sync tests, async tests and the
-CLI use it the same way, and it never shares a loop with the code under test. Each request
-is parsed by ``_http.parse_request`` and answered by the ASGI app, one at a time per
-connection (pipelined requests wait their turn).
+One daemon thread per connection, HTTP/1.1 keep-alive, ``TCP_NODELAY``, optionally TLS. The
+handler reads a request, asks ``MockAuthingServer.answer`` and carries the answer out: waits
+through the mock's clock, then writes the whole response in one write, or closes the socket
+before any byte for a drop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import socket
+import socketserver
+import ssl
+import sys
 import threading
 from collections.abc import Iterator
 from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import attrs
 
-from ._app import ASGIMessage, MockAuthingServer
-from ._http import MAX_BODY, MAX_HEAD, Incomplete, MalformedRequest, ParsedRequest, parse_request
+from ._app import MockAuthingServer, reason_phrase
 
 __all__ = ["MockServerHandle", "run_mock_server"]
 
-_MAX_BUFFERED = MAX_HEAD + MAX_BODY
+# How often the accept loop looks for a stop request: the most a stop waits for it.
+_POLL_SECONDS = 0.05
+_MAX_LINE = 65_536
 
 
 @attrs.frozen(kw_only=True)
@@ -30,7 +36,8 @@ class MockServerHandle:
     """A running loopback mock server (yielded by ``run_mock_server``).
 
     Attributes:
-        url: Its base URL, e.g. ``http://127.0.0.1:54321``; pass it as ``app_host``.
+        url: Its base URL, e.g. ``http://127.0.0.1:54321`` (``https://`` with TLS); pass it as
+            ``app_host``.
         host: The address it listens on.
         port: The TCP port it listens on.
         server: The ``MockAuthingServer`` answering: script faults and read requests on it.
@@ -40,232 +47,165 @@ class MockServerHandle:
     host: str
     port: int
     server: MockAuthingServer
+    _listener: _Listener = attrs.field(repr=False, alias="listener")
+
+    @property
+    def connections(self) -> int:
+        """How many TCP connections it accepted so far (TLS handshakes refused included)."""
+        return self._listener.connections
 
 
 @contextlib.contextmanager
 def run_mock_server(
-    server: MockAuthingServer | None = None, *, host: str = "127.0.0.1", port: int = 0
+    server: MockAuthingServer | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Iterator[MockServerHandle]:
-    """Serve ``server`` over HTTP/1.1 with keep-alive on ``host`` in a background thread.
+    """Serve ``server`` over HTTP/1.1 with keep-alive on ``host`` in background threads.
 
-    Connections stay open between requests, as connection pools expect; a ``drop`` fault
-    closes its connection without answering. On exit the server stops listening, closes
-    every connection and its thread ends.
+    Connections stay open between requests, as connection pools expect. On exit the server
+    stops listening and closes every connection, idle or busy.
 
     Args:
-        server: The app to serve; a fresh ``MockAuthingServer()`` when ``None``.
+        server: The mock to serve; a fresh ``MockAuthingServer()`` when ``None``.
         host: Address to listen on (loopback unless you mean otherwise).
         port: TCP port; ``0`` picks a free one (read it from the handle).
+        ssl_context: Serve HTTPS with this server-side context (e.g. made with ``trustme``:
+            ``ca.issue_cert("127.0.0.1").configure_cert(context)``); plain HTTP when ``None``.
 
     Yields:
-        The handle: ``url``, ``host``, ``port`` and ``server``.
+        The handle: ``url``, ``host``, ``port``, ``server`` and ``connections``.
 
     Raises:
         OSError: The address cannot be bound (e.g. the port is taken).
     """
     app = MockAuthingServer() if server is None else server
-    runner = _LoopbackServer(app, host, port)
-    runner.start()
+    listener = _Listener(app, host, port, ssl_context)
+    thread = threading.Thread(
+        target=listener.serve_forever,
+        args=(_POLL_SECONDS,),
+        name="authing-mock-server",
+        daemon=True,
+    )
+    thread.start()
     try:
+        bound = listener.server_address[1]
         bracketed = f"[{host}]" if ":" in host else host
+        scheme = "http" if ssl_context is None else "https"
         yield MockServerHandle(
-            url=f"http://{bracketed}:{runner.port}", host=host, port=runner.port, server=app
+            url=f"{scheme}://{bracketed}:{bound}",
+            host=host,
+            port=bound,
+            server=app,
+            listener=listener,
         )
     finally:
-        runner.stop()
+        listener.shutdown()
+        listener.close_all()
+        thread.join()
 
 
-class _LoopbackServer:
-    def __init__(self, app: MockAuthingServer, host: str, port: int) -> None:
-        self._app = app
-        self._host = host
-        self._requested_port = port
-        self.port = 0
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name="authing-mock-server", daemon=True)
-        self._ready = threading.Event()
-        self._startup_error: OSError | None = None
-        self._connections: set[_HTTPConnection] = set()
+class _Listener(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when a pool opens many at once.
+    request_queue_size = socket.SOMAXCONN
 
-    def start(self) -> None:
-        self._thread.start()
-        self._ready.wait()
-        if self._startup_error is not None:
-            self._thread.join()
-            raise self._startup_error
+    def __init__(
+        self, app: MockAuthingServer, host: str, port: int, tls: ssl.SSLContext | None
+    ) -> None:
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.app = app
+        self.connections = 0
+        self._tls = tls
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        super().__init__((host, port), _Handler)
 
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind also resolves the host's FQDN, which can take seconds.
+        socketserver.TCPServer.server_bind(self)
 
-    def _run(self) -> None:
-        loop = self._loop
-        asyncio.set_event_loop(loop)
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = self.socket.accept()
+        if self._tls is not None:
+            # The handshake happens on the first read, in the connection's own thread.
+            sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        with self._lock:
+            self.connections += 1
+            self._open.add(sock)
+        return sock, address
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_all(self) -> None:
+        """Stop listening and close every connection, waking threads blocked on reads."""
+        self.server_close()
+        with self._lock:
+            remaining = list(self._open)
+        for sock in remaining:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up, refused handshakes and the sockets closed by a stop are normal.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Listener
+
+    def _answer(self) -> None:
         try:
-            try:
-                listener = loop.run_until_complete(
-                    loop.create_server(self._connection, self._host, self._requested_port)
-                )
-            except OSError as exc:
-                self._startup_error = exc
-                self._ready.set()
-                return
-            self.port = listener.sockets[0].getsockname()[1]
-            self._ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._shutdown(listener))
-        finally:
-            loop.close()
-
-    def _connection(self) -> _HTTPConnection:
-        return _HTTPConnection(self._app, self._connections)
-
-    async def _shutdown(self, listener: asyncio.Server) -> None:
-        listener.close()
-        tasks = [task for connection in self._connections for task in connection.close()]
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await listener.wait_closed()
-        # Lets the transports' scheduled close callbacks run before the loop closes.
-        await asyncio.sleep(0)
-
-
-_REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
-
-
-def _reason(status: int) -> bytes:
-    return _REASONS.get(status, b"Unknown")
-
-
-class _HTTPConnection(asyncio.Protocol):
-    """One connection: parse a request, run the app in a task, write its answer, repeat."""
-
-    def __init__(self, app: MockAuthingServer, registry: set[_HTTPConnection]) -> None:
-        self._app = app
-        self._registry = registry
-        self._buffer = bytearray()
-        self._transport: asyncio.Transport | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._continue_sent = False
-        self._needed = 0
-        self._client: Any = None
-        self._server: Any = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)  # noqa: S101 - TCP servers give these
-        self._transport = transport
-        self._client = transport.get_extra_info("peername")
-        self._server = transport.get_extra_info("sockname")
-        self._registry.add(self)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._registry.discard(self)
-        self._transport = None
-        if self._task is not None:
-            # Nobody is left to answer: stop a delay fault still waiting for its client.
-            self._task.cancel()
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        if self._task is None:
-            self._next_request()
-        if self._task is not None and len(self._buffer) > _MAX_BUFFERED and self._transport:
-            # A client pipelining faster than we answer waits for TCP back-pressure.
-            self._transport.pause_reading()
-
-    def close(self) -> list[asyncio.Task[None]]:
-        """Close the connection now; returns the task still answering, if any."""
-        if self._transport is not None:
-            self._transport.close()
-        if self._task is None:
-            return []
-        self._task.cancel()
-        return [self._task]
-
-    def _next_request(self) -> None:
-        transport = self._transport
-        if transport is None or transport.is_closing() or len(self._buffer) < self._needed:
+            body = self._read_body()
+        except ValueError:
+            self.send_error(HTTPStatus.BAD_REQUEST, "malformed body framing")
             return
-        try:
-            request = parse_request(self._buffer)
-        except MalformedRequest as exc:
-            self._reject(transport, exc)
+        headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in self.headers.items()
+        ]
+        path = unquote(urlsplit(self.path).path) or "/"
+        answer = self.server.app.answer(self.command, path, headers, body)
+        if answer.delay_seconds:
+            self.server.app.clock.sleep(answer.delay_seconds)
+        if answer.drop:
+            self.close_connection = True
             return
-        if isinstance(request, Incomplete):
-            self._needed = request.needed
-            if request.expects_continue and not self._continue_sent:
-                self._continue_sent = True
-                transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            return
-        self._continue_sent = False
-        self._needed = 0
-        self._task = asyncio.get_running_loop().create_task(self._answer(request))
-
-    async def _answer(self, request: ParsedRequest) -> None:
-        try:
-            status, headers, body = await self._call_app(request)
-        except Exception:
-            # A drop fault (or a broken app): close without answering, as a crashed server does.
-            if self._transport is not None:
-                self._transport.close()
-            return
-        finally:
-            self._task = None
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            return
-        lines = [b"HTTP/%s %d %s" % (request.http_version.encode(), status, _reason(status))]
-        lines += [name + b": " + value for name, value in headers if name != b"content-length"]
-        lines.append(b"content-length: %d" % len(body))
-        if not request.keep_alive:
+        lines = [b"HTTP/1.1 %d %s" % (answer.status, reason_phrase(answer.status).encode())]
+        lines += [name + b": " + value for name, value in answer.headers]
+        lines.append(b"content-length: %d" % len(answer.body))
+        if self.close_connection:
             lines.append(b"connection: close")
-        lines += [b"", b"" if request.method == "HEAD" else body]
-        transport.write(b"\r\n".join(lines))
-        if request.keep_alive:
-            transport.resume_reading()
-            self._next_request()
-        else:
-            transport.close()
+        body = b"" if self.command == "HEAD" else answer.body
+        self.wfile.write(b"\r\n".join(lines) + b"\r\n\r\n" + body)
 
-    def _reject(self, transport: asyncio.Transport, error: MalformedRequest) -> None:
-        body = b'{"statusCode":%d,"message":"%s","apiCode":1000}' % (
-            error.status,
-            error.reason.encode(),
-        )
-        transport.write(
-            b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
-            b"connection: close\r\n\r\n%s" % (error.status, _reason(error.status), len(body), body)
-        )
-        transport.close()
+    def __getattr__(self, name: str) -> Any:
+        # ``do_<METHOD>``: every method reaches the mock, which answers 405 to all but POST.
+        if name.startswith("do_"):
+            return self._answer
+        raise AttributeError(name)
 
-    async def _call_app(self, request: ParsedRequest) -> tuple[int, list[Any], bytes]:
-        scope: ASGIMessage = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": request.http_version,
-            "method": request.method,
-            "scheme": "http",
-            "path": request.path,
-            "raw_path": request.raw_path,
-            "query_string": request.query,
-            "root_path": "",
-            "headers": request.headers,
-            "client": self._client,
-            "server": self._server,
-        }
-        sent: list[ASGIMessage] = []
-        delivered = False
+    def _read_body(self) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int(self.rfile.readline(_MAX_LINE).split(b";")[0], 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(_MAX_LINE)
+            while self.rfile.readline(_MAX_LINE) not in {b"\r\n", b"\n", b""}:
+                pass  # trailer fields, ignored
+            return b"".join(chunks)
+        length = int(self.headers.get("content-length") or 0)
+        if length < 0:
+            raise ValueError(length)
+        return self.rfile.read(length)
 
-        async def receive() -> ASGIMessage:
-            nonlocal delivered
-            if delivered:
-                return {"type": "http.disconnect"}
-            delivered = True
-            return {"type": "http.request", "body": request.body, "more_body": False}
-
-        async def send(message: ASGIMessage) -> None:
-            sent.append(message)
-
-        await self._app(scope, receive, send)
-        start = next(m for m in sent if m["type"] == "http.response.start")
-        payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-        return start["status"], list(start.get("headers", [])), payload
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the mock logs each request itself (logger ``authing_wechat.testing``)."""

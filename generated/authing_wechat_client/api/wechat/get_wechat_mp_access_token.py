@@ -74,6 +74,11 @@ def _parse_response(
 
         return response_429
 
+    if 400 <= response.status_code <= 499:
+        response_4xx = ErrorRespDto.from_dict(response.json())
+
+        return response_4xx
+
     if 500 <= response.status_code <= 599:
         response_5xx = ErrorRespDto.from_dict(response.json())
 
@@ -112,7 +117,7 @@ def sync_detailed(
     **Deprecated**: use `POST /api/v3/get-wechat-access-token-info` instead, which takes the
     same request and returns the same response. The server may announce the deprecation with
     the `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and `Link` (`rel="successor-version"`)
-    response headers.
+    response headers; all three are optional, and answers without them are as valid.
 
     Args:
         x_authing_app_id (str | Unset):
@@ -160,7 +165,7 @@ def sync(
     **Deprecated**: use `POST /api/v3/get-wechat-access-token-info` instead, which takes the
     same request and returns the same response. The server may announce the deprecation with
     the `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and `Link` (`rel="successor-version"`)
-    response headers.
+    response headers; all three are optional, and answers without them are as valid.
 
     Args:
         x_authing_app_id (str | Unset):
@@ -203,7 +208,7 @@ async def asyncio_detailed(
     **Deprecated**: use `POST /api/v3/get-wechat-access-token-info` instead, which takes the
     same request and returns the same response. The server may announce the deprecation with
     the `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and `Link` (`rel="successor-version"`)
-    response headers.
+    response headers; all three are optional, and answers without them are as valid.
 
     Args:
         x_authing_app_id (str | Unset):
@@ -249,7 +254,7 @@ async def asyncio(
     **Deprecated**: use `POST /api/v3/get-wechat-access-token-info` instead, which takes the
     same request and returns the same response. The server may announce the deprecation with
     the `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and `Link` (`rel="successor-version"`)
-    response headers.
+    response headers; all three are optional, and answers without them are as valid.
 
     Args:
         x_authing_app_id (str | Unset):

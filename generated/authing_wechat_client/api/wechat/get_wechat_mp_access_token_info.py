@@ -74,6 +74,11 @@ def _parse_response(
 
         return response_429
 
+    if 400 <= response.status_code <= 499:
+        response_4xx = ErrorRespDto.from_dict(response.json())
+
+        return response_4xx
+
     if 500 <= response.status_code <= 599:
         response_5xx = ErrorRespDto.from_dict(response.json())
 
