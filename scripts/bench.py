@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import _bench_provider  # scripts/ is on sys.path when this script runs
 import httpx
 from authing_wechat import AsyncWechatTokenClient, WechatTokenClient
 from authing_wechat.testing import SUCCESSOR_PATH, run_mock_server
@@ -282,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             "async": concurrent_async(url, 3 if args.quick else 5, 1000 if args.quick else 3000),
         }
     results["provider"] = provider_figures(1000)
+    results["provider_refresh"] = _bench_provider.run(quick=args.quick)
     results["import"] = import_times(5 if args.quick else 15)
     results["machine"] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
     print(table(results))

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Callable, Coroutine
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -162,3 +164,28 @@ class HeldClock(FakeClock):
 
     def release(self) -> None:
         self._released.set()
+
+
+class TokenHandler(BaseHTTPRequestHandler):
+    """A plain ``http.server`` handler answering every POST with a valid token envelope.
+
+    For tests that need a real server other than the mock (TLS, slow answers): subclass it
+    and set ``delay`` to answer that many seconds late.
+    """
+
+    protocol_version = "HTTP/1.1"
+    delay = 0.0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if self.delay:
+            time.sleep(self.delay)
+        body = json.dumps(envelope()).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: tests read outcomes, not access logs."""

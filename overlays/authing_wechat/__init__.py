@@ -24,11 +24,17 @@ if typing.TYPE_CHECKING:
     )
     from ._models import DeprecationNotice, WechatAccessToken
     from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
+    from ._redis_store import AsyncRedisTokenStore, RedisTokenStore
+    from ._refresh import ProviderStats, RefreshCounts, RefreshTiming, TokenState
     from ._retry import RetryBudget, RetryEvent, RetryPolicy
+    from ._store import AsyncStoreLock, AsyncTokenStore, StoredToken, StoreLock, TokenStore
 
     __version__: str
 
 __all__ = [
+    "AsyncRedisTokenStore",
+    "AsyncStoreLock",
+    "AsyncTokenStore",
     "AsyncWechatTokenClient",
     "AsyncWechatTokenProvider",
     "AuthingAPIError",
@@ -41,10 +47,18 @@ __all__ = [
     "Clock",
     "DeprecatedEndpointError",
     "DeprecationNotice",
+    "ProviderStats",
+    "RedisTokenStore",
+    "RefreshCounts",
+    "RefreshTiming",
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",
+    "StoreLock",
+    "StoredToken",
     "SystemClock",
+    "TokenState",
+    "TokenStore",
     "WechatAccessToken",
     "WechatTokenClient",
     "WechatTokenProvider",
@@ -59,7 +73,18 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 # run of every project that has it installed) does not import httpx.
 if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
     _load_public_name, __dir__ = _lazy.load_on_first_use(
-        __name__, ("._client", "._clock", "._errors", "._models", "._provider", "._retry")
+        __name__,
+        (
+            "._client",
+            "._clock",
+            "._errors",
+            "._models",
+            "._provider",
+            "._redis_store",
+            "._refresh",
+            "._retry",
+            "._store",
+        ),
     )
 
     def __getattr__(name: str) -> object:

@@ -22,11 +22,13 @@ from ._errors import AuthingError
 from ._models import DeprecationNotice, WechatAccessToken
 from ._operations import LEGACY, SUCCESSOR, Operation
 from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
+from ._refresh import RefreshTiming
 from ._registry import ProviderRegistry
 from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._secret import Secret, redact
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
 from ._socket_deadline import attempt_ends_at, bound_sync_transport, move_attempt_end
+from ._store import AsyncTokenStore, TokenStore, store_key
 from ._tls import check_tls_routes
 from ._validation import check_bool
 from ._wire import (
@@ -432,22 +434,27 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         fetch: Any,
         app_id: str,
         app_secret: Secret,
-        timing: tuple[float, float],
+        timing: RefreshTiming,
+        *,
+        store: TokenStore | AsyncTokenStore | None,
     ) -> _ProviderT:
         """The one provider of this client for a WeChat app, made on first use."""
         check_credentials(app_id, app_secret)
-        margin, interval = timing
+        options = self._options
+        key = store_key(
+            host=httpx.URL(options.base_url).host,
+            authing_app_id=options.authing_app_id,
+            app_id=app_id,
+            app_secret=app_secret,
+        )
 
         def build() -> _ProviderT:
             return make(
-                fetch,
-                app_id=app_id,
-                refresh_margin=margin,
-                min_refresh_interval=interval,
-                clock=self._clock,
+                fetch, app_id=app_id, timing=timing, clock=self._clock, store=store, key=key
             )
 
-        return self._providers.get_or_make(app_id, app_secret, timing, build)
+        # The same store object (or none) and the same timing make the same settings.
+        return self._providers.get_or_make(app_id, app_secret, (timing, store), build)
 
 
 class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
@@ -531,31 +538,44 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
         app_id: str,
         app_secret: str,
         refresh_margin: float = 300.0,
+        mandatory_margin: float = 60.0,
         min_refresh_interval: float = 30.0,
+        store: TokenStore | None = None,
     ) -> WechatTokenProvider:
-        """A cached, single-flight token for one WeChat app, on this client's pool and budget.
+        """A cached token for one WeChat app, refreshed before it expires, on this client's
+        pool and retry budget.
 
-        Calling it again for the same ``app_id`` returns the same provider.
+        Calling it again with the same arguments returns the same provider. ``close()``
+        stops its background refreshes.
 
         Args:
             app_id: The WeChat app id.
             app_secret: The WeChat app secret.
-            refresh_margin: Refresh when fewer seconds than this remain before expiry.
-            min_refresh_interval: Least seconds between refreshes of a token that the server
-                hands out already inside the margin, and after a failed refresh.
+            refresh_margin: Below this many seconds left (STALE), ``get()`` still returns the
+                cached token at once and one background refresh starts.
+            mandatory_margin: Below this many seconds left (MUST), callers wait for one
+                shared refresh (and get the cached token if it fails).
+            min_refresh_interval: Least seconds between refreshes while a valid token is
+                cached; the cap of the backoff while none is.
+            store: A ``TokenStore`` shared by a fleet of processes, such as
+                ``RedisTokenStore(redis.Redis(...))``; ``None`` keeps the token in this
+                process only.
 
         Raises:
-            ValueError: Blank credentials, negative timings, or a provider for ``app_id``
-                with another secret or timing exists.
+            ValueError: Blank credentials, timings out of range (or ``mandatory_margin`` over
+                ``refresh_margin``), or a provider for ``app_id`` with another secret or
+                other settings exists.
+            TypeError: An argument has the wrong type.
         """
         secret = Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
+        timing = RefreshTiming(refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
+                               min_refresh_interval=min_refresh_interval)  # fmt: skip
 
         def fetch() -> WechatAccessToken:
             return self._send(SUCCESSOR, app_id, secret)
 
-        timing = (refresh_margin, min_refresh_interval)
-        return self._provider(WechatTokenProvider, fetch, app_id, secret, timing)
+        return self._provider(WechatTokenProvider, fetch, app_id, secret, timing, store=store)
 
     def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._start(operation, app_id, secret)
@@ -580,7 +600,10 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
             self._clock.sleep(outcome)
 
     def close(self) -> None:
-        """Close the connection pool (a caller's own ``http_client`` is left open)."""
+        """Stop the providers' background refreshes and close the connection pool (a caller's
+        own ``http_client`` is left open)."""
+        for provider in self._providers.providers():
+            provider._shutdown()
         if self._owns_http:
             self._http.close()
 
@@ -634,17 +657,25 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
         app_id: str,
         app_secret: str,
         refresh_margin: float = 300.0,
+        mandatory_margin: float = 60.0,
         min_refresh_interval: float = 30.0,
+        store: AsyncTokenStore | None = None,
     ) -> AsyncWechatTokenProvider:
-        """A cached, single-flight token for one WeChat app; see the sync client's method."""
+        """A cached token for one WeChat app; see the sync client's method.
+
+        ``store`` is an ``AsyncTokenStore``, such as
+        ``AsyncRedisTokenStore(redis.asyncio.Redis(...))``. ``aclose()`` cancels its
+        background refresh.
+        """
         secret = Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
+        timing = RefreshTiming(refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
+                               min_refresh_interval=min_refresh_interval)  # fmt: skip
 
         async def fetch() -> WechatAccessToken:
             return await self._send(SUCCESSOR, app_id, secret)
 
-        timing = (refresh_margin, min_refresh_interval)
-        return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, timing)
+        return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, timing, store=store)
 
     async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._start(operation, app_id, secret)
@@ -678,7 +709,10 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
             await self._clock.asleep(outcome)
 
     async def aclose(self) -> None:
-        """Close the connection pool (a caller's own ``http_client`` is left open)."""
+        """Cancel the providers' background refreshes and close the connection pool (a
+        caller's own ``http_client`` is left open)."""
+        for provider in self._providers.providers():
+            await provider._ashutdown()
         if self._owns_http:
             await self._http.aclose()
 

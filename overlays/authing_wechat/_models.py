@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import attrs
 
-__all__ = ["DeprecationNotice", "WechatAccessToken"]
+__all__ = ["DeprecationNotice", "WechatAccessToken", "mask_token"]
 
 
-def _mask(token: str) -> str:
+def mask_token(token: str) -> str:
+    """A token shortened for reprs and logs."""
     # Enough to tell two tokens apart in a log, far too little to use one.
     return f"{token[:4]}…({len(token)} chars)" if len(token) > 8 else f"…({len(token)} chars)"
 
@@ -63,7 +64,7 @@ class WechatAccessToken:
         attempts: How many requests the call made (1 unless it retried).
     """
 
-    access_token: str = attrs.field(repr=_mask)
+    access_token: str = attrs.field(repr=mask_token)
     expires_at: datetime
     request_id: str | None = None
     deprecation: DeprecationNotice | None = None

@@ -1,221 +1,327 @@
-"""Token providers: one cached, single-flight WeChat access token per WeChat app.
+"""Token providers: one cached WeChat access token per WeChat app, refreshed before it expires.
 
-An application calling WeChat APIs needs a valid token on every call. Fetching one per call
-wastes time and quota, and concurrent refreshes are a known cause of outages, so a provider
-serves the token from memory, lets one caller refresh it while the others wait for that same
-result, and bounds how often it refreshes.
+Every WeChat call of an application passes through ``get()``, so a provider never makes a
+caller wait while a valid token is cached: the rule in ``_refresh`` serves FRESH and STALE
+tokens at once and refreshes in the background (a daemon thread, or a task on the provider's
+event loop); only callers holding no valid token (MUST, INVALID) wait, and they share one
+refresh. The refresh itself (``_fleet``) reads and writes a shared store when one is given.
 """
 
 from __future__ import annotations
 
-import logging
-import math
+import os
 import threading
+import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._clock import Clock
+from ._clock import Clock, SystemClock
+from ._fleet import RefreshJob, StoreGuard, arun_refresh, refresh_steps, run_refresh
+from ._models import WechatAccessToken
+from ._refresh import (
+    Decision,
+    FastPath,
+    Flight,
+    ProviderStats,
+    Refreshed,
+    RefreshRule,
+    RefreshTiming,
+)
+from ._store import AsyncTokenStore, TokenStore
 
 if TYPE_CHECKING:
-    import asyncio
-from ._errors import AuthingError
-from ._models import WechatAccessToken
+    import asyncio  # sync users never import it
 
 __all__ = ["AsyncWechatTokenProvider", "WechatTokenProvider"]
 
-logger = logging.getLogger("authing_wechat")
-_FetchT = TypeVar("_FetchT", bound=Callable[[], Any])
+_SignalT = TypeVar("_SignalT")
+_FetchT = TypeVar("_FetchT")
+_StoreT = TypeVar("_StoreT", TokenStore, AsyncTokenStore)
+_CANCELLED = "the refresh was cancelled (its client closed, or its event loop ended)"
+_CLOSED = "the token provider's client was closed during the refresh"
+
+# Every provider alive in this process, so that a forked child can reset them all.
+_LIVE: weakref.WeakSet[_ProviderBase[Any, Any, Any]] = weakref.WeakSet()
 
 
-def _check_seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number of seconds >= 0, not {value!r}")
-    return float(value)
+def _reset_after_fork() -> None:
+    # gunicorn --preload and multiprocessing fork a process whose providers may hold a lock
+    # or wait for a refresh thread that the child does not have.
+    for provider in list(_LIVE):
+        provider._rule.after_fork()
 
 
-class _TokenState:
-    """The cache's decisions, shared by the sync and async providers; no I/O, no locking."""
-
-    def __init__(self, *, refresh_margin: float, min_refresh_interval: float, clock: Clock) -> None:
-        self.refresh_margin = _check_seconds("refresh_margin", refresh_margin)
-        self.min_refresh_interval = _check_seconds("min_refresh_interval", min_refresh_interval)
-        self._clock = clock
-        self._token: WechatAccessToken | None = None
-        self._expires = -math.inf  # epoch seconds
-        self._refresh_after = -math.inf  # epoch seconds; serve from memory before this
-        # Bumped by every refresh, so a caller that waited for the lock knows one happened.
-        self.generation = 0
-        self._failure: AuthingError | None = None
-
-    def cached(self) -> WechatAccessToken | None:
-        """The token while it needs no refresh; the fast path, a few attribute reads."""
-        token = self._token
-        if token is not None and self._clock.time() < self._refresh_after:
-            return token
-        return None
-
-    def settled_while_waiting(self, generation: int) -> WechatAccessToken | None:
-        """After taking the lock: what the refresh this caller waited for produced.
-
-        Its token if it is still fresh; ``None`` if this caller must refresh itself.
-
-        Raises:
-            AuthingError: The refresh this caller waited for failed with no valid token to
-                serve: every waiter gets that error instead of asking again, one by one.
-        """
-        token = self.cached()
-        if token is None and generation != self.generation and self._failure is not None:
-            raise self._failure
-        return token
-
-    def store(self, token: WechatAccessToken) -> None:
-        self.generation += 1
-        self._failure = None
-        now = self._clock.time()
-        expires = token.expires_at.timestamp()
-        # A token handed out already inside the margin is still used: refreshing it on every
-        # call would be a storm. Ask again after min_refresh_interval, never past expiry.
-        refresh_after = max(expires - self.refresh_margin, now + self.min_refresh_interval)
-        self._token, self._expires = token, expires
-        self._refresh_after = min(refresh_after, expires)
-
-    def refresh_failed(self, error: AuthingError) -> WechatAccessToken:
-        """The cached token if it is still valid; otherwise raise ``error``."""
-        self.generation += 1
-        now = self._clock.time()
-        token = self._token
-        if token is None or now >= self._expires:
-            self._failure = error
-            raise error
-        # Back off before the next refresh, so a failing upstream is not asked on every call.
-        self._refresh_after = min(now + self.min_refresh_interval, self._expires)
-        logger.warning(
-            "refreshing the WeChat access token failed (%s: %s); serving the cached token, "
-            "valid for %.0f s more",
-            type(error).__name__,
-            error.message,
-            self._expires - now,
-        )
-        return token
-
-    def invalidate(self, token: WechatAccessToken | None) -> None:
-        # Only the token the caller saw rejected: a concurrent refresh may already have
-        # replaced it, and dropping the new one would start a refresh storm.
-        if token is None or (
-            self._token is not None and self._token.access_token == token.access_token
-        ):
-            self._token, self._expires, self._refresh_after = None, -math.inf, -math.inf
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-class _ProviderBase(Generic[_FetchT]):
-    """What both providers hold: the fetch function and the shared cache decisions."""
+class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
+    """What both providers share: the rule, the store and everything but the waiting."""
 
     def __init__(
         self,
         fetch: _FetchT,
         *,
         app_id: str,
-        refresh_margin: float,
-        min_refresh_interval: float,
+        timing: RefreshTiming,
         clock: Clock,
+        store: _StoreT | None = None,
+        key: str | None = None,
     ) -> None:
+        if store is not None and key is None:
+            raise ValueError("a provider with a store needs its key")
         self._fetch = fetch
-        self.app_id = app_id
-        self._state = _TokenState(
-            refresh_margin=refresh_margin, min_refresh_interval=min_refresh_interval, clock=clock
+        self._clock = clock
+        self._store: _StoreT | None = store
+        self._key = key
+        self._guard = StoreGuard(clock, app_id)
+        self._closed = False
+        # The FRESH path is every WeChat call's cost: time.time itself rather than a method
+        # around it, and the token read from this object rather than through the rule.
+        self._time = time.time if type(clock) is SystemClock else clock.time
+        self._fresh: FastPath
+        self._rule: RefreshRule[_SignalT] = RefreshRule(
+            timing,
+            time=clock.time,
+            monotonic=clock.monotonic,
+            new_signal=self._new_signal,
+            publish=self._publish,
+            app_id=app_id,
         )
-        self._lock = self._new_lock()
+        _LIVE.add(self)
 
-    def _new_lock(self) -> Any:
+    def _publish(self, fresh: FastPath) -> None:
+        self._fresh = fresh
+
+    def _new_signal(self) -> _SignalT:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(app_id={self.app_id!r})"
+        t = self._rule.timing
+        return (
+            f"{type(self).__name__}(app_id={self._rule.app_id!r}, "
+            f"refresh_margin={t.refresh_margin}, mandatory_margin={t.mandatory_margin}, "
+            f"min_refresh_interval={t.min_refresh_interval}, "
+            f"store={type(self._store).__name__ if self._store is not None else None})"
+        )
+
+    @property
+    def app_id(self) -> str:
+        """The WeChat app id this provider serves."""
+        return self._rule.app_id
+
+    @property
+    def timing(self) -> RefreshTiming:
+        """``refresh_margin``, ``mandatory_margin`` and ``min_refresh_interval``."""
+        return self._rule.timing
 
     @property
     def refresh_margin(self) -> float:
-        """Seconds before expiry at which the token is refreshed."""
-        return self._state.refresh_margin
+        """Seconds before expiry at which a background refresh starts."""
+        return self._rule.timing.refresh_margin
+
+    @property
+    def store(self) -> _StoreT | None:
+        """The shared store, or ``None`` (this process's memory only)."""
+        return self._store
+
+    def stats(self) -> ProviderStats:
+        """A frozen snapshot: tokens served by state, refreshes by mode and outcome, waits,
+        errors, invalidations, store errors, and the cached token's state and expiry."""
+        return self._rule.stats(store_errors=self._guard.errors, store_skips=self._guard.skips)
+
+    def _decide(self) -> tuple[Decision[_SignalT], Flight[_SignalT] | None]:
+        """A ``get()`` past the FRESH path: the rule's decision, with any refresh it needs
+        started, and the refresh to wait for, if any."""
+        decision = self._rule.decide(closed=self._closed)
+        if decision.launch is not None:
+            self._launch(decision.launch)
+        return decision, decision.wait
+
+    def _launch(self, flight: Flight[_SignalT]) -> None:
+        raise NotImplementedError
+
+    def _job(self, flight: Flight[_SignalT]) -> RefreshJob:
+        return RefreshJob(
+            key=self._key if self._store is not None else None,
+            local_expires=flight.local_expires,
+            rejected=flight.rejected,
+            min_refresh_interval=self._rule.timing.min_refresh_interval,
+            lock_timeout=float(self._store.lock_timeout) if self._store is not None else 0.0,
+        )
 
 
-class WechatTokenProvider(_ProviderBase[Callable[[], WechatAccessToken]]):
-    """A cached, thread-safe, single-flight WeChat access token for one WeChat app.
+class WechatTokenProvider(
+    _ProviderBase[threading.Event, Callable[[], WechatAccessToken], TokenStore]
+):
+    """A cached WeChat access token for one WeChat app, safe to share between threads.
 
-    Make one with ``WechatTokenClient.token_provider()``; all providers of a client share its
-    connection pool and retry budget.
+    Make one with ``WechatTokenClient.token_provider()``. ``get()`` never waits while the
+    cached token is valid for more than ``mandatory_margin`` seconds: in the STALE window it
+    is refreshed by one daemon thread while callers keep getting the cached token.
     """
 
-    def _new_lock(self) -> threading.Lock:
-        return threading.Lock()
+    def _new_signal(self) -> threading.Event:
+        return threading.Event()
 
     def get(self) -> WechatAccessToken:
-        """Return a valid token, from memory while more than ``refresh_margin`` seconds remain.
+        """Return a valid token; see the refresh rule in the README.
 
-        Concurrent callers share one refresh. If a refresh fails while the cached token is
-        still valid, that token is returned and the failure logged; an expired token is never
-        returned.
+        FRESH and STALE tokens are returned at once (STALE ones start one background
+        refresh); MUST and INVALID callers wait for one shared refresh. An expired token is
+        never returned.
+
+        Returns:
+            The token, valid now.
 
         Raises:
-            AuthingError: The refresh failed and no valid token is cached.
+            AuthingError: No valid token is cached and the refresh failed (or failed less
+                than a backoff ago: every caller then gets that error at once).
+            RuntimeError: The client is closed and no valid token is cached.
         """
-        token = self._state.cached()
-        if token is not None:
-            return token
-        generation = self._state.generation
-        with self._lock:
-            token = self._state.settled_while_waiting(generation)
-            if token is not None:
-                return token
-            try:
-                token = self._fetch()
-            except AuthingError as error:
-                return self._state.refresh_failed(error)
-            self._state.store(token)
-            return token
+        token, fresh_until, served = self._fresh
+        if self._time() < fresh_until:  # -inf without a token
+            next(served)
+            return token  # type: ignore[return-value]
+        decision, flight = self._decide()
+        if flight is None:
+            return self._rule.served_at_once(decision)
+        flight.signal.wait()
+        return self._rule.after_wait(decision)
 
     def invalidate(self, token: WechatAccessToken | None = None) -> None:
         """Drop the cached token, e.g. after WeChat answered 40001 or 42001.
+
+        A refresh starts at once; with a store, it also deletes the shared entry while that
+        still holds the dropped token, so the rest of the fleet gets the new one.
 
         Args:
             token: The token WeChat rejected. If given, the cache is dropped only while it
                 still holds that token, so many callers reporting one bad token cause one
                 refresh, not many. ``None`` drops whatever is cached.
         """
-        with self._lock:
-            self._state.invalidate(token)
+        if self._rule.invalidate(token):
+            flight = self._rule.start_refresh(closed=self._closed)
+            if flight is not None:
+                self._launch(flight)
+
+    def _launch(self, flight: Flight[threading.Event]) -> None:
+        thread = threading.Thread(
+            target=self._refresh,
+            args=(flight,),
+            name=f"authing-wechat-refresh[{self.app_id}]",
+            daemon=True,  # never holds the interpreter open at exit
+        )
+        flight.worker = thread
+        try:
+            thread.start()
+        except RuntimeError as exc:  # no thread can start (interpreter shutting down)
+            self._finish(flight, exc)
+
+    def _refresh(self, flight: Flight[threading.Event]) -> None:
+        outcome: Refreshed | BaseException = RuntimeError(_CANCELLED)
+        try:
+            steps = refresh_steps(self._job(flight), self._clock)
+            outcome = run_refresh(
+                steps, fetch=self._fetch, store=self._store, guard=self._guard, clock=self._clock
+            )
+        except BaseException as exc:  # every waiter gets it; nothing is lost in the thread
+            outcome = exc
+        finally:
+            self._finish(flight, outcome)
+
+    def _finish(self, flight: Flight[threading.Event], outcome: Refreshed | BaseException) -> None:
+        self._rule.finish(flight, outcome)
+        flight.signal.set()
+
+    def _shutdown(self) -> None:
+        """Start no more refreshes, and release the callers waiting for the one in flight.
+
+        The client calls it from ``close()``. A refresh thread blocked reading an answer
+        cannot be interrupted: it ends by itself at the client's timeout, its outcome dropped.
+        """
+        self._closed = True
+        flight = self._rule.in_flight()
+        if flight is not None:
+            self._rule.abandon(flight, RuntimeError(_CLOSED))
+            flight.signal.set()
 
 
-class AsyncWechatTokenProvider(_ProviderBase[Callable[[], Awaitable[WechatAccessToken]]]):
+class AsyncWechatTokenProvider(
+    _ProviderBase["asyncio.Event", Callable[[], Awaitable[WechatAccessToken]], AsyncTokenStore]
+):
     """The asyncio twin of ``WechatTokenProvider``, made by
     ``AsyncWechatTokenClient.token_provider()``; ``get()`` is awaited.
 
-    Single-flight across the tasks of one event loop.
+    Refreshes run as one task on the event loop of the ``get()`` that started them, kept
+    referenced by the provider; a waiting caller that is cancelled leaves the refresh running
+    for the others.
     """
 
-    def _new_lock(self) -> asyncio.Lock:
+    def _new_signal(self) -> asyncio.Event:
         import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
 
-        return asyncio.Lock()
+        return asyncio.Event()
 
     async def get(self) -> WechatAccessToken:
         """Return a valid token; see ``WechatTokenProvider.get()``."""
-        token = self._state.cached()
-        if token is not None:
-            return token
-        generation = self._state.generation
-        async with self._lock:
-            token = self._state.settled_while_waiting(generation)
-            if token is not None:
-                return token
-            try:
-                token = await self._fetch()
-            except AuthingError as error:
-                return self._state.refresh_failed(error)
-            self._state.store(token)
-            return token
+        token, fresh_until, served = self._fresh
+        if self._time() < fresh_until:  # -inf without a token
+            next(served)
+            return token  # type: ignore[return-value]
+        decision, flight = self._decide()
+        if flight is None:
+            return self._rule.served_at_once(decision)
+        await flight.signal.wait()  # cancelling this caller cancels only its wait
+        return self._rule.after_wait(decision)
 
     def invalidate(self, token: WechatAccessToken | None = None) -> None:
-        """Drop the cached token; see ``WechatTokenProvider.invalidate()``."""
-        self._state.invalidate(token)
+        """Drop the cached token; see ``WechatTokenProvider.invalidate()``.
+
+        Not awaited: called inside a running event loop it starts the refresh at once;
+        otherwise the next ``get()`` does.
+        """
+        if self._rule.invalidate(token):
+            import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
+
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            flight = self._rule.start_refresh(closed=self._closed)
+            if flight is not None:
+                self._launch(flight)
+
+    def _launch(self, flight: Flight[asyncio.Event]) -> None:
+        import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
+
+        flight.worker = asyncio.get_running_loop().create_task(
+            self._refresh(flight), name=f"authing-wechat-refresh[{self.app_id}]"
+        )
+
+    async def _refresh(self, flight: Flight[asyncio.Event]) -> None:
+        outcome: Refreshed | BaseException
+        try:
+            steps = refresh_steps(self._job(flight), self._clock)
+            outcome = await arun_refresh(
+                steps, fetch=self._fetch, store=self._store, guard=self._guard, clock=self._clock
+            )
+        except Exception as exc:  # every waiter gets it; the task itself ends cleanly
+            outcome = exc
+        except BaseException:  # cancelled, by aclose() or with its event loop
+            self._rule.abandon(flight, RuntimeError(_CANCELLED))
+            flight.signal.set()
+            raise
+        self._rule.finish(flight, outcome)
+        flight.signal.set()
+
+    async def _ashutdown(self) -> None:
+        """Start no more refreshes and cancel the one in flight (from ``aclose()``)."""
+        import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
+
+        self._closed = True
+        flight = self._rule.in_flight()
+        task = flight.worker if flight is not None else None
+        if isinstance(task, asyncio.Task) and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.wait([task])

@@ -5,7 +5,9 @@ when it breaks it) and every answer of the upstream (500 when that breaks it, wi
 in ``sl-violations``). The contracts are the shipped per-cloud documents
 (``authing_wechat.testing.contract_path``). Two upstreams:
 
-- the mock server, answering the client's calls and its scripted faults;
+- the mock server of each cloud in its varied mode (``requestId``/``apiCode`` absent, unknown
+  fields, charsets, no deprecation headers, ``data`` null on failures), answering the client's
+  calls and its scripted faults;
 - a small scripted server of these tests' own (``http.server``), sending the answers real
   servers and the proxies in front of them send: legacy answers without deprecation headers,
   ``Deprecation: true`` or an HTTP-date, 404/408 with the envelope, HTML 403/429 from a WAF,
@@ -190,29 +192,32 @@ class PrismProxy:
 class Upstreams:
     """The module's servers and the Prism in front of each, per cloud."""
 
-    mock: MockAuthingServer
+    mocks: dict[Cloud, MockAuthingServer]
     scripted: ScriptedServer
     prisms: dict[tuple[Upstream, Cloud], PrismProxy]
 
 
 @pytest.fixture(scope="module")
 def upstreams() -> Iterator[Upstreams]:
-    """The mock and the scripted server on loopback, a Prism per cloud in front of each."""
+    """Each cloud's varied mock and the scripted server on loopback, a Prism in front of each."""
     if not PRISM.exists():
         pytest.fail(
             f"{PRISM.relative_to(REPO)} is missing: run `make node` to install the npm tools "
             "(package-lock.json) before the contract tests"
         )
-    mock = MockAuthingServer(sunset=datetime(2030, 1, 1, tzinfo=UTC))
+    mocks = {
+        cloud: MockAuthingServer(cloud=cloud, varied=True, sunset=datetime(2030, 1, 1, tzinfo=UTC))
+        for cloud in CLOUDS
+    }
     with contextlib.ExitStack() as stack:
         scripted = stack.enter_context(ScriptedServer())
-        urls: dict[Upstream, str] = {
-            "mock": stack.enter_context(run_mock_server(mock)).url,
-            "scripted": scripted.url,
+        mock_urls = {
+            cloud: stack.enter_context(run_mock_server(mocks[cloud])).url for cloud in CLOUDS
         }
         prisms: dict[tuple[Upstream, Cloud], PrismProxy] = {}
-        for upstream, url in urls.items():
+        for upstream in ("mock", "scripted"):
             for cloud in CLOUDS:
+                url = mock_urls[cloud] if upstream == "mock" else scripted.url
                 port = free_port()
                 command = [str(PRISM), "proxy", str(contract_path(cloud)), url, "--errors"]
                 command += ["--host", "127.0.0.1", "--port", str(port)]
@@ -220,7 +225,7 @@ def upstreams() -> Iterator[Upstreams]:
                 prisms[upstream, cloud] = PrismProxy(
                     url=f"http://127.0.0.1:{port}", cloud=cloud, log=log
                 )
-        yield Upstreams(mock=mock, scripted=scripted, prisms=prisms)
+        yield Upstreams(mocks=mocks, scripted=scripted, prisms=prisms)
 
 
 def _violations(response: httpx.Response) -> str:
@@ -317,28 +322,33 @@ def _call(
 def test_every_call_to_the_mock_passes_prism(
     upstreams: Upstreams, flavour: Flavour, cloud: Cloud, endpoint: Endpoint
 ) -> None:
-    prism = upstreams.prisms["mock", cloud]
+    prism, mock = upstreams.prisms["mock", cloud], upstreams.mocks[cloud]
     for lang, access_token in OPTIONS:
-        before = upstreams.mock.request_count()
+        before = mock.request_count()
         token, response = _call(prism, flavour, endpoint, lang=lang, access_token=access_token)
         assert isinstance(token, WechatAccessToken), token
         assert response.request.url.path == ENDPOINT_PATHS[endpoint]
         assert_request_conforms(response.request)
         # It went all the way: the mock answered this very request, as the client sent it.
-        assert upstreams.mock.request_count() == before + 1
-        received = upstreams.mock.requests[-1]
+        assert mock.request_count() == before + 1
+        received = mock.requests[-1]
         assert received.path == ENDPOINT_PATHS[endpoint]
         assert received.headers.get(f"x-{cloud}-app-id") == AUTHING_APP_ID
         assert received.headers.get(f"x-{cloud}-lang") == lang
         assert received.headers.get("authorization") == access_token
         assert token.access_token.startswith("mock-access-token-")
-        if endpoint == "deprecated":
+        if endpoint != "deprecated":
+            assert token.deprecation is None
+        elif "link" in response.headers:
             # Deprecation, Sunset and Link survived Prism's response validation.
             assert token.deprecation is not None
             assert token.deprecation.successor == SUCCESSOR_PATH
             assert token.deprecation.sunset == datetime(2030, 1, 1, tzinfo=UTC)
         else:
-            assert token.deprecation is None
+            # The varied mock left the headers out; Prism added its own `deprecation: true`.
+            assert response.headers["deprecation"] == "true"
+            assert token.deprecation is not None
+            assert token.deprecation.deprecated_at is None
 
 
 MOCK_FAULTS: dict[str, Fault] = {
@@ -354,7 +364,7 @@ MOCK_FAULTS: dict[str, Fault] = {
 @pytest.mark.parametrize("fault", list(MOCK_FAULTS))
 def test_the_mock_servers_error_answers_pass_prism(upstreams: Upstreams, fault: str) -> None:
     scripted = MOCK_FAULTS[fault]
-    upstreams.mock.add_fault(SUCCESSOR_PATH, scripted)
+    upstreams.mocks["authing"].add_fault(SUCCESSOR_PATH, scripted)
     error, _ = _call(
         upstreams.prisms["mock", "authing"], "sync", "successor", lang="en-US", access_token=None
     )
@@ -621,13 +631,14 @@ INVALID_REQUESTS: dict[str, tuple[dict[str, str], Any, str]] = {
 @pytest.mark.parametrize("case", list(INVALID_REQUESTS))
 def test_prism_rejects_a_request_that_breaks_the_contract(upstreams: Upstreams, case: str) -> None:
     headers, body, named = INVALID_REQUESTS[case]
-    before = upstreams.mock.request_count()
+    mock = upstreams.mocks["authing"]
+    before = mock.request_count()
     response = httpx.post(
         upstreams.prisms["mock", "authing"].url + SUCCESSOR_PATH, headers=headers, json=body
     )
     assert response.status_code == 422, (response.status_code, response.text)
     assert named in json.dumps(response.json()["validation"])
-    assert upstreams.mock.request_count() == before, "Prism forwarded an invalid request"
+    assert mock.request_count() == before, "Prism forwarded an invalid request"
 
 
 def test_a_call_prism_refuses_fails_with_prisms_reasons(upstreams: Upstreams) -> None:

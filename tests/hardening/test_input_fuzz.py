@@ -334,10 +334,13 @@ def test_token_provider_refuses_or_works(flavour: str, argument: str, data: st.D
 @_SETTINGS
 @given(value=texts() | st.sampled_from([object(), 1, b"token"]))
 def test_provider_invalidate_refuses_or_works(flavour: str, value: Any) -> None:
-    client = _client(flavour, _support.Recorder())
+    fresh = {"accessToken": _support.TOKEN, "expiresAt": str(int(time.time()) + 7200)}
+    answer = httpx.Response(200, json=_support.envelope(data=fresh))
+    client = _client(flavour, _support.Recorder(lambda request: answer))
     provider = client.token_provider(app_id="wx123", app_secret=_support.SECRET)
     _run(flavour, provider.get())  # a cached token, which invalidate() compares with
-    _construct("token", lambda: provider.invalidate(value), "not a WechatAccessToken or None")
+    problem = None if value is None else "not a WechatAccessToken or None"  # None drops any
+    _construct("token", lambda: provider.invalidate(value), problem)
 
 
 # --- the calls ----------------------------------------------------------------------------------

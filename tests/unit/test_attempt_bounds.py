@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socketserver
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -23,7 +22,7 @@ from authing_wechat import (
     WechatTokenClient,
 )
 
-from tests._support import SECRET, Driver, Recorder, envelope
+from tests._support import SECRET, Driver, Recorder, TokenHandler, envelope
 
 MIB = 1024 * 1024
 
@@ -157,23 +156,10 @@ def test_the_deadline_bounds_a_call_whose_every_attempt_drips(
     assert server.completed == 0
 
 
-class _SlowHandler(BaseHTTPRequestHandler):
+class _SlowHandler(TokenHandler):
     """Answers every request after 0.4 s: long enough to keep a one-connection pool busy."""
 
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        time.sleep(0.4)
-        body = json.dumps(envelope()).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
+    delay = 0.4
 
 
 @pytest.fixture

@@ -19,6 +19,10 @@ CONTRACT = {
     "AuthingResponseError",
     "DeprecatedEndpointError",
     "AuthingDeprecationWarning",
+    "TokenStore",
+    "AsyncTokenStore",
+    "RedisTokenStore",
+    "AsyncRedisTokenStore",
 }
 
 

@@ -42,10 +42,32 @@ def test_page_faults_need_a_status_that_carries_a_body(status: int) -> None:
 
 @pytest.mark.parametrize("seconds", [-0.1, float("nan"), float("inf")])
 def test_delays_must_be_finite_and_not_negative(seconds: float) -> None:
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match=r"^seconds must be (a finite|>= 0)"):
         Fault.delay(seconds)
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match=r"^delay must be (a finite|>= 0)"):
         Fault.drop(delay=seconds)
+
+
+# The wrong types are the point: what a caller without a type checker passes.
+_UNTYPED_FAULT: Any = Fault
+
+
+@pytest.mark.parametrize(
+    ("build", "name"),
+    [
+        (lambda: _UNTYPED_FAULT.status(503, retry_after=1.5), "retry_after"),
+        (lambda: _UNTYPED_FAULT.html(502, retry_after_ms="\x00"), "retry_after_ms"),
+        (lambda: _UNTYPED_FAULT.envelope_error(500, api_code=b"1"), "api_code"),
+        (lambda: _UNTYPED_FAULT.status(500, message=b"1"), "message"),
+        (lambda: _UNTYPED_FAULT.status(500, message="\ud800"), "message"),
+        (lambda: _UNTYPED_FAULT.drop(delay=""), "delay"),
+        (lambda: _UNTYPED_FAULT.delay(10**400), "seconds"),
+        (lambda: _UNTYPED_FAULT.status("503"), "status"),
+    ],
+)
+def test_a_fault_argument_that_cannot_work_is_refused_by_name(build: Any, name: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=f"^{name} "):
+        build()
 
 
 def test_hint_headers_are_kept_verbatim_but_cannot_break_the_framing() -> None:

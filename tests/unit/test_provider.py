@@ -1,306 +1,259 @@
-"""Token providers: cache, margin, bounded refresh, failure fallback, single flight."""
+"""The refresh rule, through both providers, on a ``FakeClock``: FRESH, STALE, MUST, INVALID,
+the rate limit, the failure backoff, invalidation, errors shared by waiters, stats and logs."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-from typing import Any
+from collections.abc import Iterator
 
-import httpx
+import attrs
 import pytest
 from authing_wechat import (
-    AsyncWechatTokenClient,
     AuthingAPIError,
-    RetryBudget,
-    RetryPolicy,
-    WechatTokenClient,
-    WechatTokenProvider,
+    AuthingResponseError,
+    ProviderStats,
+    RefreshCounts,
+    RefreshTiming,
+    TokenState,
 )
-from authing_wechat._clock import FakeClock
+from authing_wechat.testing import FakeClock
 
-from tests._support import APP_HOST, SECRET, Driver, Recorder, envelope
-
-
-class TokenServer:
-    """Hands out numbered tokens expiring ``lifetime`` seconds after the fake clock's now."""
-
-    def __init__(self, clock: FakeClock, lifetime: float = 7200) -> None:
-        self.clock = clock
-        self.lifetime = lifetime
-        self.fail_with: int | None = None
-        self.count = 0
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.count += 1
-        if self.fail_with is not None:
-            return httpx.Response(self.fail_with, json=envelope(self.fail_with, message="down"))
-        data = {
-            "accessToken": f"token-{self.count}",
-            "expiresAt": str(int(self.clock.time() + self.lifetime)),
-        }
-        return httpx.Response(200, json=envelope(data=data))
+from tests._provider_support import TOKEN_PREFIX, ProviderDriver, Upstream
 
 
-def _provider(driver: Driver, server: TokenServer, **kwargs: Any) -> Any:
-    client = driver.client(Recorder(server), clock=server.clock, retry=kwargs.pop("retry", None))
-    return client.token_provider(app_id="wx1", app_secret=SECRET, **kwargs)
+@pytest.fixture(params=["sync", "async"])
+def pdriver(request: pytest.FixtureRequest) -> Iterator[ProviderDriver]:
+    """Each test using it runs twice: once per provider flavour."""
+    driver = ProviderDriver(request.param)
+    yield driver
+    driver.close()
 
 
-def test_serves_from_memory_until_the_margin(driver: Driver) -> None:
-    server = TokenServer(FakeClock(), lifetime=7200)
-    provider = _provider(driver, server)
-    first = driver.run(provider.get())
+def test_fresh_tokens_are_served_from_memory(pdriver: ProviderDriver) -> None:
+    upstream = Upstream(FakeClock(), lifetime=7200)
+    provider = pdriver.provider(upstream)
+    first = pdriver.get(provider)
+    upstream.clock.advance(7200 - 300 - 1)  # still FRESH: 301 s left
     for _ in range(100):
-        assert driver.run(provider.get()) is first
-    assert server.count == 1
-    server.clock.advance(7200 - 300 - 1)
-    assert driver.run(provider.get()) is first
-    server.clock.advance(1)
-    assert driver.run(provider.get()).access_token == "token-2"
-    assert server.count == 2
+        assert pdriver.get(provider) is first
+    assert upstream.count == 1
+    stats = provider.stats()
+    assert stats.served[TokenState.FRESH] == 100
+    assert stats.served[TokenState.INVALID] == 1
+    assert stats.state is TokenState.FRESH
 
 
-def test_a_token_inside_the_margin_is_not_refetched_on_every_call(driver: Driver) -> None:
-    server = TokenServer(FakeClock(), lifetime=100)  # already inside the 300 s margin
-    provider = _provider(driver, server, min_refresh_interval=30)
-    token = driver.run(provider.get())
-    for _ in range(1000):
-        assert driver.run(provider.get()) is token
-    assert server.count == 1
-    server.clock.advance(30)
-    driver.run(provider.get())
-    assert server.count == 2
-
-
-def test_a_failed_refresh_serves_the_still_valid_token(
-    driver: Driver, caplog: pytest.LogCaptureFixture
+def test_stale_serves_at_once_and_refreshes_once_in_the_background(
+    pdriver: ProviderDriver,
 ) -> None:
-    server = TokenServer(FakeClock(), lifetime=400)
-    provider = _provider(driver, server)
-    token = driver.run(provider.get())
-    server.clock.advance(200)  # inside the margin, 200 s left
-    server.fail_with = 503
-    caplog.set_level(logging.WARNING, logger="authing_wechat")
-    assert driver.run(provider.get()) is token
-    assert "serving the cached token" in caplog.text
-    assert SECRET not in caplog.text
-    assert token.access_token not in caplog.text
-    requests = server.count
-    assert driver.run(provider.get()) is token  # no new request before min_refresh_interval
-    assert server.count == requests
+    upstream = Upstream(FakeClock())
+    provider = pdriver.provider(upstream)
+    old = pdriver.get(provider)
+    upstream.clock.advance(7200 - 250)  # STALE: 250 s left
+    upstream.hold()  # the refresh hangs until released
+    for _ in range(200):
+        assert pdriver.get(provider) is old  # no caller waits for it
+    assert provider.stats().refreshing
+    upstream.release()
+    pdriver.settle(provider)
+    assert upstream.count == 2  # one refresh for 200 calls
+    new = pdriver.get(provider)
+    assert new.access_token == f"{TOKEN_PREFIX}2"
+    stats = provider.stats()
+    assert stats.background == RefreshCounts(upstream=1)
+    assert stats.served[TokenState.STALE] == 200
+    assert stats.waits == 1  # only the cold start waited
 
 
-def test_an_expired_token_is_never_returned(driver: Driver) -> None:
-    server = TokenServer(FakeClock(), lifetime=400)
-    provider = _provider(driver, server)
-    driver.run(provider.get())
-    server.fail_with = 503
-    server.clock.advance(400)
+def test_a_failed_background_refresh_keeps_the_token_and_is_rate_limited(
+    pdriver: ProviderDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="authing_wechat")
+    upstream = Upstream(FakeClock())
+    provider = pdriver.provider(upstream, min_refresh_interval=30)
+    token = pdriver.get(provider)
+    upstream.clock.advance(7200 - 250)
+    upstream.fail = True
+    for _ in range(3):  # three failed refreshes, 30 s apart
+        for _ in range(50):
+            assert pdriver.get(provider) is token
+            pdriver.settle(provider)
+        upstream.clock.advance(30)
+    assert upstream.count == 1 + 3
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1  # one per outage, not one per failure
+    assert "the cached token stays in use" in warnings[0].getMessage()
+    upstream.fail = False
+    assert pdriver.get(provider) is token
+    pdriver.settle(provider)
+    assert pdriver.get(provider).access_token == f"{TOKEN_PREFIX}5"
+    assert any("works again" in r.getMessage() for r in caplog.records)
+    assert provider.stats().background == RefreshCounts(upstream=1, failed=3)
+
+
+def test_must_waits_for_one_refresh(pdriver: ProviderDriver) -> None:
+    upstream = Upstream(FakeClock())
+    provider = pdriver.provider(upstream)
+    pdriver.get(provider)
+    upstream.clock.advance(7200 - 30)  # MUST: 30 s left
+    fresh = pdriver.get(provider)
+    assert fresh.access_token == f"{TOKEN_PREFIX}2"  # waited for the new one
+    assert upstream.count == 2
+    assert provider.stats().blocking == RefreshCounts(upstream=2)
+
+
+def test_must_serves_the_valid_token_when_the_refresh_fails_and_then_rate_limits(
+    pdriver: ProviderDriver,
+) -> None:
+    upstream = Upstream(FakeClock())
+    provider = pdriver.provider(upstream, min_refresh_interval=20)
+    token = pdriver.get(provider)
+    upstream.clock.advance(7200 - 50)
+    upstream.fail = True
+    assert pdriver.get(provider) is token  # the refresh failed; the token is still valid
+    for _ in range(100):
+        assert pdriver.get(provider) is token
+    assert upstream.count == 2  # no new request before min_refresh_interval
+    upstream.clock.advance(20)
+    assert pdriver.get(provider) is token
+    assert upstream.count == 3
+    upstream.clock.advance(30)  # expired now: never served
     with pytest.raises(AuthingAPIError):
-        driver.run(provider.get())
+        pdriver.get(provider)
 
 
-def test_first_fetch_failure_raises(driver: Driver) -> None:
-    server = TokenServer(FakeClock())
-    server.fail_with = 401
-    with pytest.raises(AuthingAPIError) as caught:
-        driver.run(_provider(driver, server).get())
-    assert caught.value.http_status == 401
+def test_a_token_handed_out_inside_the_margins_is_refreshed_at_the_bounded_rate(
+    pdriver: ProviderDriver,
+) -> None:
+    upstream = Upstream(FakeClock(), lifetime=40)  # MUST from the start (Authing's cache)
+    provider = pdriver.provider(upstream, min_refresh_interval=10)
+    pdriver.get(provider)
+    for _ in range(1000):
+        pdriver.get(provider)
+    assert upstream.count == 1
+    upstream.clock.advance(10)
+    pdriver.get(provider)
+    assert upstream.count == 2
 
 
-def test_invalidate_refetches_once_per_bad_token(driver: Driver) -> None:
-    server = TokenServer(FakeClock())
-    provider = _provider(driver, server)
-    bad = driver.run(provider.get())
-    provider.invalidate(bad)
-    fresh = driver.run(provider.get())
-    assert fresh.access_token == "token-2"
-    provider.invalidate(bad)  # a late report of the old token drops nothing
-    assert driver.run(provider.get()) is fresh
-    provider.invalidate()
-    assert driver.run(provider.get()).access_token == "token-3"
-
-
-def test_one_provider_per_app_sharing_the_clients_pool_and_budget(driver: Driver) -> None:
-    clock = FakeClock()
-    server = TokenServer(clock)
-    recorder = Recorder(server)
-    policy = RetryPolicy(jitter=False, budget=RetryBudget(max_tokens=4))
-    client = driver.client(recorder, clock=clock, retry=policy)
-    one = client.token_provider(app_id="wx1", app_secret=SECRET)
-    assert client.token_provider(app_id="wx1", app_secret=SECRET) is one
-    with pytest.raises(ValueError, match="already has a token provider"):
-        client.token_provider(app_id="wx1", app_secret="another-secret")
-    with pytest.raises(ValueError, match="already has a token provider"):
-        client.token_provider(app_id="wx1", app_secret="秘密")  # non-ASCII compares too
-    with pytest.raises(ValueError, match="already has a token provider"):
-        client.token_provider(app_id="wx1", app_secret=SECRET, refresh_margin=10)
-    two = client.token_provider(app_id="wx2", app_secret=SECRET)
-    assert two is not one
-    server.fail_with = 503
-    for _ in range(3):  # drain the client's budget through one provider
+def test_a_failing_cold_start_backs_off_from_one_second_doubling_to_the_interval(
+    pdriver: ProviderDriver,
+) -> None:
+    upstream = Upstream(FakeClock())
+    upstream.fail = True
+    provider = pdriver.provider(upstream, min_refresh_interval=30)
+    raised = 0
+    for _ in range(320):  # 80 s in steps of 0.25 s
         with pytest.raises(AuthingAPIError):
-            driver.run(one.get())
-    with pytest.raises(AuthingAPIError) as caught:
-        driver.run(two.get())
-    assert caught.value.attempts == 1  # the other provider sees the same, drained budget
-    assert {r.url.host for r in recorder.requests} == {"example.authing.cn"}
+            pdriver.get(provider)
+        raised += 1
+        upstream.clock.advance(0.25)
+    assert upstream.calls == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 61.0]
+    stats = provider.stats()
+    assert stats.errors == raised
+    assert stats.consecutive_failures == 7
+    upstream.fail = False  # a success resets the backoff
+    upstream.clock.advance(30)
+    token = pdriver.get(provider)
+    upstream.fail = True
+    start = upstream.clock.monotonic()
+    pdriver.invalidate(provider, token)  # its refresh fails: the backoff starts at 1 s again
+    pdriver.settle(provider)
+    with pytest.raises(AuthingAPIError):
+        pdriver.get(provider)
+    upstream.clock.advance(1)
+    with pytest.raises(AuthingAPIError):
+        pdriver.get(provider)
+    assert upstream.calls[-2:] == [start, start + 1]
+
+
+def test_an_already_expired_token_is_a_failed_refresh_not_a_storm(pdriver: ProviderDriver) -> None:
+    upstream = Upstream(FakeClock())
+    upstream.expired = True
+    provider = pdriver.provider(upstream)
+    for _ in range(1000):
+        with pytest.raises(AuthingResponseError, match="expired already"):
+            pdriver.get(provider)
+    assert upstream.count == 1  # 1,000 calls within a second: one request
+
+
+def test_each_waiter_raises_its_own_copy_of_the_shared_error(pdriver: ProviderDriver) -> None:
+    upstream = Upstream(FakeClock())
+    upstream.fail = True
+    provider = pdriver.provider(upstream)
+    errors = []
+    for _ in range(50):
+        with pytest.raises(AuthingAPIError) as caught:
+            pdriver.get(provider)
+        errors.append(caught.value)
+    assert len({id(e) for e in errors}) == 50
+    assert {(e.status_code, e.message, e.attempts) for e in errors} == {(503, "upstream down", 1)}
+    depth = [len(list(_frames(e.__traceback__))) for e in errors]
+    assert max(depth) == min(depth)  # a re-raised shared instance would grow its traceback
+
+
+def _frames(tb: object) -> Iterator[object]:
+    while tb is not None:
+        yield tb
+        tb = getattr(tb, "tb_next", None)
+
+
+def test_invalidate_drops_only_the_reported_token_and_refreshes_at_once(
+    pdriver: ProviderDriver,
+) -> None:
+    upstream = Upstream(FakeClock())
+    provider = pdriver.provider(upstream)
+    bad = pdriver.get(provider)
+    pdriver.invalidate(provider, bad)
+    pdriver.settle(provider)
+    assert upstream.count == 2  # the refresh started at once
+    fresh = pdriver.get(provider)
+    assert fresh.access_token == f"{TOKEN_PREFIX}2"
+    for _ in range(10):
+        pdriver.invalidate(provider, bad)  # late reports of the old token drop nothing
+    assert pdriver.get(provider) is fresh
+    assert upstream.count == 2
+    pdriver.invalidate(provider)
+    assert pdriver.get(provider).access_token == f"{TOKEN_PREFIX}3"
+    assert provider.stats().invalidations == 2
+
+
+def test_stats_are_a_frozen_snapshot(pdriver: ProviderDriver) -> None:
+    upstream = Upstream(FakeClock())
+    provider = pdriver.provider(upstream)
+    before = provider.stats()
+    token = pdriver.get(provider)
+    after = provider.stats()
+    assert isinstance(after, ProviderStats)
+    assert before.served[TokenState.INVALID] == 0
+    assert after.served[TokenState.INVALID] == 1
+    assert after.expires_at == token.expires_at
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        after.errors = 5  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        after.served[TokenState.FRESH] = 5  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("remaining", "state"),
+    [(None, TokenState.INVALID), (-1, TokenState.INVALID), (0, TokenState.INVALID),
+     (0.5, TokenState.MUST), (60, TokenState.MUST), (60.5, TokenState.STALE),
+     (300, TokenState.STALE), (300.5, TokenState.FRESH)],
+)  # fmt: skip
+def test_the_states_and_their_boundaries(remaining: float | None, state: TokenState) -> None:
+    assert RefreshTiming().state(remaining) is state
 
 
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
-        ({"app_secret": " "}, ValueError),
-        ({"app_id": ""}, ValueError),
         ({"refresh_margin": -1}, ValueError),
-        ({"refresh_margin": float("inf")}, ValueError),
+        ({"refresh_margin": float("nan")}, ValueError),
+        ({"mandatory_margin": 10**400}, ValueError),
         ({"min_refresh_interval": "30"}, TypeError),
+        ({"refresh_margin": 30, "mandatory_margin": 60}, ValueError),
     ],
 )
-def test_provider_arguments_are_checked(
-    driver: Driver, kwargs: dict[str, Any], error: type[Exception]
-) -> None:
-    client = driver.client()
-    args: dict[str, Any] = {"app_id": "wx1", "app_secret": SECRET, **kwargs}
+def test_timing_is_checked(kwargs: dict[str, object], error: type[Exception]) -> None:
     with pytest.raises(error):
-        client.token_provider(**args)
-
-
-def test_provider_repr_holds_no_secret(driver: Driver) -> None:
-    provider = _provider(driver, TokenServer(FakeClock()))
-    assert "wx1" in repr(provider)
-    assert SECRET not in repr(provider)
-
-
-class HeldServer(TokenServer):
-    """A ``TokenServer`` whose answers wait for ``release``, so that callers pile up."""
-
-    def __init__(self) -> None:
-        super().__init__(FakeClock())
-        self.entered, self.release = threading.Event(), threading.Event()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.entered.set()
-        self.release.wait(5)
-        return super().__call__(request)
-
-
-def _get_together(
-    server: HeldServer, callers: int
-) -> tuple[WechatTokenProvider, list[str | AuthingAPIError]]:
-    """Start ``callers`` threads on one provider at once; release the server once one asks."""
-    http = httpx.Client(transport=httpx.MockTransport(server))
-    client = WechatTokenClient(APP_HOST, "a", retry=None, http_client=http, clock=server.clock)
-    provider = client.token_provider(app_id="wx1", app_secret=SECRET)
-    start = threading.Barrier(callers + 1)
-    results: list[str | AuthingAPIError] = []
-
-    def get() -> None:
-        start.wait()
-        try:
-            results.append(provider.get().access_token)
-        except AuthingAPIError as error:
-            results.append(error)
-
-    threads = [threading.Thread(target=get) for _ in range(callers)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    assert server.entered.wait(5)
-    server.release.set()
-    for thread in threads:
-        thread.join(5)
-    return provider, results
-
-
-def test_threads_share_one_refresh() -> None:
-    server = HeldServer()
-    _, results = _get_together(server, 32)
-    assert results == ["token-1"] * 32
-    assert server.count == 1
-
-
-async def _get_together_async(server: TokenServer, tasks: int) -> list[Any]:
-    """Start ``tasks`` tasks on one provider; the server answers once all reached it."""
-    release = asyncio.Event()
-
-    async def slow(request: httpx.Request) -> httpx.Response:
-        await release.wait()
-        return server(request)
-
-    http = httpx.AsyncClient(transport=httpx.MockTransport(slow))
-    client = AsyncWechatTokenClient(APP_HOST, "a", retry=None, http_client=http, clock=server.clock)
-    provider = client.token_provider(app_id="wx1", app_secret=SECRET)
-    pending = [asyncio.create_task(provider.get()) for _ in range(tasks)]
-    await asyncio.sleep(0)  # let every task reach the provider before the answer comes
-    release.set()
-    return await asyncio.gather(*pending, return_exceptions=True)
-
-
-@pytest.mark.anyio
-async def test_tasks_share_one_refresh() -> None:
-    server = TokenServer(FakeClock())
-    tokens = await _get_together_async(server, 1000)
-    assert {t.access_token for t in tokens} == {"token-1"}
-    assert server.count == 1
-
-
-def test_threads_against_the_mock_server_make_one_request() -> None:
-    from authing_wechat.testing import SUCCESSOR_PATH, Fault, run_mock_server
-
-    with run_mock_server() as handle:
-        # The first answer is held back so that every thread asks while it is in flight.
-        handle.server.add_fault(SUCCESSOR_PATH, Fault.delay(0.2))
-        with WechatTokenClient(handle.url, "a") as client:
-            provider = client.token_provider(app_id="wx1", app_secret=SECRET)
-            start = threading.Barrier(50)
-            tokens: list[str] = []
-
-            def get() -> None:
-                start.wait()
-                tokens.append(provider.get().access_token)
-
-            threads = [threading.Thread(target=get) for _ in range(50)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(10)
-        assert len(tokens) == 50
-        assert len(set(tokens)) == 1
-        assert handle.server.request_count(SUCCESSOR_PATH) == 1
-
-
-@pytest.mark.anyio
-async def test_tasks_against_the_mock_server_make_one_request() -> None:
-    from authing_wechat.testing import SUCCESSOR_PATH, Fault, run_mock_server
-
-    with run_mock_server() as handle:
-        handle.server.add_fault(SUCCESSOR_PATH, Fault.delay(0.2))
-        async with AsyncWechatTokenClient(handle.url, "a") as client:
-            provider = client.token_provider(app_id="wx1", app_secret=SECRET)
-            tokens = await asyncio.gather(*(provider.get() for _ in range(1000)))
-        assert len({t.access_token for t in tokens}) == 1
-        assert handle.server.request_count(SUCCESSOR_PATH) == 1
-
-
-def test_a_failed_cold_refresh_is_shared_by_its_waiters_not_repeated() -> None:
-    server = HeldServer()
-    server.fail_with = 503
-    provider, results = _get_together(server, 20)
-    assert len(results) == 20
-    assert all(isinstance(result, AuthingAPIError) for result in results)
-    # Callers that were waiting got the one failure; at most a straggler that arrived after
-    # it asks again.
-    assert server.count <= 2
-    server.fail_with = None
-    assert provider.get().access_token.startswith("token-")  # a later call tries afresh
-
-
-@pytest.mark.anyio
-async def test_a_failed_cold_refresh_is_shared_by_waiting_tasks() -> None:
-    server = TokenServer(FakeClock())
-    server.fail_with = 503
-    results = await _get_together_async(server, 100)
-    assert all(isinstance(r, AuthingAPIError) for r in results)
-    assert server.count == 1
+        RefreshTiming(**kwargs)  # type: ignore[arg-type]

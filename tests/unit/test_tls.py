@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import ssl
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -14,21 +13,7 @@ import trustme
 from authing_wechat import AuthingTLSError, RetryPolicy, WechatTokenClient
 from authing_wechat.testing import FakeClock
 
-from tests._support import SECRET, envelope
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        body = json.dumps(envelope()).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the test reads outcomes, not access logs."""
+from tests._support import SECRET, TokenHandler, envelope
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +25,7 @@ def authority() -> trustme.CA:
 def https_url(authority: trustme.CA) -> Iterator[str]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("127.0.0.1").configure_cert(context)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TokenHandler)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

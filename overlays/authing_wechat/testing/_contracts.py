@@ -9,19 +9,18 @@ of the other cloud's headers, so schemathesis and Prism can hold a server to it 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, get_args
+
+from ._paths import CLOUDS, Cloud
 
 __all__ = ["contract_path"]
 
-_Cloud = Literal["authing", "genauth"]
-_CLOUDS: tuple[str, ...] = get_args(_Cloud)
 _HERE = Path(__file__).resolve().parent
 # Where the documents are, in order: inside an installed wheel, then in a source checkout, whose
 # editable install (`make venv`) imports this package from overlays/ beside openapi/.
 _LOCATIONS = (_HERE / "contracts", _HERE.parents[2] / "openapi" / "clouds")
 
 
-def contract_path(cloud: _Cloud) -> Path:
+def contract_path(cloud: Cloud) -> Path:
     """The OpenAPI 3.1 document of one cloud's contract, for schemathesis, Prism or redocly.
 
     ``schemathesis run "$(python -c '...contract_path("authing")...')" --url ...`` or
@@ -39,8 +38,8 @@ def contract_path(cloud: _Cloud) -> Path:
         ValueError: ``cloud`` is not one of the two.
         FileNotFoundError: The documents are not installed (a broken installation).
     """
-    if cloud not in _CLOUDS:
-        raise ValueError(f"cloud must be one of {', '.join(_CLOUDS)}, got {cloud!r}")
+    if cloud not in CLOUDS:
+        raise ValueError(f"cloud must be one of {', '.join(CLOUDS)}, got {cloud!r}")
     for location in _LOCATIONS:
         path = location / f"{cloud}.yaml"
         if path.is_file():

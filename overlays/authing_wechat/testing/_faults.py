@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import re
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import attrs
+
+from authing_wechat._validation import check_seconds
 
 from ._paths import DEPRECATED_PATH, PATHS, SUCCESSOR_PATH
 
@@ -17,15 +18,17 @@ FaultKind = Literal["status", "html", "truncated_json", "envelope_error", "delay
 # Statuses whose responses carry no body: a fault page or envelope cannot ride on them.
 _BODYLESS_STATUSES = frozenset({204, 205, 304})
 _HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
+# The longest delay a fault may script: what a FakeClock can still advance by.
+_MAX_DELAY = 1e10
 
 
-def _error_status(value: int) -> int:
+def _error_status(value: object, name: str = "status_code") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 400 <= value <= 599:
-        raise ValueError(f"an error status must be an int from 400 to 599, got {value!r}")
+        raise ValueError(f"{name} must be an int from 400 to 599, got {_shown(value)}")
     return value
 
 
-def _page_status(value: int) -> int:
+def _page_status(value: object, name: str = "status_code") -> int:
     if (
         isinstance(value, bool)
         or not isinstance(value, int)
@@ -33,24 +36,57 @@ def _page_status(value: int) -> int:
         or value in _BODYLESS_STATUSES
     ):
         raise ValueError(
-            f"the status must be an int from 200 to 599 that has a body, got {value!r}"
+            f"{name} must be an int from 200 to 599 that has a body, got {_shown(value)}"
         )
     return value
 
 
-def _seconds(value: float) -> float:
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"a delay must be a finite number of seconds >= 0, got {value!r}")
-    return seconds
+def _shown(value: object) -> str:
+    # An int is shown; anything else only by its type (it may be text a test did not mean).
+    return repr(value) if isinstance(value, int) else type(value).__name__
 
 
-def _header_value(value: str | None) -> str | None:
+def _seconds(value: object, name: str = "delay_seconds") -> float:
+    # On a FakeClock any delay is instant; past its range it could never be slept.
+    return check_seconds(name, value, maximum=_MAX_DELAY)
+
+
+def _header_value(value: object, name: str) -> str | None:
     # Sent verbatim (malformed hints are a legitimate test input), but a CR/LF would break the
     # HTTP framing of the real server rather than test the client.
-    if value is not None and not _HEADER_VALUE.fullmatch(value):
-        raise ValueError(f"a header value must be printable ASCII, got {value!r}")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
+    if not _HEADER_VALUE.fullmatch(value):
+        raise ValueError(f"{name} must be printable ASCII")
     return value
+
+
+def _optional_int(value: object, name: str) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
+    return value
+
+
+def _optional_text(value: object, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")  # it goes into a JSON body
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} holds characters UTF-8 cannot encode") from None
+    return value
+
+
+def _field(check: Any) -> Any:
+    # Direct Fault(...) construction is checked too, naming the attribute.
+    def validate(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        check(value, attribute.name)
+
+    return validate
 
 
 @attrs.frozen(kw_only=True)
@@ -74,11 +110,11 @@ class Fault:
 
     kind: FaultKind
     status_code: int | None = None
-    retry_after: str | None = attrs.field(default=None, converter=_header_value)
-    retry_after_ms: str | None = attrs.field(default=None, converter=_header_value)
-    api_code: int | None = None
-    message: str | None = None
-    delay_seconds: float = attrs.field(default=0.0, converter=_seconds)
+    retry_after: str | None = attrs.field(default=None, validator=_field(_header_value))
+    retry_after_ms: str | None = attrs.field(default=None, validator=_field(_header_value))
+    api_code: int | None = attrs.field(default=None, validator=_field(_optional_int))
+    message: str | None = attrs.field(default=None, validator=_field(_optional_text))
+    delay_seconds: float = attrs.field(default=0.0, validator=_field(_seconds))
 
     @classmethod
     def status(
@@ -110,12 +146,12 @@ class Fault:
         """
         return cls(
             kind="status",
-            status_code=_error_status(status),
+            status_code=_error_status(status, "status"),
             retry_after=retry_after,
             retry_after_ms=retry_after_ms,
             api_code=api_code,
             message=message,
-            delay_seconds=delay,
+            delay_seconds=_seconds(delay, "delay"),
         )
 
     @classmethod
@@ -144,10 +180,10 @@ class Fault:
         """
         return cls(
             kind="html",
-            status_code=_page_status(status),
+            status_code=_page_status(status, "status"),
             retry_after=retry_after,
             retry_after_ms=retry_after_ms,
-            delay_seconds=delay,
+            delay_seconds=_seconds(delay, "delay"),
         )
 
     @classmethod
@@ -164,7 +200,9 @@ class Fault:
         Raises:
             ValueError: ``status`` cannot carry a body, or ``delay`` is negative or not finite.
         """
-        return cls(kind="truncated_json", status_code=_page_status(status), delay_seconds=delay)
+        return cls(
+            kind="truncated_json", status_code=_page_status(status, "status"), delay_seconds=delay
+        )
 
     @classmethod
     def envelope_error(
@@ -201,7 +239,7 @@ class Fault:
             message=message,
             retry_after=retry_after,
             retry_after_ms=retry_after_ms,
-            delay_seconds=delay,
+            delay_seconds=_seconds(delay, "delay"),
         )
 
     @classmethod
@@ -217,7 +255,7 @@ class Fault:
         Raises:
             ValueError: ``seconds`` is negative or not finite.
         """
-        return cls(kind="delay", delay_seconds=seconds)
+        return cls(kind="delay", delay_seconds=_seconds(seconds, "seconds"))
 
     @classmethod
     def drop(cls, *, delay: float = 0.0) -> Fault:
@@ -236,7 +274,7 @@ class Fault:
         Raises:
             ValueError: ``delay`` is negative or not finite.
         """
-        return cls(kind="drop", delay_seconds=delay)
+        return cls(kind="drop", delay_seconds=_seconds(delay, "delay"))
 
 
 class FaultSpec(NamedTuple):
@@ -301,7 +339,10 @@ def parse_fault_spec(text: str) -> FaultSpec:
 
     Raises:
         ValueError: The text does not follow the syntax or names impossible values.
+        TypeError: ``text`` is not a ``str``.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"a fault spec must be a str, not {type(text).__name__}")
     endpoint, _, rest = text.strip().partition(":")
     path = _ENDPOINTS.get(endpoint, endpoint)
     if path not in PATHS:

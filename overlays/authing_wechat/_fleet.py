@@ -1,0 +1,338 @@
+"""One refresh, written once for both providers: the steps, and two small drivers for them.
+
+``refresh_steps`` is a generator that yields what it needs done (ask Authing, read or write
+the store, take or release the store's lock, pause) and receives the answers, so the sync and
+async providers share every decision and differ only in how they perform each step
+(``run_refresh`` and ``arun_refresh``). With a store, a refresh follows the fleet protocol:
+
+1. read the store; a token there that is newer than ours (or that another process asked
+   Authing for within ``min_refresh_interval``) is the result, with no request;
+2. take the store's lock (SET NX PX); read again; ask Authing; write the token only if it is
+   newer than the entry (atomic compare); release;
+3. a process that misses the lock polls the store until the holder's token appears, taking
+   the lock itself if the holder gave up, for at most ``lock_timeout``; then it asks alone.
+
+A store that fails is skipped for a while (``StoreGuard``): a refresh then asks Authing alone,
+as a provider without a store does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Generator
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from ._clock import Clock
+from ._errors import AuthingResponseError
+from ._models import WechatAccessToken
+from ._refresh import Refreshed, failure_backoff
+from ._store import AsyncTokenStore, StoredToken, TokenStore
+
+__all__ = ["RefreshJob", "StoreGuard", "arun_refresh", "refresh_steps", "run_refresh"]
+
+logger = logging.getLogger("authing_wechat")
+
+# How often a process that missed the lock looks for the holder's token.
+_POLL_SECONDS = 0.05
+# The longest a failing store is skipped before it is tried again.
+_MAX_STORE_SKIP = 30.0
+
+
+class _Fetch:
+    """Ask Authing; answers the token (or raises into the steps)."""
+
+    def __repr__(self) -> str:
+        return "FETCH"
+
+
+FETCH = _Fetch()
+
+
+@attrs.frozen
+class Pause:
+    """Sleep for ``seconds``."""
+
+    seconds: float
+
+
+@attrs.frozen
+class StoreCall:
+    """Call ``method`` of the store with ``args``; ``fallback`` answers when the store is
+    unavailable or fails."""
+
+    method: str
+    args: tuple[Any, ...]
+    fallback: Any = None
+
+
+@attrs.frozen
+class Release:
+    """Release a lock the steps hold (``ALONE`` needs nothing)."""
+
+    lock: Any
+
+
+ALONE = object()  # try_lock's answer when there is no usable store: go ahead alone
+
+Step = _Fetch | Pause | StoreCall | Release
+
+
+@attrs.frozen(kw_only=True)
+class RefreshJob:
+    """What one refresh knows when it starts."""
+
+    key: str | None  # the store's key; None without a store
+    local_expires: float  # epoch seconds of this process's cached token (-inf: none)
+    rejected: frozenset[str]  # access tokens invalidated here, never adopted from the store
+    min_refresh_interval: float
+    lock_timeout: float
+
+
+def _adoptable(entry: StoredToken | None, job: RefreshJob, now: float) -> bool:
+    """Whether a store entry is this refresh's result, with no request to Authing."""
+    if entry is None or entry.access_token in job.rejected or entry.expires_at <= now:
+        return False
+    # Newer than ours, or as new but asked for recently: Authing caches the WeChat token, so
+    # asking again now would bring back the same one.
+    recent = now - entry.requested_at < job.min_refresh_interval
+    # A token's expiry went through a datetime (microseconds) on one side only: a difference
+    # below a millisecond is the same token.
+    return entry.expires_at > job.local_expires + 1e-3 or recent
+
+
+def _adopt(entry: StoredToken) -> Refreshed:
+    expires_at = datetime.fromtimestamp(entry.expires_at, UTC)
+    token = WechatAccessToken(access_token=entry.access_token, expires_at=expires_at, attempts=0)
+    return Refreshed(token=token, source="store")
+
+
+def refresh_steps(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshed]:
+    """The steps of one refresh; the answer to each yielded step is sent back in.
+
+    Raises:
+        AuthingError: Authing failed, or handed out a token that has already expired.
+    """
+    if job.key is None:
+        return (yield from _ask_authing(job, clock))
+    key = job.key
+    entry = yield StoreCall("load", (key,))
+    if _adoptable(entry, job, clock.time()):
+        return _adopt(entry)
+    if entry is not None and entry.access_token in job.rejected:
+        # Reported bad here: drop it for the fleet, unless another process replaced it.
+        yield StoreCall("discard", (key, entry.access_token), False)
+    deadline = clock.monotonic() + job.lock_timeout
+    while True:
+        lock = yield StoreCall("try_lock", (key,), ALONE)
+        if lock is not None:
+            try:
+                if lock is not ALONE:
+                    entry = yield StoreCall("load", (key,))  # again: a holder may just be done
+                    if _adoptable(entry, job, clock.time()):
+                        outcome = _adopt(entry)
+                        yield Release(lock)
+                        return outcome
+                outcome = yield from _ask_authing(job, clock)
+            except Exception:
+                yield Release(lock)
+                raise
+            yield Release(lock)
+            return outcome
+        if clock.monotonic() >= deadline:
+            return (yield from _ask_authing(job, clock))  # the holder is stuck or gone
+        yield Pause(_POLL_SECONDS)
+        entry = yield StoreCall("load", (key,))
+        if _adoptable(entry, job, clock.time()):
+            return _adopt(entry)
+
+
+def _ask_authing(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshed]:
+    requested_at = clock.time()
+    token: WechatAccessToken = yield FETCH
+    expires = token.expires_at.timestamp()
+    if expires <= clock.time():
+        raise AuthingResponseError(
+            f"the server handed out an access token that expired already "
+            f"(expiresAt {token.expires_at.isoformat()}); it is never used",
+            request_id=token.request_id,
+            attempts=token.attempts,
+        )
+    if job.key is None:
+        return Refreshed(token=token, source="upstream")
+    stored = StoredToken(access_token=token.access_token, expires_at=expires,
+                         requested_at=requested_at)  # fmt: skip
+    written = yield StoreCall("save", (job.key, stored))
+    if written is False:
+        # Another process wrote a newer token while this request was on its way (a slow
+        # refresher): use that one instead of overwriting it.
+        entry = yield StoreCall("load", (job.key,))
+        if entry is not None and entry.newer_than(stored) and _adoptable(entry, job, clock.time()):
+            return _adopt(entry)
+    return Refreshed(token=token, source="upstream")
+
+
+class StoreGuard:
+    """Keeps a failing store from slowing refreshes: after an error the store is skipped for
+    a while (1 s, doubling up to 30 s), with one warning per outage.
+
+    Args:
+        clock: For the skip deadlines.
+        app_id: The WeChat app id, for log lines.
+    """
+
+    def __init__(self, clock: Clock, app_id: str) -> None:
+        self._clock = clock
+        self._app_id = app_id
+        self._skip_until = float("-inf")
+        self._failures = 0
+        self.errors = 0
+        self.skips = 0
+
+    def usable(self) -> bool:
+        """Whether to try the store now."""
+        if self._clock.monotonic() < self._skip_until:
+            self.skips += 1
+            return False
+        return True
+
+    def failed(self, step: StoreCall, error: Exception) -> None:
+        """Record a failed store operation."""
+        self.errors += 1
+        self._failures += 1
+        skip = failure_backoff(self._failures, _MAX_STORE_SKIP)
+        self._skip_until = self._clock.monotonic() + skip
+        logger.log(
+            logging.WARNING if self._failures == 1 else logging.DEBUG,
+            "the token store failed (%s in %s: %s); the provider of %s asks Authing alone and "
+            "tries the store again in %.0f s",
+            type(error).__name__,
+            step.method,
+            error,
+            self._app_id,
+            skip,
+        )
+
+    def succeeded(self) -> None:
+        """Record a store operation that worked."""
+        if self._failures:
+            logger.info("the token store works again for %s", self._app_id)
+            self._failures = 0
+
+
+class _Driver:
+    """Walks the steps of one refresh: which call performs the next step, and what its
+    answer or failure means. ``run_refresh`` and ``arun_refresh`` only make the calls."""
+
+    def __init__(
+        self,
+        steps: Generator[Step, Any, Refreshed],
+        *,
+        fetch: Callable[[], Any],
+        sleep: Callable[[float], Any],
+        store: TokenStore | AsyncTokenStore | None,
+        guard: StoreGuard,
+    ) -> None:
+        self._steps = steps
+        self._fetch = fetch
+        self._sleep = sleep
+        self._store = store
+        self._guard = guard
+        self._store_step: StoreCall | None = None
+        self._answer: Any = None
+        self._error: Exception | None = None
+        self.result: Refreshed | None = None
+
+    def next_call(self) -> tuple[Callable[..., Any], tuple[Any, ...]] | None:
+        """The function and arguments that perform the next step; ``None`` once done."""
+        while True:
+            try:
+                if self._error is None:
+                    step = self._steps.send(self._answer)
+                else:
+                    step = self._steps.throw(self._error)
+            except StopIteration as done:
+                self.result = done.value
+                return None
+            self._answer, self._error, self._store_step = None, None, None
+            if isinstance(step, _Fetch):
+                return self._fetch, ()
+            if isinstance(step, Pause):
+                return self._sleep, (step.seconds,)
+            if isinstance(step, Release):
+                if step.lock is ALONE:
+                    continue
+                store_step = StoreCall("release", ())
+                call: Callable[..., Any] = step.lock.release
+                args: tuple[Any, ...] = ()
+            elif self._store is None:
+                self._answer = step.fallback
+                continue
+            else:
+                store_step = step
+                call, args = getattr(self._store, step.method), step.args
+            if self._guard.usable():
+                self._store_step = store_step
+                return call, args
+            self._answer = store_step.fallback  # skipped for a while after a failure
+
+    def answered(self, answer: Any) -> None:
+        """Record the answer of the call ``next_call`` gave."""
+        self._answer = answer
+        if self._store_step is not None:
+            self._guard.succeeded()
+
+    def failed(self, error: Exception) -> None:
+        """Record its failure: a store step's is its fallback answer, any other is raised into
+        the steps."""
+        if self._store_step is None:
+            self._error = error
+        else:
+            self._guard.failed(self._store_step, error)
+            self._answer = self._store_step.fallback
+
+
+def run_refresh(
+    steps: Generator[Step, Any, Refreshed],
+    *,
+    fetch: Callable[[], WechatAccessToken],
+    store: TokenStore | None,
+    guard: StoreGuard,
+    clock: Clock,
+) -> Refreshed:
+    """Perform ``steps`` with blocking I/O.
+
+    Raises:
+        Exception: What the steps raise (the fetch's error).
+    """
+    driver = _Driver(steps, fetch=fetch, sleep=clock.sleep, store=store, guard=guard)
+    while (call := driver.next_call()) is not None:
+        function, args = call
+        try:
+            driver.answered(function(*args))
+        except Exception as exc:
+            driver.failed(exc)
+    assert driver.result is not None  # noqa: S101 - set when the steps end
+    return driver.result
+
+
+async def arun_refresh(
+    steps: Generator[Step, Any, Refreshed],
+    *,
+    fetch: Callable[[], Awaitable[WechatAccessToken]],
+    store: AsyncTokenStore | None,
+    guard: StoreGuard,
+    clock: Clock,
+) -> Refreshed:
+    """Perform ``steps`` with awaited I/O; see ``run_refresh``."""
+    driver = _Driver(steps, fetch=fetch, sleep=clock.asleep, store=store, guard=guard)
+    while (call := driver.next_call()) is not None:
+        function, args = call
+        try:
+            driver.answered(await function(*args))
+        except Exception as exc:
+            driver.failed(exc)
+    assert driver.result is not None  # noqa: S101 - set when the steps end
+    return driver.result

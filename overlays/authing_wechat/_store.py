@@ -1,0 +1,157 @@
+"""Shared token stores: what a provider needs from an engine to share one token per fleet.
+
+A provider without a store caches its token in its own process. With one, every process of a
+fleet reads the store before asking Authing, and one of them (the one holding the store's
+lock) asks while the others wait for its answer in the store. ``RedisTokenStore`` implements
+the protocol on redis-py; implement ``TokenStore`` (or ``AsyncTokenStore``) for another engine.
+"""
+
+from __future__ import annotations
+
+import hmac
+from hashlib import sha256
+from typing import Protocol, runtime_checkable
+from urllib.parse import quote
+
+import attrs
+
+from ._models import mask_token
+from ._secret import Secret
+
+__all__ = [
+    "AsyncStoreLock",
+    "AsyncTokenStore",
+    "StoreLock",
+    "StoredToken",
+    "TokenStore",
+    "store_key",
+]
+
+
+@attrs.frozen(kw_only=True)
+class StoredToken:
+    """One shared token, as a store keeps it. Never the app secret.
+
+    Attributes:
+        access_token: The WeChat access token.
+        expires_at: When it expires, epoch seconds.
+        requested_at: When the request that got it from Authing was sent, epoch seconds (by
+            the clock of the process that sent it). With ``expires_at`` it orders two writes of
+            one entry: a token that expires later, or the same one asked for later, is newer.
+    """
+
+    access_token: str = attrs.field(repr=mask_token)
+    expires_at: float
+    requested_at: float
+
+    def newer_than(self, other: StoredToken) -> bool:
+        """Whether this entry should replace ``other`` (what ``save`` compares, atomically)."""
+        return (self.expires_at, self.requested_at) > (other.expires_at, other.requested_at)
+
+
+@runtime_checkable
+class StoreLock(Protocol):
+    """A lock taken by ``TokenStore.try_lock``; it expires by itself after the store's
+    ``lock_timeout``."""
+
+    def release(self) -> None:
+        """Release the lock if this holder still owns it; otherwise do nothing."""
+        ...
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Where the processes of a fleet share one token per WeChat app (blocking I/O).
+
+    Every method may raise: a provider counts any exception as the store being unavailable
+    (a cache miss), skips the store for a while and asks Authing itself. Methods should
+    therefore fail fast (set short socket timeouts on the engine's client).
+
+    Attributes:
+        lock_timeout: Seconds a lock lives unless released; also how long a provider waits
+            for another process's refresh before asking Authing itself.
+    """
+
+    @property
+    def lock_timeout(self) -> float:
+        """Seconds a lock taken by ``try_lock`` lives unless released."""
+        ...
+
+    def load(self, key: str) -> StoredToken | None:
+        """The entry under ``key``, or ``None``."""
+        ...
+
+    def save(self, key: str, token: StoredToken) -> bool:
+        """Write ``token`` under ``key`` only if it is newer than the entry there (see
+        ``StoredToken.newer_than``), compared and written atomically; the entry expires with
+        the token.
+
+        Returns:
+            Whether it was written.
+        """
+        ...
+
+    def discard(self, key: str, access_token: str) -> bool:
+        """Delete the entry under ``key`` only while it holds ``access_token``, atomically.
+
+        Returns:
+            Whether it was deleted.
+        """
+        ...
+
+    def try_lock(self, key: str) -> StoreLock | None:
+        """Take the refresh lock of ``key`` without waiting (SET NX PX, or the like).
+
+        Returns:
+            The held lock, or ``None`` if another holder has it.
+        """
+        ...
+
+
+@runtime_checkable
+class AsyncStoreLock(Protocol):
+    """A lock taken by ``AsyncTokenStore.try_lock``."""
+
+    async def release(self) -> None:
+        """Release the lock if this holder still owns it; otherwise do nothing."""
+        ...
+
+
+@runtime_checkable
+class AsyncTokenStore(Protocol):
+    """The asyncio twin of ``TokenStore``: the same methods, awaited."""
+
+    @property
+    def lock_timeout(self) -> float:
+        """Seconds a lock taken by ``try_lock`` lives unless released."""
+        ...
+
+    async def load(self, key: str) -> StoredToken | None:
+        """See ``TokenStore.load``."""
+        ...
+
+    async def save(self, key: str, token: StoredToken) -> bool:
+        """See ``TokenStore.save``."""
+        ...
+
+    async def discard(self, key: str, access_token: str) -> bool:
+        """See ``TokenStore.discard``."""
+        ...
+
+    async def try_lock(self, key: str) -> AsyncStoreLock | None:
+        """See ``TokenStore.try_lock``."""
+        ...
+
+
+def store_key(*, host: str, authing_app_id: str, app_id: str, app_secret: Secret) -> str:
+    """The key of one WeChat app's entry, the same in every process configured alike.
+
+    It names the cloud host, the Authing app and the WeChat app, plus a keyed fingerprint of
+    the secret: a provider configured with another secret gets another entry, and the key
+    reveals nothing usable about the secret.
+    """
+    names = [quote(part, safe="") for part in (host, authing_app_id, app_id)]
+    fingerprint = hmac.new(
+        "\0".join(names).encode(), app_secret.reveal().encode("utf-8", "surrogatepass"), sha256
+    ).hexdigest()[:16]
+    return ":".join(["token", *names, fingerprint])
