@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 __all__ = [
@@ -85,8 +85,11 @@ def add_token_command(subcommands: Any) -> None:
     add = parser.add_argument
     add("--app-host", metavar="URL", help="app URL, e.g. https://<app>.authing.cn")
     add("--authing-app-id", metavar="ID", help="Authing / GenAuth app id")
-    add("--brand", choices=BRANDS, help="which cloud's headers to send (default authing)")
-    add("--lang", choices=LANGS, help="language of server messages (default: the server's)")
+    for flag, choices, what in (
+        ("--brand", BRANDS, "which cloud's headers to send (default authing)"),
+        ("--lang", LANGS, "language of server messages (default: the server's)"),
+    ):
+        add(flag, type=_one_of(choices), metavar="{" + ",".join(choices) + "}", help=what)
     add("--app-id", metavar="WX_APP_ID", help="WeChat app id")
     add("--app-secret-stdin", action="store_true", help="read the WeChat app secret from stdin")
     add(
@@ -112,6 +115,20 @@ def add_token_command(subcommands: Any) -> None:
     )
     add("--allow-insecure-http", action="store_true", help="allow http:// to a non-loopback host")
     parser.set_defaults(handler=run_token)
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    # argparse's own `choices` would echo the value.
+    def check(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(_not_one_of(choices))
+        return text
+
+    return check
+
+
+def _not_one_of(choices: tuple[str, ...]) -> str:
+    return f"must be one of {', '.join(choices)}"
 
 
 def _seconds(text: str) -> float:
@@ -195,11 +212,9 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
             values[argument] = os.environ.get(variable) or None
             names[argument] = f"environment variable {variable}"
     for argument, choices in (("brand", BRANDS), ("lang", LANGS)):
-        # argparse checks the flags' choices; a variable's value is checked here.
+        # A flag's value is checked by argparse (`_one_of`), a variable's here.
         if values[argument] is not None and values[argument] not in choices:
-            raise UsageError(
-                f"{names[argument]} must be one of {', '.join(choices)}, not {values[argument]!r}"
-            )
+            raise UsageError(f"{names[argument]} {_not_one_of(choices)}")
     values["brand"] = values["brand"] or attrs.fields(ClientOptions).brand.default
     return values, names
 
