@@ -143,6 +143,15 @@ def test_bad_configuration_is_a_usage_error(
     assert configured.server.request_count() == 0
 
 
+def _usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    """What ``main(argv)`` writes on stderr, having exited 2 (as argparse does) with no output."""
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert (caught.value.code, out) == (2, "")
+    return err
+
+
 # What the client's messages call a setting, which a command line user never typed.
 PYTHON_WORDS = ("app_host", "authing_app_id", "app_id", "app_secret", "allow_insecure_http",
                 "max_attempts", "access_token", "=True", "_port", "Traceback")  # fmt: skip
@@ -204,11 +213,7 @@ def test_configuration_errors_name_the_flag_or_variable(
 def test_malformed_numbers_are_usage_errors_in_cli_words(
     capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
 ) -> None:
-    with pytest.raises(SystemExit) as caught:
-        main(argv)
-    assert caught.value.code == 2
-    out, err = capsys.readouterr()
-    assert out == ""
+    err = _usage_error(capsys, argv)
     assert err.startswith("usage: ")
     assert expected in err
     assert not [word for word in PYTHON_WORDS if word in err]
@@ -256,12 +261,7 @@ def test_json_covers_errors_on_stderr(
 def test_json_covers_usage_errors(
     configured: MockServerHandle, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
-    with pytest.raises(SystemExit) as caught:
-        main(argv)
-    assert caught.value.code == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    (line,) = err.splitlines()
+    (line,) = _usage_error(capsys, argv).splitlines()
     error = json.loads(line)["error"]
     assert error["type"] == "UsageError"
     assert error["exitCode"] == 2
