@@ -1,5 +1,7 @@
 # authing-wechat: the README's commands. Everything installs from the repo's own lock files.
 PYTHON ?= python3
+# pyproject's requires-python; checked before anything is installed, of PYTHON and of a kept .venv.
+PYTHON_OK := import sys; sys.exit(sys.version_info < (3, 11))
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -10,7 +12,14 @@ NODE_STAMP := node_modules/.installed-stamp
 venv: $(STAMP)
 
 $(STAMP): requirements/dev.lock requirements/bootstrap.lock pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if ! $(BIN)/python -c '$(PYTHON_OK)' 2>/dev/null; then \
+	  if ! $(PYTHON) -c '$(PYTHON_OK)' 2>/dev/null; then \
+	    echo "make: authing-wechat needs Python 3.11 or newer, but PYTHON=$(PYTHON) is $$($(PYTHON) --version 2>/dev/null || echo 'not found'); run: make PYTHON=python3.11 $(or $(MAKECMDGOALS),venv)" >&2; \
+	    exit 1; \
+	  fi; \
+	  if [ -e $(VENV) ]; then echo "make: $(VENV) was not made by Python 3.11+; making it again"; rm -rf $(VENV); fi; \
+	  echo "$(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv $(VENV); \
+	fi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/bootstrap.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements/dev.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .

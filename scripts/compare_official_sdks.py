@@ -22,7 +22,6 @@ import contextlib
 import datetime
 import importlib.metadata
 import json
-import logging
 import os
 import platform
 import re
@@ -481,8 +480,6 @@ def measure(harness_timeout: float) -> Measurements:
     Raises:
         SetupError: The SDKs cannot be installed or imported.
     """
-    # Our client logs each retry at WARNING; the table reports them, the console need not.
-    logging.getLogger("authing_wechat").addHandler(logging.NullHandler())
     columns = ["authing-wechat"] + [f"{sdk} {SDK_VERSION}" for sdk in SDKS]
     rows: list[tuple[str, list[str]]] = []
     versions: dict[str, str] = {}

@@ -4,6 +4,7 @@ Typed results and errors, one keep-alive pool per client, bounded retries, hones
 TLS always verified. See ``WechatTokenClient`` and ``AsyncWechatTokenClient``.
 """
 
+import logging
 import typing
 
 from . import _lazy
@@ -62,6 +63,11 @@ __all__ = [
     "WechatTokenClient",
     "WechatTokenProvider",
 ]
+
+# A library logs but never decides where logs go (the logging HOWTO): without this, Python's
+# last-resort handler would print this package's warnings to an unconfigured application's
+# stderr.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # Loaded on first use, so that importing the package (as pytest does with its plugin in every
 # run of every project that has it installed) does not import httpx.

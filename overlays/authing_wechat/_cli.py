@@ -13,9 +13,9 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._cli_token import add_token_command
+from ._cli_token import EXIT_INTERRUPTED, EXIT_USAGE, add_token_command, report_failure
 from ._demo import add_demo_command
 
 if TYPE_CHECKING:
@@ -33,32 +33,78 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments after the program name; ``sys.argv[1:]`` when ``None``.
 
     Returns:
-        The exit status: 0 on success.
+        The exit status: 0 on success, 130 when interrupted (Ctrl-C); see ``EXIT_CODES``.
+
+    Raises:
+        SystemExit: As argparse does: 2 on a usage error (after one line on stderr, JSON
+            with ``--json``), 0 after ``--help`` or ``--version``.
     """
-    parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        # argparse would echo every unknown token, and a mistyped option's value may be the
-        # secret (--app-secret XYZ): name the options only.
-        names = sorted({token.split("=", 1)[0] for token in unknown if token.startswith("-")})
-        parser.error(
-            "unrecognized arguments: "
-            + (" ".join(names) if names else f"{len(unknown)} value(s) not shown")
-        )
-    handler: _Handler = args.handler
-    return handler(args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    as_json = "--json" in argv
+    try:
+        parser = build_parser()
+        try:
+            args, unknown = parser.parse_known_args(argv)
+            if unknown:
+                # argparse would echo every unknown token, and a mistyped option's value may be
+                # the secret (--app-secret XYZ): name the options only.
+                names = sorted({token.split("=", 1)[0] for token in unknown if token[:1] == "-"})
+                parser.error(
+                    "unrecognized arguments: "
+                    + (" ".join(names) if names else f"{len(unknown)} value(s) not shown")
+                )
+        except _UsageError as exc:
+            if not as_json:
+                exc.parser.print_usage(sys.stderr)
+            raise SystemExit(
+                report_failure(
+                    str(exc), EXIT_USAGE, prog=exc.parser.prog, as_json=as_json, type="UsageError"
+                )
+            ) from None
+        handler: _Handler = args.handler
+        return handler(args)
+    except KeyboardInterrupt:
+        # One line, not a traceback of wherever the call happened to be.
+        return report_failure(
+            "interrupted", EXIT_INTERRUPTED, prog="authing-wechat", as_json=as_json,
+            type="KeyboardInterrupt",
+        )  # fmt: skip
+
+
+class _UsageError(Exception):
+    """Raised instead of argparse's print-and-exit, so that ``main`` chooses text or JSON."""
+
+    def __init__(self, message: str, parser: argparse.ArgumentParser) -> None:
+        super().__init__(message)
+        self.parser = parser
 
 
 class _Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` that takes no abbreviations, for itself and its subcommands.
 
     With abbreviations, a guessed ``--app-secret`` is read as ``--app-secret-stdin`` and its
-    value becomes an unknown argument.
+    value becomes an unknown argument. Errors are raised as ``_UsageError`` for ``main``.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message, self)
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, reading the installed metadata only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from . import __version__  # noqa: PLC0415
+
+        print(f"authing-wechat {__version__}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="authing-wechat",
         description="Tools for the WeChat access token API of Authing / GenAuth.",
     )
+    parser.add_argument("--version", action=_VersionAction)
     subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     add_token_command(subcommands)
     add_demo_command(subcommands)
@@ -98,14 +145,20 @@ def _credential(text: str) -> tuple[str, str]:
 
 
 def _port(text: str) -> int:
-    port = int(text)
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a port is a number from 0 to 65535") from None
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 0-65535, got {port}")
     return port
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number of seconds") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {value}")
     return value

@@ -2,37 +2,75 @@
 
 The app secret comes only from the environment or stdin, never argv (argv is visible to every
 user of the machine in ``ps``). Output is the bare token, or JSON with ``--json``; a failure is
-one line on stderr with the request id and no traceback. Exit codes are ``EXIT_CODES``.
+one line on stderr (JSON with ``--json``) with the request id and no traceback. Exit codes are
+``EXIT_CODES``. Messages name settings as the user gave them (``--app-host``, or
+``environment variable AUTHING_APP_HOST``), never as the Python argument behind them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import warnings
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
-__all__ = ["EXIT_CODES", "add_token_command"]
+__all__ = [
+    "EXIT_CODES",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "add_token_command",
+    "client_log_lines",
+    "report_failure",
+]
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_CONNECTION, EXIT_RESPONSE = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 EXIT_CODES = {
     EXIT_OK: "success",
     EXIT_API: "the server answered with an error",
     EXIT_USAGE: "usage or configuration error",
     EXIT_CONNECTION: "connection error or timeout",
     EXIT_RESPONSE: "malformed response",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 _PROG = "authing-wechat token"
+
+# The settings that come from a flag or, failing that, an environment variable: (the client's
+# argument name, flag, variable). The argument name is what the client's messages say.
+_FROM_FLAG_OR_ENV = (
+    ("app_host", "--app-host", "AUTHING_APP_HOST"),
+    ("authing_app_id", "--authing-app-id", "AUTHING_APP_ID"),
+    ("brand", "--brand", "AUTHING_BRAND"),
+    ("lang", "--lang", "AUTHING_LANG"),
+    ("app_id", "--app-id", "WECHAT_APP_ID"),
+)
+_ENVIRONMENT_HELP = """\
+environment:
+  AUTHING_APP_HOST      app URL, for --app-host
+  AUTHING_APP_ID        Authing / GenAuth app id, for --authing-app-id
+  AUTHING_BRAND         for --brand
+  AUTHING_LANG          for --lang
+  AUTHING_ACCESS_TOKEN  a user's access token, sent as Authorization (optional)
+  WECHAT_APP_ID         WeChat app id, for --app-id
+  WECHAT_APP_SECRET     WeChat app secret (or --app-secret-stdin)
+A flag wins over its variable."""
 
 
 def add_token_command(subcommands: Any) -> None:
     """Register ``token`` on the ``authing-wechat`` subcommand parsers."""
-    from ._settings import BRANDS, LANGS  # noqa: PLC0415 - the choices the client itself takes
+    import attrs  # noqa: PLC0415 - keeps `import _cli` cheap
 
-    codes = "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items())
+    # The choices and defaults the client itself takes.
+    from ._settings import BRANDS, DEFAULT_RETRY, LANGS, ClientOptions  # noqa: PLC0415
+
+    timeout_default = attrs.fields(ClientOptions).timeout.default
+    codes = "\n".join(f"  {code:<3}  {meaning}" for code, meaning in EXIT_CODES.items())
     parser: argparse.ArgumentParser = subcommands.add_parser(
         "token",
         help="fetch the WeChat access token that Authing / GenAuth caches",
@@ -41,75 +79,160 @@ def add_token_command(subcommands: Any) -> None:
             "print it. The WeChat app secret is read from WECHAT_APP_SECRET or, with\n"
             "--app-secret-stdin, from standard input; never from the command line."
         ),
-        epilog=f"exit codes:\n{codes}",
+        epilog=f"{_ENVIRONMENT_HELP}\n\nexit codes:\n{codes}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    env = os.environ.get
-    parser.add_argument(
-        "--app-host",
-        default=env("AUTHING_APP_HOST"),
-        help="app URL, e.g. https://<app>.authing.cn (env AUTHING_APP_HOST)",
+    add = parser.add_argument
+    add("--app-host", metavar="URL", help="app URL, e.g. https://<app>.authing.cn")
+    add("--authing-app-id", metavar="ID", help="Authing / GenAuth app id")
+    for flag, choices, what in (
+        ("--brand", BRANDS, "which cloud's headers to send (default authing)"),
+        ("--lang", LANGS, "language of server messages (default: the server's)"),
+    ):
+        add(flag, type=_one_of(choices), metavar="{" + ",".join(choices) + "}", help=what)
+    add("--app-id", metavar="WX_APP_ID", help="WeChat app id")
+    add("--app-secret-stdin", action="store_true", help="read the WeChat app secret from stdin")
+    add(
+        "--timeout",
+        type=_seconds,
+        default=timeout_default,
+        metavar="SECONDS",
+        help="seconds per attempt (default %(default)s)",
     )
-    parser.add_argument(
-        "--authing-app-id",
-        default=env("AUTHING_APP_ID"),
-        help="Authing / GenAuth app id (env AUTHING_APP_ID)",
-    )
-    parser.add_argument(
-        "--brand",
-        choices=BRANDS,
-        default=env("AUTHING_BRAND", "authing"),
-        help="which cloud's headers to send (env AUTHING_BRAND; default authing)",
-    )
-    parser.add_argument(
-        "--app-id", default=env("WECHAT_APP_ID"), help="WeChat app id (env WECHAT_APP_ID)"
-    )
-    parser.add_argument(
-        "--app-secret-stdin",
-        action="store_true",
-        help="read the WeChat app secret from standard input",
-    )
-    parser.add_argument(
-        "--lang",
-        choices=LANGS,
-        default=env("AUTHING_LANG"),
-        help="language of server messages (env AUTHING_LANG)",
-    )
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per attempt")
-    parser.add_argument(
+    add(
         "--max-attempts",
-        type=int,
-        default=3,
-        help="attempts including retries (default 3; 1 disables retries)",
+        type=_attempts,
+        default=DEFAULT_RETRY.max_attempts,
+        metavar="N",
+        help="attempts including retries (default %(default)s; 1 disables retries)",
     )
-    parser.add_argument(
-        "--legacy",
-        action="store_true",
-        help="call the deprecated POST /api/v3/get-wechat-access-token",
-    )
-    parser.add_argument(
+    add("--legacy", action="store_true", help="call the deprecated get-wechat-access-token")
+    add(
         "--json",
         action="store_true",
-        help="print token, expiry, request id, attempts and deprecation as JSON",
+        help="print token, expiry, request id, attempts and deprecation as JSON; "
+        "errors as JSON on stderr",
     )
-    parser.add_argument(
-        "--allow-insecure-http", action="store_true", help="allow http:// to a non-loopback host"
-    )
-    parser.set_defaults(handler=run_token)  # fmt: skip
+    add("--allow-insecure-http", action="store_true", help="allow http:// to a non-loopback host")
+    parser.set_defaults(handler=run_token)
 
 
-def _fail(code: int, message: str) -> int:
-    print(f"{_PROG}: error: {message}", file=sys.stderr)
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    # argparse's own `choices` would echo the value.
+    def check(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(_not_one_of(choices))
+        return text
+
+    return check
+
+
+def _not_one_of(choices: tuple[str, ...]) -> str:
+    return f"must be one of {', '.join(choices)}"
+
+
+def _seconds(text: str) -> float:
+    # Not echoed: a value typed in the wrong place may be a secret.
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number of seconds") from None
+
+
+def _attempts(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+
+
+class UsageError(Exception):
+    """A setting that cannot work, described in the command line's words."""
+
+
+def report_failure(message: str, code: int, *, prog: str, as_json: bool, **details: Any) -> int:
+    """Write one failure line on stderr, as text or as JSON; returns ``code``.
+
+    Args:
+        message: What went wrong, in the command line's words; never holds a secret.
+        code: The exit status the command ends with.
+        prog: The command, to prefix the text line.
+        as_json: Write ``{"error": {...}}`` instead of ``prog: error: message``.
+        details: More JSON fields (camelCase) for ``as_json``.
+
+    Returns:
+        ``code``.
+    """
+    if as_json:
+        error = {"message": message, "exitCode": code, **details}
+        print(json.dumps({"error": error}), file=sys.stderr)
+    else:
+        print(f"{prog}: error: {message}", file=sys.stderr)
     return code
 
 
-def _read_secret(args: argparse.Namespace) -> str | None:
+@contextlib.contextmanager
+def client_log_lines(stream: TextIO, fmt: str) -> Iterator[None]:
+    """Show the client's log lines from INFO up (its retries) on ``stream`` during the block.
+
+    Only the ``authing_wechat`` logger's own records: a mock server in the same process logs
+    every request on ``authing_wechat.testing``. The logger's level is put back afterwards.
+
+    Args:
+        stream: Where the lines go.
+        fmt: Their ``logging.Formatter`` format.
+    """
+    logger = logging.getLogger("authing_wechat")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(fmt))
+    handler.addFilter(lambda record: record.name == logger.name)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each flag-or-environment setting's value, and how to name it in messages."""
+    import attrs  # noqa: PLC0415 - loaded by the parser already
+
+    from ._settings import BRANDS, LANGS, ClientOptions  # noqa: PLC0415
+
+    values: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for argument, flag, variable in _FROM_FLAG_OR_ENV:
+        given = getattr(args, flag[2:].replace("-", "_"))
+        if given is not None:
+            values[argument], names[argument] = given, flag
+        else:
+            values[argument] = os.environ.get(variable) or None
+            names[argument] = f"environment variable {variable}"
+    for argument, choices in (("brand", BRANDS), ("lang", LANGS)):
+        # A flag's value is checked by argparse (`_one_of`), a variable's here.
+        if values[argument] is not None and values[argument] not in choices:
+            raise UsageError(f"{names[argument]} {_not_one_of(choices)}")
+    values["brand"] = values["brand"] or attrs.fields(ClientOptions).brand.default
+    return values, names
+
+
+def _read_secret(args: argparse.Namespace) -> tuple[str | None, str]:
     if args.app_secret_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    return os.environ.get("WECHAT_APP_SECRET")
+        return sys.stdin.readline().rstrip("\r\n"), "the app secret read from stdin"
+    return os.environ.get("WECHAT_APP_SECRET"), "environment variable WECHAT_APP_SECRET"
 
 
-def _describe(error: Any) -> str:
+def _in_cli_words(message: str, names: dict[str, str]) -> str:
+    """``message`` of the client's ``ValueError`` / ``TypeError`` with its names replaced."""
+    names = {"allow_insecure_http=True": "--allow-insecure-http", **names}
+    pattern = r"\b(" + "|".join(re.escape(name) for name in names) + r")(?!\w)"
+    return re.sub(pattern, lambda match: names[match.group(1)], message)
+
+
+def _describe(error: Any, max_retry_after: float) -> str:
     from ._errors import AuthingAPIError, AuthingResponseError  # noqa: PLC0415
 
     details = []
@@ -120,7 +243,25 @@ def _describe(error: Any) -> str:
     if isinstance(error, AuthingAPIError | AuthingResponseError) and error.request_id:
         details.append(f"request id {error.request_id}")
     details.append(f"{error.attempts} attempt{'s' if error.attempts != 1 else ''}")
-    return f"{error.message} ({', '.join(details)})"
+    text = f"{error.message} ({', '.join(details)})"
+    if error.retry_after is not None:
+        text += (
+            f"; not retried: the server asked to wait {error.retry_after:g} s (Retry-After), "
+            f"longer than the {max_retry_after:g} s this command waits"
+        )
+    return text
+
+
+def _error_fields(error: Any) -> dict[str, Any]:
+    return {
+        "type": type(error).__name__,
+        "attempts": error.attempts,
+        "httpStatus": error.http_status,
+        "statusCode": getattr(error, "status_code", None),
+        "apiCode": getattr(error, "api_code", None),
+        "requestId": getattr(error, "request_id", None),
+        "retryAfter": error.retry_after,
+    }
 
 
 def _exit_code(error: Any) -> int:
@@ -133,15 +274,15 @@ def _exit_code(error: Any) -> int:
     return EXIT_RESPONSE
 
 
-def _fetch(args: argparse.Namespace, secret: str) -> Any:
+def _fetch(args: argparse.Namespace, settings: dict[str, Any], secret: str) -> Any:
     from ._client import WechatTokenClient  # noqa: PLC0415 - keeps `import _cli` cheap
     from ._retry import RetryPolicy  # noqa: PLC0415
 
     with WechatTokenClient(
-        args.app_host,
-        args.authing_app_id,
-        brand=args.brand,
-        lang=args.lang,
+        settings["app_host"],
+        settings["authing_app_id"],
+        brand=settings["brand"],
+        lang=settings["lang"],
         timeout=args.timeout,
         retry=RetryPolicy(max_attempts=args.max_attempts),
         access_token=os.environ.get("AUTHING_ACCESS_TOKEN") or None,
@@ -152,7 +293,7 @@ def _fetch(args: argparse.Namespace, secret: str) -> Any:
             fetch = client.get_wechat_mp_access_token  # type: ignore[deprecated]
         else:
             fetch = client.get_wechat_mp_access_token_info
-        token = fetch(app_id=args.app_id, app_secret=secret)
+        token = fetch(app_id=settings["app_id"], app_secret=secret)
         for warning in caught:
             print(f"{_PROG}: warning: {warning.message}", file=sys.stderr)
     return token
@@ -180,32 +321,46 @@ def _render(token: Any, *, as_json: bool) -> str:
 def run_token(args: argparse.Namespace) -> int:
     """Run ``authing-wechat token``; returns the exit status."""
     from ._errors import AuthingError  # noqa: PLC0415 - keeps `import _cli` cheap
+    from ._settings import DEFAULT_RETRY  # noqa: PLC0415
 
-    secret = _read_secret(args)
+    def usage_error(message: str) -> int:
+        return report_failure(message, EXIT_USAGE, prog=_PROG, as_json=args.json, type="UsageError")
+
+    try:
+        settings, names = _resolve(args)
+    except UsageError as exc:
+        return usage_error(str(exc))
+    secret, names["app_secret"] = _read_secret(args)
+    names.update(
+        access_token="environment variable AUTHING_ACCESS_TOKEN",  # noqa: S106 - a name
+        timeout="--timeout",
+        max_attempts="--max-attempts",
+    )
     missing = [
-        flag
-        for flag, value in (
-            ("--app-host / AUTHING_APP_HOST", args.app_host),
-            ("--authing-app-id / AUTHING_APP_ID", args.authing_app_id),
-            ("--app-id / WECHAT_APP_ID", args.app_id),
+        what
+        for what, value in (
+            ("--app-host / AUTHING_APP_HOST", settings["app_host"]),
+            ("--authing-app-id / AUTHING_APP_ID", settings["authing_app_id"]),
+            ("--app-id / WECHAT_APP_ID", settings["app_id"]),
             ("the secret (WECHAT_APP_SECRET or --app-secret-stdin)", secret),
         )
         if not value
     ]
     if missing:
-        return _fail(EXIT_USAGE, "missing " + ", ".join(missing))
+        return usage_error("missing " + ", ".join(missing))
     # Retries are worth a line on stderr; the token stays alone on stdout.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"{_PROG}: %(message)s"))
-    logger = logging.getLogger("authing_wechat")
-    logger.addHandler(handler)
     try:
-        token = _fetch(args, str(secret))
+        with client_log_lines(sys.stderr, f"{_PROG}: %(message)s"):
+            token = _fetch(args, settings, str(secret))
     except (ValueError, TypeError) as exc:
-        return _fail(EXIT_USAGE, str(exc))
+        return usage_error(_in_cli_words(str(exc), names))
     except AuthingError as exc:
-        return _fail(_exit_code(exc), _describe(exc))
-    finally:
-        logger.removeHandler(handler)
+        return report_failure(
+            _describe(exc, DEFAULT_RETRY.max_retry_after),
+            _exit_code(exc),
+            prog=_PROG,
+            as_json=args.json,
+            **_error_fields(exc),
+        )
     print(_render(token, as_json=args.json))
     return EXIT_OK

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import multiprocessing
 import sys
 import threading
@@ -70,6 +69,7 @@ def run_demo(out: TextIO | None = None, *, redis_url: str | None = None) -> int:
             binary of the dev dependencies if there is one, and skips the scene otherwise.
     """
     from . import AsyncWechatTokenClient, RetryPolicy, WechatTokenClient  # noqa: PLC0415
+    from ._cli_token import client_log_lines  # noqa: PLC0415
     from .testing import (  # noqa: PLC0415 - keeps `import _cli` cheap
         DEPRECATED_PATH,
         SUCCESSOR_PATH,
@@ -79,10 +79,8 @@ def run_demo(out: TextIO | None = None, *, redis_url: str | None = None) -> int:
     )
 
     show = _Printer(out or sys.stdout)
-    retry_log = logging.getLogger("authing_wechat")
-    handler = logging.StreamHandler(show.out)
-    handler.setFormatter(logging.Formatter("   log %(levelname)s %(name)s: %(message)s"))
-    retry_log.addHandler(handler)
+    logs = contextlib.ExitStack()
+    logs.enter_context(client_log_lines(show.out, "   log %(levelname)s %(name)s: %(message)s"))
     server = MockAuthingServer()
     try:
         with run_mock_server(server) as handle:
@@ -137,7 +135,7 @@ def run_demo(out: TextIO | None = None, *, redis_url: str | None = None) -> int:
         _stale_scene(show)
         _fleet_scene(show, redis_url)
     finally:
-        retry_log.removeHandler(handler)
+        logs.close()
     print("\ndemo finished: all good", file=show.out)
     return 0
 

@@ -138,7 +138,7 @@ class RetryPolicy:
     then holds the hint); or when the client's retry ``budget`` is spent. The error raised is
     the last attempt's, with ``attempts`` set to the number of requests made.
 
-    Each retry is logged once at WARNING on the ``authing_wechat`` logger (operation, attempt,
+    Each retry is logged once at INFO on the ``authing_wechat`` logger (operation, attempt,
     delay, reason; never a secret or token) and passed to ``on_retry`` as a ``RetryEvent``.
 
     Pass ``retry=None`` to a client for exactly one attempt.
@@ -456,7 +456,7 @@ class RetryRun:
     def failed(self, error: AuthingError) -> float:
         """Decide what a failed attempt leads to.
 
-        Sets ``error.attempts``; when retrying, logs one WARNING line and calls the policy's
+        Sets ``error.attempts``; when retrying, logs one INFO line and calls the policy's
         ``on_retry`` hook.
 
         Args:
@@ -499,7 +499,9 @@ class RetryRun:
         if policy.deadline is not None and elapsed + delay >= policy.deadline:
             self._give_up(error, hint)
 
-        logger.warning(
+        # INFO, as openai-python does: a retry is the policy working, not yet a problem; the
+        # error the call may end with is the application's to report.
+        logger.info(
             "retrying %s after attempt %d of %d in %.3fs: %s",
             self._operation,
             self._attempts,

@@ -8,6 +8,7 @@ generated builders) is derived from it once.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from ._validation import (
     seconds_validator,
 )
 
-__all__ = ["BRANDS", "LANGS", "Brand", "ClientOptions", "check_credentials"]
+__all__ = ["BRANDS", "LANGS", "Brand", "ClientOptions", "check_credentials", "user_agent"]
 
 Brand = Literal["authing", "genauth"]
 BRANDS: tuple[Brand, ...] = ("authing", "genauth")
@@ -43,6 +44,17 @@ DEFAULT_RETRY = RetryPolicy()
 # DNS: labels of 1-63 characters, 253 in all (RFC 1035). Longer ones pass httpx's parser and
 # then fail at connect time, on every attempt, as a UnicodeError from the idna codec.
 _HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+
+
+@functools.cache
+def user_agent() -> str:
+    """``authing-wechat/<version> python-httpx/<version>``, read from the metadata once.
+
+    The server's operators can tell this client from the official SDKs and from bare httpx.
+    """
+    from . import __version__  # noqa: PLC0415 - metadata is read on first use, not at import
+
+    return f"authing-wechat/{__version__} python-httpx/{httpx.__version__}"
 
 
 def _is_loopback(host: str) -> bool:
@@ -215,7 +227,7 @@ class ClientOptions:
     base_url: str = attrs.field(init=False)
     # Keyword arguments for the generated request builders: the cloud's app-id and lang headers.
     header_kwargs: dict[str, Any] = attrs.field(init=False, repr=False)
-    # Headers the spec models as a security scheme (ignored by the generator).
+    # Headers the generator does not send: the security scheme's Authorization, User-Agent.
     extra_headers: dict[str, str] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -223,7 +235,7 @@ class ClientOptions:
         header_kwargs: dict[str, Any] = {app_id_kw: self.authing_app_id}
         if self.lang is not None:
             header_kwargs[lang_kw] = Lang(self.lang)
-        extra_headers: dict[str, str] = {}
+        extra_headers: dict[str, str] = {"User-Agent": user_agent()}
         if self.access_token is not None:
             # Raw value, no "Bearer" prefix: what the Authing servers and official SDKs expect.
             extra_headers["Authorization"] = self.access_token

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -135,7 +138,191 @@ def test_bad_configuration_is_a_usage_error(
     monkeypatch.setenv("AUTHING_APP_HOST", "http://authing.example.com")
     code, _, err = _run(capsys)
     assert code == 2
-    assert "allow_insecure_http" in err
+    assert "environment variable AUTHING_APP_HOST" in err
+    assert "pass --allow-insecure-http" in err
+    assert configured.server.request_count() == 0
+
+
+def _usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    """What ``main(argv)`` writes on stderr, having exited 2 (as argparse does) with no output."""
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert (caught.value.code, out) == (2, "")
+    return err
+
+
+# What the client's messages call a setting, which a command line user never typed.
+PYTHON_WORDS = ("app_host", "authing_app_id", "app_id", "app_secret", "allow_insecure_http",
+                "max_attempts", "access_token", "=True", "_port", "Traceback")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("env", "argv", "expected"),
+    [
+        ({"AUTHING_APP_ID": "a b"}, [], "environment variable AUTHING_APP_ID must not contain"),
+        ({}, ["--authing-app-id", "a b"], "--authing-app-id must not contain spaces"),
+        ({"AUTHING_BRAND": "aliyun"}, [],
+         "environment variable AUTHING_BRAND must be one of authing, genauth"),
+        ({"AUTHING_LANG": "fr"}, [], "environment variable AUTHING_LANG must be one of"),
+        ({"AUTHING_APP_HOST": "https://example.authing.cn:99999"}, [],
+         "environment variable AUTHING_APP_HOST's port must be 1-65535"),
+        ({}, ["--app-host", "ftp://example.authing.cn"], "--app-host must be an https:// URL"),
+        ({"WECHAT_APP_SECRET": "   "}, [],
+         "environment variable WECHAT_APP_SECRET must not be empty or blank"),
+        ({"WECHAT_APP_ID": "  "}, [], "environment variable WECHAT_APP_ID must not be empty"),
+        ({"AUTHING_ACCESS_TOKEN": "a\tb"}, [], "environment variable AUTHING_ACCESS_TOKEN must"),
+        ({}, ["--timeout", "nan"], "--timeout must be a finite number of seconds"),
+        ({}, ["--timeout", "-1"], "--timeout must be > 0 seconds"),
+        ({}, ["--max-attempts", "0"], "--max-attempts must be"),
+    ],
+)  # fmt: skip
+def test_configuration_errors_name_the_flag_or_variable(
+    configured: MockServerHandle,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    env: dict[str, str],
+    argv: list[str],
+    expected: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code = main(["token", *argv])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    (line,) = err.splitlines()
+    assert line.startswith("authing-wechat token: error: ")
+    assert expected in line
+    assert not [word for word in PYTHON_WORDS if word in line]
+    assert not [value for value in env.values() if value.strip() and value in line]
+    assert configured.server.request_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["token", "--timeout", "soon"], "argument --timeout: must be a number of seconds"),
+        (["token", "--max-attempts", "many"], "argument --max-attempts: must be a whole number"),
+        (["token", "--brand", "wechat"], "argument --brand: must be one of authing, genauth"),
+        (["token", "--lang", "fr"], "argument --lang: must be one of en-US, zh-CN"),
+        (["mock-server", "--port", "http"], "argument --port: a port is a number from 0 to"),
+        (["mock-server", "--expires-in", "1h"], "argument --expires-in: must be a whole number"),
+    ],
+)
+def test_malformed_numbers_are_usage_errors_in_cli_words(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    err = _usage_error(capsys, argv)
+    assert err.startswith("usage: ")
+    assert expected in err
+    assert not [word for word in PYTHON_WORDS if word in err]
+    assert "invalid" not in err  # argparse's "invalid _port value: ..."
+    assert f"'{argv[-1]}'" not in err  # a value typed in the wrong place may be a secret
+
+
+def test_version_comes_from_the_package_metadata(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out == f"authing-wechat {version('authing-wechat')}\n"
+
+
+def test_help_lists_every_variable_and_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["token", "--help"])
+    text = capsys.readouterr().out
+    for name in ENV:
+        assert f"\n  {name} " in text
+    assert "seconds per attempt (default 10.0)" in text
+    assert "(default 3; 1 disables" in text
+    assert "(default authing)" in text
+    assert "130  interrupted" in text
+
+
+def test_json_covers_errors_on_stderr(
+    configured: MockServerHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configured.server.add_fault(SUCCESSOR_PATH, Fault.status(401, api_code=2001))
+    code, out, err = _run(capsys, "--json")
+    assert (code, out) == (1, "")
+    (line,) = err.splitlines()
+    error = json.loads(line)["error"]
+    assert error.pop("requestId")
+    assert error.pop("message").startswith("HTTP 401")
+    assert error == {"type": "AuthingAPIError", "exitCode": 1, "httpStatus": 401,
+                     "statusCode": 401, "apiCode": 2001, "attempts": 1,
+                     "retryAfter": None}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "argv", [["token", "--json", "--unknown"], ["token", "--json", "--timeout", "x"]]
+)
+def test_json_covers_usage_errors(
+    configured: MockServerHandle, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    (line,) = _usage_error(capsys, argv).splitlines()
+    error = json.loads(line)["error"]
+    assert error["type"] == "UsageError"
+    assert error["exitCode"] == 2
+
+
+def test_json_covers_configuration_errors(
+    configured: MockServerHandle,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WECHAT_APP_ID")
+    code, out, err = _run(capsys, "--json")
+    assert (code, out) == (2, "")
+    assert json.loads(err)["error"] == {
+        "type": "UsageError",
+        "exitCode": 2,
+        "message": "missing --app-id / WECHAT_APP_ID",
+    }
+
+
+def test_a_retry_after_longer_than_the_limit_is_named(
+    configured: MockServerHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configured.server.add_fault(SUCCESSOR_PATH, Fault.status(429, retry_after="120"))
+    code = main(["token"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    (line,) = err.splitlines()
+    assert "HTTP 429" in line
+    assert "not retried: the server asked to wait 120 s (Retry-After)" in line
+    assert "longer than the 30 s this command waits" in line
+    assert configured.server.request_count() == 1
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    # A server that accepts and never answers: the command is inside its call when the
+    # signal arrives, which the test knows from having read the request.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(60)
+        env = {k: v for k, v in os.environ.items() if k not in ENV}
+        env.update(AUTHING_APP_HOST=f"http://127.0.0.1:{listener.getsockname()[1]}",
+                   AUTHING_APP_ID="a", WECHAT_APP_ID="wx1", WECHAT_APP_SECRET=SECRET)  # fmt: skip
+        for extra, expected in (
+            ([], "authing-wechat: error: interrupted\n"),
+            (["--json"], '{"error": {"message": "interrupted", "exitCode": 130, '
+                         '"type": "KeyboardInterrupt"}}\n'),
+        ):  # fmt: skip
+            process = subprocess.Popen(
+                [sys.executable, "-m", "authing_wechat", "token", *extra], env=env,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            )  # fmt: skip
+            connection, _ = listener.accept()
+            with connection:
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    received += connection.recv(65536)
+                process.send_signal(signal.SIGINT)
+                out, err = process.communicate(timeout=60)
+            assert (process.returncode, out, err) == (130, "", expected)
 
 
 def test_api_error_is_one_line_with_the_request_id(
@@ -194,8 +381,12 @@ def test_retries_are_reported_on_stderr(
     code = main(["token", "--max-attempts", "2"])
     out, err = capsys.readouterr()
     assert code == 0
+    # At INFO, which the command shows for the call and then puts back as it was.
     assert "retrying get_wechat_mp_access_token_info after attempt 1 of 2" in err
     assert len(out.splitlines()) == 1
+    logger = logging.getLogger("authing_wechat")
+    assert logger.level == logging.NOTSET
+    assert [type(h) for h in logger.handlers] == [logging.NullHandler]
 
 
 def test_demo_shows_the_whole_product() -> None:

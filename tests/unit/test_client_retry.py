@@ -218,7 +218,7 @@ def test_each_retry_is_logged_and_seen_by_the_hook(
     api.post(SUCCESSOR_PATH).mock(
         side_effect=[_status(503), httpx.ReadTimeout("read timed out"), _ok()]
     )
-    caplog.set_level(logging.WARNING, logger="authing_wechat")
+    caplog.set_level(logging.INFO, logger="authing_wechat")
     driver.fetch(_client(driver, clock, retry=policy))
     assert [(e.attempt, e.delay, e.reason, e.http_status) for e in events] == [
         (1, 0.25, "HTTP 503", 503),
@@ -230,5 +230,5 @@ def test_each_retry_is_logged_and_seen_by_the_hook(
         "retrying get_wechat_mp_access_token_info after attempt 1 of 3 in 0.250s: HTTP 503",
         "retrying get_wechat_mp_access_token_info after attempt 2 of 3 in 0.500s: timeout",
     ]
-    assert all(r.levelno == logging.WARNING for r in caplog.records if r.name == "authing_wechat")
+    assert all(r.levelno == logging.INFO for r in caplog.records if r.name == "authing_wechat")
     assert SECRET not in caplog.text

@@ -732,7 +732,7 @@ def test_a_raising_hook_does_not_break_the_call_and_no_message_is_logged(
     second = api_error(200, status_code=500, message=f"envelope said {SECRET}")
     assert loop.call([first, second, "ok"]) == ("ok", 3)
     assert loop.clock.sleeps == [0.25, 0.5]
-    assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.ERROR] * 2
+    assert [r.levelno for r in caplog.records] == [logging.INFO, logging.ERROR] * 2
     assert caplog.records[2].getMessage() == (
         f"retrying {OPERATION} after attempt 2 of 3 in 0.500s: envelope statusCode 500 in HTTP 200"
     )
