@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 import attrs
 import httpx
 
+from ._body import MAX_BODY_BYTES, BodyReader
 from ._clock import Clock, SystemClock
 from ._deprecation import DeprecationGate, DeprecationPolicy
 from ._errors import AuthingError
@@ -32,7 +33,6 @@ from ._store import AsyncTokenStore, TokenStore, store_key
 from ._tls import check_tls_routes
 from ._validation import check_bool
 from ._wire import (
-    MAX_BODY_BYTES,
     BodyTooLarge,
     build_request,
     read_token,
@@ -143,8 +143,8 @@ class _Call:
             timeout=httpx.Timeout(self._limit, pool=pool_wait),
         )
         # Until a connection is known to be taken (transports without httpcore never say),
-        # the attempt may take its own time plus the longest pool wait.
-        self._limit += pool_wait
+        # the attempt may take its own time plus the longest pool wait: never past the deadline.
+        self._limit = min(self._limit + pool_wait, self._run.deadline_left())
         return request
 
     @property
@@ -226,16 +226,19 @@ class _Call:
             return timeout
         return None
 
-    def _attempt_ended(self) -> int:
-        # A transport that is not httpcore reports no events: its attempt counts as sent.
-        if self._traced and not self._sent:
+    def _attempt_ended(self, *, before_any_event: bool = False) -> int:
+        # A transport that is not httpcore (a mock, respx) reports no events: its attempt
+        # counts as sent, unless it ended in the pool or was cut short before any event.
+        if (self._traced and not self._sent) or (before_any_event and not self._traced):
             self._run.request_not_sent()
         return self._run.requests
 
     def _shown(self, request: httpx.Request) -> httpx.Request:
         return redacted_copy(request, self._secret)
 
-    def transport_failed(self, exc: Exception, request: httpx.Request) -> float:
+    def transport_failed(
+        self, exc: Exception, request: httpx.Request, *, cut_short: bool = False
+    ) -> float:
         """The delay before the next attempt, or raise the translated error.
 
         Any exception from the HTTP client becomes an ``AuthingError``: an httpx error is
@@ -246,12 +249,14 @@ class _Call:
         # The cause stays chained for debugging, but its message may quote what the server
         # sent: redact it in place.
         exc.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in exc.args)
+        unsent = cut_short or isinstance(exc, httpx.PoolTimeout)
         if not isinstance(exc, httpx.HTTPError):
-            self._attempt_ended()
+            self._attempt_ended(before_any_event=unsent)
         if isinstance(exc, httpx.HTTPError):
             if isinstance(exc, httpx.RequestError):
                 exc.request = shown  # it would otherwise hold the secret, in the cause chain
-            error = translate_transport_error(exc, shown, attempts=self._attempt_ended())
+            requests = self._attempt_ended(before_any_event=unsent)
+            error = translate_transport_error(exc, shown, attempts=requests)
         else:
             error = AuthingError(
                 f"{self._operation.method}: the HTTP client raised {type(exc).__name__}",
@@ -274,28 +279,40 @@ class _Call:
         return token
 
 
+def _already_read(call: _Call, response: httpx.Response) -> bool:
+    # An in-process transport may hand over a response it has read (and decoded) itself.
+    if not hasattr(response, "_content"):
+        return False
+    stop = call.body_stops(len(response.content), response)
+    if stop is not None:
+        raise stop
+    return True
+
+
 def _read_body(call: _Call, response: httpx.Response) -> None:
     """Read the body under the attempt's bounds (instead of ``response.read()``)."""
-    parts: list[bytes] = []
-    for chunk in response.iter_bytes():
-        parts.append(chunk)
-        stop = call.body_stops(len(chunk), response)
+    if _already_read(call, response):
+        return
+    reader = BodyReader(response.headers)
+    for chunk in response.iter_raw():
+        stop = call.body_stops(reader.feed(chunk), response)
         if stop is not None:
-            del parts, chunk
+            del reader, chunk  # a traceback with locals must not show a body echoing the secret
             raise stop
-    response._content = b"".join(parts)
+    response._content = reader.content()
 
 
 async def _aread_body(call: _Call, response: httpx.Response) -> None:
     """``_read_body`` for an async response."""
-    parts: list[bytes] = []
-    async for chunk in response.aiter_bytes():
-        parts.append(chunk)
-        stop = call.body_stops(len(chunk), response)
+    if _already_read(call, response):
+        return
+    reader = BodyReader(response.headers)
+    async for chunk in response.aiter_raw():
+        stop = call.body_stops(reader.feed(chunk), response)
         if stop is not None:
-            del parts, chunk
+            del reader, chunk  # a traceback with locals must not show a body echoing the secret
             raise stop
-    response._content = b"".join(parts)
+    response._content = reader.content()
 
 
 class _BaseClient(Generic[_HttpT, _ProviderT]):
@@ -713,7 +730,8 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
                         await response.aclose()
             except TimeoutError:
                 timed_out = httpx.ReadTimeout("the attempt ran out of time", request=request)
-                await self._clock.asleep(call.transport_failed(timed_out, request))
+                delay = call.transport_failed(timed_out, request, cut_short=True)
+                await self._clock.asleep(delay)
                 continue
             except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 await self._clock.asleep(call.transport_failed(exc, request))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import weakref
 from typing import final
 
@@ -27,6 +28,9 @@ REDACTED = "[redacted]"
 MIN_REDACTED_LENGTH = 8
 # Every Secret alive in the process: the values to remove from anything that gets printed.
 _LIVE: weakref.WeakSet[Secret] = weakref.WeakSet()
+# Adding to a WeakSet while another thread iterates it raises "Set changed size during
+# iteration"; the garbage collector's removals are deferred by the set itself.
+_LIVE_LOCK = threading.Lock()
 # The loggers of the libraries that see our requests and responses, each named: a filter on
 # a logger does not apply to records of its child loggers.
 _LOGGERS = (
@@ -49,7 +53,8 @@ class Secret:
     def __init__(self, value: str) -> None:
         self._value = value
         if isinstance(value, str) and len(value.strip()) >= MIN_REDACTED_LENGTH:
-            _LIVE.add(self)
+            with _LIVE_LOCK:
+                _LIVE.add(self)
 
     def reveal(self) -> str:
         """The plain value, for the one place that must send it."""
@@ -72,7 +77,9 @@ class Secret:
 
 def redact(text: str) -> str:
     """``text`` with every live secret replaced by ``[redacted]``; ``text`` itself if none."""
-    for secret in list(_LIVE):
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for secret in live:
         for form in secret.forms():
             if form in text:
                 text = text.replace(form, REDACTED)

@@ -18,6 +18,7 @@ import attrs
 import httpx
 from authing_wechat_client.models import Lang
 
+from ._body import ACCEPT_ENCODING
 from ._clock import Clock
 from ._deprecation import DEPRECATION_POLICIES, DeprecationPolicy
 from ._models import DeprecationNotice
@@ -235,7 +236,11 @@ class ClientOptions:
         header_kwargs: dict[str, Any] = {app_id_kw: self.authing_app_id}
         if self.lang is not None:
             header_kwargs[lang_kw] = Lang(self.lang)
-        extra_headers: dict[str, str] = {"User-Agent": user_agent()}
+        extra_headers: dict[str, str] = {
+            "User-Agent": user_agent(),
+            # Only what the bounded body reader decodes (see _body).
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
         if self.access_token is not None:
             # Raw value, no "Bearer" prefix: what the Authing servers and official SDKs expect.
             extra_headers["Authorization"] = self.access_token

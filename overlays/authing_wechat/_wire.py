@@ -24,6 +24,7 @@ from authing_wechat_client.models import (
 )
 from authing_wechat_client.types import Unset
 
+from ._body import MAX_BODY_BYTES
 from ._deprecation import parse_deprecation_headers
 from ._errors import (
     AuthingAPIError,
@@ -39,7 +40,6 @@ from ._secret import REDACTED, Secret, redact, redact_value
 from ._settings import ClientOptions
 
 __all__ = [
-    "MAX_BODY_BYTES",
     "BodyTooLarge",
     "build_request",
     "read_token",
@@ -49,9 +49,6 @@ __all__ = [
 
 # Any run of ASCII digits (leading zeros too); out-of-range values fail in fromtimestamp().
 _EPOCH_SECONDS = re.compile(r"[0-9]+")
-# The answer is a few hundred bytes and a proxy's error page a few kilobytes; a body past this
-# is not ours to read (and a gzip bomb is cut off here, after decoding).
-MAX_BODY_BYTES = 256 * 1024
 # Generated from_dict raises these on a wrong shape (missing key, non-mapping, bad enum).
 _SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
 
