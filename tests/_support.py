@@ -118,6 +118,72 @@ class Driver:
     def close(self, client: Any) -> None:
         self.run(client.close() if self.mode == "sync" else client.aclose())
 
+    def http_client(
+        self,
+        *,
+        on_request: Callable[[httpx.Request], None] | None = None,
+        on_response: Callable[[httpx.Response], None] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """An ``httpx.Client`` or ``AsyncClient`` (with ``kwargs``) whose event hooks call
+        these sync functions."""
+        hooks: dict[str, list[Any]] = {"request": [], "response": []}
+        for name, hook in (("request", on_request), ("response", on_response)):
+            if hook is None:
+                continue
+            if self.mode == "sync":
+                hooks[name].append(hook)
+            else:
+                hooks[name].append(_async_hook(hook))
+        if self.mode == "sync":
+            return httpx.Client(event_hooks=hooks, **kwargs)
+        return httpx.AsyncClient(event_hooks=hooks, **kwargs)
+
+    def fetch_once(
+        self,
+        client: Any,
+        *,
+        legacy: bool = False,
+        app_id: str = "wx123",
+        app_secret: str = SECRET,
+        http: Any = None,
+    ) -> WechatAccessToken:
+        """One call, then close the client (and ``http``), all in one event loop for async.
+
+        For clients on real connections, which belong to the loop that opened them.
+        """
+        name = "get_wechat_mp_access_token" if legacy else "get_wechat_mp_access_token_info"
+        if self.mode == "sync":
+            try:
+                token: WechatAccessToken = getattr(client, name)(
+                    app_id=app_id, app_secret=app_secret
+                )
+            finally:
+                client.close()
+                if http is not None:
+                    http.close()
+            return token
+
+        async def run() -> WechatAccessToken:
+            try:
+                awaited: WechatAccessToken = await getattr(client, name)(
+                    app_id=app_id, app_secret=app_secret
+                )
+            finally:
+                await client.aclose()
+                if http is not None:
+                    await http.aclose()
+            return awaited
+
+        return asyncio.run(run())
+
+
+def _async_hook(hook: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, None]]:
+    async def call(value: Any) -> None:
+        hook(value)
+
+    return call
+
 
 async def _awaited(value: Coroutine[Any, Any, Any]) -> Any:
     return await value

@@ -21,7 +21,6 @@ The rules for a response body sent with HTTP 200:
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -32,7 +31,6 @@ import httpx
 import pytest
 import respx
 from authing_wechat import (
-    AsyncWechatTokenClient,
     AuthingAPIError,
     AuthingDeprecationWarning,
     AuthingResponseError,
@@ -43,7 +41,7 @@ from authing_wechat.testing import Fault, MockAuthingServer, MockAuthingTranspor
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from tests._support import SECRET, TOKEN
+from tests._support import SECRET, TOKEN, Driver
 from tests.contract._spec_tools import (
     DEPRECATED_PATH,
     SUCCESSOR_PATH,
@@ -137,8 +135,7 @@ def make_client(
     app_host: str = APP_HOST,
 ) -> Any:
     """A client as a user would make it (one attempt: these tests judge single exchanges)."""
-    cls = WechatTokenClient if flavour == "sync" else AsyncWechatTokenClient
-    return cls(
+    return Driver(flavour).client_class(
         app_host,
         inputs.authing_app_id,
         brand=inputs.brand,
@@ -165,31 +162,14 @@ def fetch(
     client = make_client(
         flavour, inputs, deprecated=deprecated, http_client=http_client, app_host=app_host
     )
-    method_name = (
-        "get_wechat_mp_access_token_info"
-        if endpoint == "successor"
-        else "get_wechat_mp_access_token"
-    )
 
     def call() -> WechatAccessToken:
-        method = getattr(client, method_name)
-        if flavour == "sync":
-            try:
-                result: WechatAccessToken = method(
-                    app_id=inputs.app_id, app_secret=inputs.app_secret
-                )
-            finally:
-                client.close()
-            return result
-
-        async def run() -> WechatAccessToken:
-            async with client:
-                awaited: WechatAccessToken = await method(
-                    app_id=inputs.app_id, app_secret=inputs.app_secret
-                )
-                return awaited
-
-        return asyncio.run(run())
+        return Driver(flavour).fetch_once(
+            client,
+            legacy=endpoint != "successor",
+            app_id=inputs.app_id,
+            app_secret=inputs.app_secret,
+        )
 
     if endpoint != "deprecated":
         return call()
@@ -582,16 +562,8 @@ def _through_mock(
     flavour: Flavour, inputs: ClientInputs, endpoint: Endpoint, server: MockAuthingServer
 ) -> tuple[list[httpx.Response], WechatAccessToken | Exception]:
     responses: list[httpx.Response] = []
-    transport = MockAuthingTransport(server)
-    http: httpx.Client | httpx.AsyncClient
-    if flavour == "sync":
-        http = httpx.Client(transport=transport, event_hooks={"response": [responses.append]})
-    else:
-
-        async def keep(response: httpx.Response) -> None:
-            responses.append(response)
-
-        http = httpx.AsyncClient(transport=transport, event_hooks={"response": [keep]})
+    driver = Driver(flavour)
+    http = driver.http_client(transport=MockAuthingTransport(server), on_response=responses.append)
     try:
         outcome: WechatAccessToken | Exception = fetch(
             flavour, inputs, endpoint, http_client=http, app_host="http://127.0.0.1"
@@ -599,10 +571,7 @@ def _through_mock(
     except Exception as exc:  # the test looks at which
         outcome = exc
     finally:
-        if isinstance(http, httpx.Client):
-            http.close()
-        else:
-            asyncio.run(http.aclose())
+        driver.close(http)
     return responses, outcome
 
 

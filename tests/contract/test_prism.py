@@ -21,7 +21,6 @@ skip, without it, so CI cannot pass them by accident.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import threading
@@ -35,15 +34,13 @@ import attrs
 import httpx
 import pytest
 from authing_wechat import (
-    AsyncWechatTokenClient,
     AuthingAPIError,
     AuthingDeprecationWarning,
     WechatAccessToken,
-    WechatTokenClient,
 )
 from authing_wechat.testing import Fault, MockAuthingServer, contract_path, run_mock_server
 
-from tests._support import SECRET, TOKEN
+from tests._support import SECRET, TOKEN, Driver
 from tests.contract._processes import REPO, free_port, running_process
 from tests.contract._spec_tools import DEPRECATED_PATH, SUCCESSOR_PATH, assert_request_conforms
 
@@ -261,38 +258,18 @@ def _call(
         "retry": None,  # a Prism 500 must surface, not be retried away
         "deprecated": "migrate" if endpoint == "migrated" else "warn",
     }
-    method = (
-        "get_wechat_mp_access_token_info"
-        if endpoint == "successor"
-        else "get_wechat_mp_access_token"
-    )
+    driver = Driver(flavour)
 
     def run() -> WechatAccessToken:
-        if flavour == "sync":
-            hooks: dict[str, Any] = {"response": [responses.append]}
-            if tamper is not None:
-                hooks["request"] = [tamper]
-            with httpx.Client(event_hooks=hooks) as http:
-                client = WechatTokenClient(prism.url, AUTHING_APP_ID, http_client=http, **kwargs)
-                token: WechatAccessToken = getattr(client, method)(
-                    app_id=WECHAT_APP_ID, app_secret=SECRET
-                )
-                return token
-
-        async def keep(response: httpx.Response) -> None:
-            responses.append(response)
-
-        async def arun() -> WechatAccessToken:
-            async with httpx.AsyncClient(event_hooks={"response": [keep]}) as http:
-                aclient = AsyncWechatTokenClient(
-                    prism.url, AUTHING_APP_ID, http_client=http, **kwargs
-                )
-                awaited: WechatAccessToken = await getattr(aclient, method)(
-                    app_id=WECHAT_APP_ID, app_secret=SECRET
-                )
-                return awaited
-
-        return asyncio.run(arun())
+        http = driver.http_client(on_request=tamper, on_response=responses.append)
+        client = driver.client_class(prism.url, AUTHING_APP_ID, http_client=http, **kwargs)
+        return driver.fetch_once(
+            client,
+            legacy=endpoint != "successor",
+            app_id=WECHAT_APP_ID,
+            app_secret=SECRET,
+            http=http,
+        )
 
     outcome: Outcome
     try:
