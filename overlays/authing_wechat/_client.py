@@ -119,6 +119,7 @@ class _Call:
         self._traced = False
         self._sent = False
         self._received = 0
+        self._request_extensions: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"<_Call {self._operation.method} attempts={self._run.attempts}>"
@@ -145,6 +146,7 @@ class _Call:
         # Until a connection is known to be taken (transports without httpcore never say),
         # the attempt may take its own time plus the longest pool wait: never past the deadline.
         self._limit = min(self._limit + pool_wait, self._run.deadline_left())
+        self._request_extensions = request.extensions
         return request
 
     @property
@@ -162,6 +164,8 @@ class _Call:
         on their way, and the call must report the requests the server saw.
         """
         self._traced = True
+        if self._sent:
+            return False, None
         moved = False
         if not self._connected and name.endswith(_CONNECTED_EVENTS):
             self._connected = moved = True
@@ -171,6 +175,8 @@ class _Call:
             return True, None
         if name.endswith(_SENT_EVENT):
             self._sent = moved = True
+            # Nothing later matters here: httpcore makes no more trace calls for this request.
+            self._request_extensions.pop("trace", None)
         elif name.endswith(_WRITE_FAILED_EVENTS):
             moved = True
         elapsed = self._clock.monotonic() - self._attempt_started

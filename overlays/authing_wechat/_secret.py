@@ -48,11 +48,14 @@ _LOGGERS = (
 class Secret:
     """A string that never shows itself in ``repr`` or ``str``; ``reveal()`` returns it."""
 
-    __slots__ = ("__weakref__", "_value")
+    __slots__ = ("__weakref__", "_forms", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
+        self._forms: tuple[str, ...] = ()
         if isinstance(value, str) and len(value.strip()) >= MIN_REDACTED_LENGTH:
+            escaped = json.dumps(value)[1:-1]
+            self._forms = (value,) if escaped == value else (value, escaped)
             with _LIVE_LOCK:
                 _LIVE.add(self)
 
@@ -61,10 +64,11 @@ class Secret:
         return self._value
 
     def forms(self) -> tuple[str, ...]:
-        """The ways the value can appear in text: as is, and JSON-escaped (non-ASCII)."""
-        plain = self._value
-        escaped = json.dumps(plain)[1:-1]
-        return (plain,) if escaped == plain else (plain, escaped)
+        """The ways the value can appear in text: as is, and JSON-escaped (non-ASCII).
+
+        Empty for a value too short to search for (see ``MIN_REDACTED_LENGTH``).
+        """
+        return self._forms
 
     def __repr__(self) -> str:
         return "Secret('********')"
@@ -77,12 +81,14 @@ class Secret:
 
 def redact(text: str) -> str:
     """``text`` with every live secret replaced by ``[redacted]``; ``text`` itself if none."""
+    if len(text) < MIN_REDACTED_LENGTH:
+        return text
     with _LIVE_LOCK:
-        live = list(_LIVE)
-    for secret in live:
-        for form in secret.forms():
-            if form in text:
-                text = text.replace(form, REDACTED)
+        # Calls of one app hold equal secrets: each value is searched for once.
+        forms = {form for secret in _LIVE for form in secret._forms}
+    for form in forms:
+        if form in text:
+            text = text.replace(form, REDACTED)
     return text
 
 
