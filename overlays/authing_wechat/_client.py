@@ -7,7 +7,6 @@ send a request and how they sleep.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -714,6 +713,8 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
         return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, timing, store=store)
 
     async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
+        import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
+
         call = self._start(operation, app_id, secret)
         while True:
             request = call.next_request(self._http)

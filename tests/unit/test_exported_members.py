@@ -81,3 +81,17 @@ def test_the_version_is_the_installed_distributions() -> None:
     assert authing_wechat.__version__ == version("authing-wechat") == declared
     with pytest.raises(AttributeError, match="no_such_name"):
         authing_wechat.no_such_name  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_sync_users_do_not_import_asyncio_or_redis() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from authing_wechat import WechatTokenClient, RedisTokenStore; "
+        "print(sorted(m for m in ('asyncio', 'redis') if m in sys.modules))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert shown.strip() == "[]"
