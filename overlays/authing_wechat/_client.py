@@ -61,10 +61,11 @@ _ProviderT = TypeVar("_ProviderT", WechatTokenProvider, AsyncWechatTokenProvider
 
 
 def _limits(max_connections: int) -> httpx.Limits:
-    # Every connection may stay open: a burst that needed them would otherwise reconnect.
+    # httpx's own keep-alive defaults (20 idle connections, 30 s): a burst past them reconnects,
+    # but a quiet service does not hold a hundred idle connections to Authing.
     return httpx.Limits(
         max_connections=max_connections,
-        max_keepalive_connections=max_connections,
+        max_keepalive_connections=min(20, max_connections),
         keepalive_expiry=30.0,
     )
 
