@@ -196,6 +196,14 @@ async def _run_async(
     clients = [AsyncWechatTokenClient(url, "soak-app", **kwargs) for kwargs in options]
     limit = asyncio.Semaphore(ASYNC_TASKS)
     records: list[CallRecord] = []
+    lags: list[tuple[float, float]] = []  # (when, how late the loop woke a 10 ms sleep)
+
+    async def watch_the_loop() -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.01)
+            now = time.monotonic()
+            lags.append((now, max(0.0, now - before - 0.01)))
 
     async def one(spec: CallSpec) -> None:
         record = _record("async", spec, options[spec.client])
@@ -211,10 +219,17 @@ async def _run_async(
             except TimeoutError:
                 record.hung = True
             record.elapsed = time.monotonic() - started
+            ended = started + record.elapsed
+            record.loop_lag = max(
+                (lag for when, lag in lags if when >= started and when - lag - 0.01 <= ended),
+                default=0.0,
+            )
 
+    watcher = asyncio.create_task(watch_the_loop())
     async with asyncio.TaskGroup() as group:
         for spec in specs:
             group.create_task(one(spec))
+    watcher.cancel()
     for client in clients:
         await client.aclose()
     return records
