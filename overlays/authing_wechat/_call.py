@@ -1,0 +1,278 @@
+"""One call's attempts: building each request, bounding it, and deciding what it led to.
+
+``Call`` holds every decision a call makes between its requests, with no I/O of its own; the
+two clients' send loops (``_client``) drive it, and the body readers here read an answer
+under the attempt's bounds.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from ._body import MAX_BODY_BYTES, BodyReader
+from ._clock import Clock
+from ._deprecation import DeprecationGate
+from ._errors import AuthingError
+from ._models import WechatAccessToken
+from ._operations import Operation
+from ._retry import RetryRun
+from ._secret import Secret, redact
+from ._settings import ClientOptions
+from ._socket_deadline import move_attempt_end
+from ._wire import (
+    BodyTooLarge,
+    build_request,
+    read_token,
+    redacted_copy,
+    translate_transport_error,
+)
+
+__all__ = ["Call", "aread_body", "read_body"]
+
+# httpcore trace events that mean an attempt has its connection: a new one being opened, or a
+# pooled one starting to send.
+_CONNECTED_EVENTS = (
+    "connect_tcp.started",
+    "connect_unix_socket.started",
+    "send_request_headers.started",
+)
+# ... that it starts writing its request, and how the writing ended.
+_WRITING_EVENT = "send_request_headers.started"
+_SENT_EVENT = "send_request_body.complete"
+_WRITE_FAILED_EVENTS = ("send_request_headers.failed", "send_request_body.failed")
+
+
+class Call:
+    """One call's attempts: builds each request and decides what each outcome means.
+
+    An attempt is bounded as a whole, body included: httpx's timeouts apply to each socket
+    operation, so a server dripping one byte at a time would otherwise hold a call for ever.
+    """
+
+    def __init__(
+        self,
+        options: ClientOptions,
+        gate: DeprecationGate,
+        clock: Clock,
+        operation: Operation,
+        run: RetryRun,
+        *,
+        app_id: str,
+        secret: Secret,
+    ) -> None:
+        self._options = options
+        self._gate = gate
+        self._clock = clock
+        self._operation = operation
+        self._run = run
+        self._app_id = app_id
+        self._secret = secret
+        self._limit = 0.0
+        self._attempt_started = 0.0
+        self._connected = False
+        self._traced = False
+        self._sent = False
+        self._received = 0
+        self._request_extensions: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"<Call {self._operation.method} attempts={self._run.attempts}>"
+
+    def next_request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        """The next attempt's request, its timeouts cut to what the deadline leaves.
+
+        The wait for a free connection of the pool is bounded by ``pool_timeout``; the
+        attempt's own ``timeout`` starts once it has a connection (see ``connection_event``).
+        """
+        self._limit = self._run.attempt_timeout(self._options.timeout)
+        pool_wait = min(self._options.pool_timeout, self._run.deadline_left())
+        self._run.begin_attempt()
+        self._attempt_started = self._clock.monotonic()
+        self._connected = self._traced = self._sent = False
+        request = build_request(
+            http,
+            self._operation,
+            self._options,
+            app_id=self._app_id,
+            app_secret=self._secret,
+            timeout=httpx.Timeout(self._limit, pool=pool_wait),
+        )
+        # Until a connection is known to be taken (transports without httpcore never say),
+        # the attempt may take its own time plus the longest pool wait: never past the deadline.
+        self._limit = min(self._limit + pool_wait, self._run.deadline_left())
+        self._request_extensions = request.extensions
+        return request
+
+    @property
+    def attempt_limit(self) -> float:
+        """Seconds the current attempt may still take, from its start or its connection."""
+        return self._limit
+
+    def connection_event(self, name: str) -> tuple[bool, float | None]:
+        """Read an httpcore trace event: whether the attempt's end moves, and to when.
+
+        Returns ``(moved, seconds)``: ``seconds`` from now is the attempt's new end, or
+        ``None`` while its request is being written. Once the attempt has a connection its
+        ``timeout`` (cut to the deadline) runs; waiting in the pool did not count. A request
+        is never cut off half-written: the server may count a request whose last bytes were
+        on their way, and the call must report the requests the server saw.
+        """
+        self._traced = True
+        if self._sent:
+            return False, None
+        moved = False
+        if not self._connected and name.endswith(_CONNECTED_EVENTS):
+            self._connected = moved = True
+            self._attempt_started = self._clock.monotonic()
+            self._limit = max(0.0, min(self._options.timeout, self._run.deadline_left()))
+        if name.endswith(_WRITING_EVENT):
+            return True, None
+        if name.endswith(_SENT_EVENT):
+            self._sent = moved = True
+            # Nothing later matters here: httpcore makes no more trace calls for this request.
+            self._request_extensions.pop("trace", None)
+        elif name.endswith(_WRITE_FAILED_EVENTS):
+            moved = True
+        elapsed = self._clock.monotonic() - self._attempt_started
+        return moved, max(0.0, self._limit - elapsed)
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        """httpcore's ``trace`` extension for sync clients: see ``connection_event``.
+
+        The sync pool bounds reads and connects by the attempt's end, never writes (see
+        ``_socket_deadline``), so the writing phase needs no pause here.
+        """
+        moved, seconds = self.connection_event(name)
+        if moved and seconds is not None:
+            move_attempt_end(time.monotonic() + seconds)
+
+    def _time_left(self, request: httpx.Request) -> float:
+        left = self._limit - (self._clock.monotonic() - self._attempt_started)
+        if left <= 0:
+            raise httpx.ReadTimeout(
+                f"the attempt took longer than its {self._limit:g}s", request=request
+            )
+        return left
+
+    def receiving(self, response: httpx.Response) -> None:
+        """Before reading the body: refuse a body announced too large, bound the reads."""
+        request = response.request
+        # httpx shows the reason phrase in the response's repr; a server may echo the secret.
+        phrase = response.reason_phrase
+        if redact(phrase) != phrase:
+            response.extensions["reason_phrase"] = redact(phrase).encode("ascii", "replace")
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            raise BodyTooLarge("the response body is too large", request=request)
+        # httpcore reads the body's read timeout when the body starts: the time left, not
+        # the whole timeout again.
+        timeouts = dict(request.extensions.get("timeout", {}))
+        timeouts["read"] = self._time_left(request)
+        request.extensions["timeout"] = timeouts
+        self._received = 0
+
+    def body_stops(self, size: int, response: httpx.Response) -> httpx.HTTPError | None:
+        """After each chunk of ``size`` bytes: the error that ends the body, if any.
+
+        Returned, not raised: the reading loops drop the chunks they hold before raising it,
+        so that a traceback with locals does not show a body that may echo the secret.
+        """
+        self._received += size
+        if self._received > MAX_BODY_BYTES:
+            return BodyTooLarge("the response body is too large", request=response.request)
+        try:
+            self._time_left(response.request)
+        except httpx.ReadTimeout as timeout:
+            return timeout
+        return None
+
+    def _attempt_ended(self, *, before_any_event: bool = False) -> int:
+        # A transport that is not httpcore (a mock, respx) reports no events: its attempt
+        # counts as sent, unless it ended in the pool or was cut short before any event.
+        if (self._traced and not self._sent) or (before_any_event and not self._traced):
+            self._run.request_not_sent()
+        return self._run.requests
+
+    def _shown(self, request: httpx.Request) -> httpx.Request:
+        return redacted_copy(request, self._secret)
+
+    def transport_failed(
+        self, exc: Exception, request: httpx.Request, *, cut_short: bool = False
+    ) -> float:
+        """The delay before the next attempt, or raise the translated error.
+
+        Any exception from the HTTP client becomes an ``AuthingError``: an httpx error is
+        translated (and retried where that helps), anything else (a closed client, a broken
+        custom transport) fails the call as a plain ``AuthingError``.
+        """
+        shown = self._shown(request)
+        # The cause stays chained for debugging, but its message may quote what the server
+        # sent: redact it in place.
+        exc.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in exc.args)
+        unsent = cut_short or isinstance(exc, httpx.PoolTimeout)
+        if not isinstance(exc, httpx.HTTPError):
+            self._attempt_ended(before_any_event=unsent)
+        if isinstance(exc, httpx.HTTPError):
+            if isinstance(exc, httpx.RequestError):
+                exc.request = shown  # it would otherwise hold the secret, in the cause chain
+            requests = self._attempt_ended(before_any_event=unsent)
+            error = translate_transport_error(exc, shown, attempts=requests)
+        else:
+            error = AuthingError(
+                f"{self._operation.method}: the HTTP client raised {type(exc).__name__}",
+                request=shown,
+            )
+        try:
+            return self._run.failed(error)
+        except AuthingError as final:
+            raise final from exc
+
+    def answered(self, response: httpx.Response) -> WechatAccessToken | float:
+        """The token, or the delay before the next attempt; raises when the call must stop."""
+        try:
+            token = read_token(response, self._operation, attempts=self._attempt_ended())
+        except AuthingError as error:
+            response.request = error.request = self._shown(response.request)
+            return self._run.failed(error)
+        self._run.succeeded()
+        self._gate.observe(token.deprecation)
+        return token
+
+
+def _already_read(call: Call, response: httpx.Response) -> bool:
+    # An in-process transport may hand over a response it has read (and decoded) itself.
+    if not hasattr(response, "_content"):
+        return False
+    stop = call.body_stops(len(response.content), response)
+    if stop is not None:
+        raise stop
+    return True
+
+
+def read_body(call: Call, response: httpx.Response) -> None:
+    """Read the body under the attempt's bounds (instead of ``response.read()``)."""
+    if _already_read(call, response):
+        return
+    reader = BodyReader(response.headers)
+    for chunk in response.iter_raw():
+        stop = call.body_stops(reader.feed(chunk), response)
+        if stop is not None:
+            del reader, chunk  # a traceback with locals must not show a body echoing the secret
+            raise stop
+    response._content = reader.content()
+
+
+async def aread_body(call: Call, response: httpx.Response) -> None:
+    """``read_body`` for an async response."""
+    if _already_read(call, response):
+        return
+    reader = BodyReader(response.headers)
+    async for chunk in response.aiter_raw():
+        stop = call.body_stops(reader.feed(chunk), response)
+        if stop is not None:
+            del reader, chunk  # a traceback with locals must not show a body echoing the secret
+            raise stop
+    response._content = reader.content()
