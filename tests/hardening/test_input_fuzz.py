@@ -202,7 +202,7 @@ _CLIENT_ARGUMENTS: dict[str, tuple[st.SearchStrategy[Any], Callable[[Any], str |
     "authing_app_id": (texts(), _text),
     "access_token": (
         st.builds(lambda a: a + USER_TOKEN + a, st.sampled_from(["", "\n", " ", "é"])) | texts(),
-        _text,
+        lambda v: None if v is None else _text(v),  # None: no user token, the default
     ),
     "timeout": (numbers(), lambda v: seconds_problem(v, positive=True)),
     "allow_insecure_http": (bools(), _bool),
