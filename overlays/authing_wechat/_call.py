@@ -233,7 +233,7 @@ class Call:
     def answered(self, response: httpx.Response) -> WechatAccessToken | float:
         """The token, or the delay before the next attempt; raises when the call must stop."""
         try:
-            token = read_token(response, self._operation, attempts=self._attempt_ended())
+            token = read_token(response, attempts=self._attempt_ended())
         except AuthingError as error:
             response.request = error.request = self._shown(response.request)
             return self._run.failed(error)

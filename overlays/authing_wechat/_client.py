@@ -49,7 +49,6 @@ class _Unchanged:
 _UNCHANGED: Any = _Unchanged()
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", WechatTokenProvider, AsyncWechatTokenProvider)
-# Keep-alive pool sized for a service; the defaults of httpx would do, but say it out loud.
 
 
 def _limits(max_connections: int) -> httpx.Limits:

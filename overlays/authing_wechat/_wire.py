@@ -147,9 +147,7 @@ def _http_error(response: httpx.Response, attempts: int) -> AuthingAPIError:
     )
 
 
-def read_token(
-    response: httpx.Response, operation: Operation, *, attempts: int
-) -> WechatAccessToken:
+def read_token(response: httpx.Response, *, attempts: int) -> WechatAccessToken:
     """Turn a raw response into a token, or raise the error it stands for.
 
     Raises:
