@@ -22,8 +22,8 @@ import time
 from typing import Any
 
 from authing_wechat import RedisTokenStore, WechatTokenClient, WechatTokenProvider
-from authing_wechat._redis_server import find_redis_server, run_redis_server
 from authing_wechat.testing import SUCCESSOR_PATH, Fault, MockAuthingServer, run_mock_server
+from authing_wechat.testing._redis_server import find_redis_server, run_redis_server
 
 APP_ID, APP_SECRET, AUTHING_APP_ID = "wx-bench", "bench-secret", "bench-app"
 # Tokens that live 240 s are STALE from the start (refresh_margin 300 s).

@@ -85,7 +85,7 @@ def test_the_installed_wheel_runs_and_knows_its_licence_and_version(
     # The target comes first on sys.path; its dependencies come from this venv.
     env = {**os.environ, "PYTHONPATH": str(target)}
     probe = (
-        "import importlib.metadata as m, authing_wechat, authing_wechat._settings as s\n"
+        "import importlib.metadata as m, authing_wechat, authing_wechat._core._settings as s\n"
         "d = m.distribution('authing-wechat')\n"
         "print(authing_wechat.__file__)\n"
         "print(d.read_text('licenses/LICENSE') == open('LICENSE').read())\n"

@@ -10,9 +10,9 @@ import typing
 from . import _lazy
 
 if typing.TYPE_CHECKING:
-    from ._client import AsyncWechatTokenClient, WechatTokenClient
-    from ._clock import Clock, SystemClock
-    from ._errors import (
+    from ._core._client import AsyncWechatTokenClient, WechatTokenClient
+    from ._core._clock import Clock, SystemClock
+    from ._core._errors import (
         AuthingAPIError,
         AuthingConnectionError,
         AuthingDeprecationWarning,
@@ -22,12 +22,18 @@ if typing.TYPE_CHECKING:
         AuthingTLSError,
         DeprecatedEndpointError,
     )
-    from ._models import DeprecationNotice, WechatAccessToken
-    from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
-    from ._redis_store import AsyncRedisTokenStore, RedisTokenStore
-    from ._refresh import ProviderStats, RefreshCounts, RefreshTiming, TokenState
-    from ._retry import RetryBudget, RetryEvent, RetryPolicy
-    from ._store import AsyncStoreLock, AsyncTokenStore, StoredToken, StoreLock, TokenStore
+    from ._core._models import DeprecationNotice, WechatAccessToken
+    from ._core._retry import RetryBudget, RetryEvent, RetryPolicy
+    from ._provider._providers import AsyncWechatTokenProvider, WechatTokenProvider
+    from ._provider._redis_store import AsyncRedisTokenStore, RedisTokenStore
+    from ._provider._refresh import ProviderStats, RefreshCounts, RefreshTiming, TokenState
+    from ._provider._store import (
+        AsyncStoreLock,
+        AsyncTokenStore,
+        StoredToken,
+        StoreLock,
+        TokenStore,
+    )
 
     __version__: str
 
@@ -69,22 +75,43 @@ __all__ = [
 # stderr.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# Loaded on first use, so that importing the package (as pytest does with its plugin in every
-# run of every project that has it installed) does not import httpx.
+# Each loaded on first use, from its own module, so that importing the package (as pytest does
+# with its plugin in every run of every project that has it installed) does not import httpx,
+# and importing the client does not import the provider stack.
 if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
     _load_public_name, __dir__ = _lazy.load_on_first_use(
         __name__,
-        (
-            "._client",
-            "._clock",
-            "._errors",
-            "._models",
-            "._provider",
-            "._redis_store",
-            "._refresh",
-            "._retry",
-            "._store",
-        ),
+        {
+            "._core._client": ("AsyncWechatTokenClient", "WechatTokenClient"),
+            "._core._clock": ("Clock", "SystemClock"),
+            "._core._errors": (
+                "AuthingAPIError",
+                "AuthingConnectionError",
+                "AuthingDeprecationWarning",
+                "AuthingError",
+                "AuthingResponseError",
+                "AuthingTLSError",
+                "AuthingTimeoutError",
+                "DeprecatedEndpointError",
+            ),
+            "._core._models": ("DeprecationNotice", "WechatAccessToken"),
+            "._core._retry": ("RetryBudget", "RetryEvent", "RetryPolicy"),
+            "._provider._providers": ("AsyncWechatTokenProvider", "WechatTokenProvider"),
+            "._provider._redis_store": ("AsyncRedisTokenStore", "RedisTokenStore"),
+            "._provider._refresh": (
+                "ProviderStats",
+                "RefreshCounts",
+                "RefreshTiming",
+                "TokenState",
+            ),
+            "._provider._store": (
+                "AsyncStoreLock",
+                "AsyncTokenStore",
+                "StoreLock",
+                "StoredToken",
+                "TokenStore",
+            ),
+        },
     )
 
     def __getattr__(name: str) -> object:

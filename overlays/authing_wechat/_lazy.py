@@ -1,42 +1,50 @@
-"""Public names of a package loaded on first use (PEP 562).
+"""Public names of a package loaded on first use (PEP 562), each from its own module.
 
 Importing ``authing_wechat`` (or a module inside it, such as the pytest plugin that pytest
 loads in every run of every project that has the package installed) then costs almost
-nothing; the first public name used loads them all, httpx included.
+nothing; the first use of a public name imports the module that defines it, and only that
+one: ``from authing_wechat import WechatTokenClient`` does not import the provider stack or
+redis.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 __all__ = ["load_on_first_use"]
 
 
 def load_on_first_use(
-    package: str, modules: Sequence[str]
+    package: str, modules: Mapping[str, Sequence[str]]
 ) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package``, whose ``__all__`` names live in ``modules``.
+    """``__getattr__`` and ``__dir__`` for ``package``, whose public names live in ``modules``.
 
     Args:
         package: The package's ``__name__``.
-        modules: Where its public names are defined (relative to it, or absolute); each
-            module's ``__all__`` says which of its names to take.
+        modules: Each module (relative to the package, or absolute) and the public names it
+            defines; together they must name the package's ``__all__`` exactly.
 
     Returns:
         The module-level ``__getattr__`` and ``__dir__`` to assign in the package.
+
+    Raises:
+        ValueError: ``modules`` does not name exactly the package's ``__all__``.
     """
+    where = {name: module for module, names in modules.items() for name in names}
+    exported = set(vars(sys.modules[package])["__all__"])
+    if set(where) != exported or len(where) != sum(map(len, modules.values())):
+        raise ValueError(f"{package}: the lazily loaded names must be __all__, each once")
 
     def __getattr__(name: str) -> object:
         namespace = vars(sys.modules[package])
-        exported = set(namespace["__all__"])
-        if name not in exported:
+        module_name = where.get(name)
+        if module_name is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        for module_name in modules:
-            module = importlib.import_module(module_name, package)
-            namespace.update({n: getattr(module, n) for n in module.__all__ if n in exported})
-        return namespace[name]
+        value = getattr(importlib.import_module(module_name, package), name)
+        namespace[name] = value  # the next use is a plain attribute read
+        return value
 
     def __dir__() -> list[str]:
         namespace = vars(sys.modules[package])

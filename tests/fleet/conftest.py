@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from authing_wechat._redis_server import RedisServer, find_redis_server, run_redis_server
+from authing_wechat.testing._redis_server import RedisServer, find_redis_server, run_redis_server
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from authing_wechat._demo import _fleet_scene, _Printer, _stale_scene
-from authing_wechat._redis_server import find_redis_server
+from authing_wechat._cli._demo import _fleet_scene, _Printer, _stale_scene
+from authing_wechat.testing._redis_server import find_redis_server
 
 
 def test_the_stale_scene_serves_every_caller_from_the_cache() -> None:

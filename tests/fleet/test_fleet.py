@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 import redis
 from authing_wechat import RedisTokenStore, StoredToken
-from authing_wechat._redis_server import RedisServer, find_redis_server, run_redis_server
-from authing_wechat._secret import Secret
-from authing_wechat._store import store_key
+from authing_wechat._core._secret import Secret
+from authing_wechat._provider._store import store_key
 from authing_wechat.testing import (
     SUCCESSOR_PATH,
     FakeClock,
@@ -27,6 +26,7 @@ from authing_wechat.testing import (
     MockAuthingServer,
     run_mock_server,
 )
+from authing_wechat.testing._redis_server import RedisServer, find_redis_server, run_redis_server
 
 from tests.fleet._worker import APP_ID, AUTHING_APP_ID, SECRET, serve
 

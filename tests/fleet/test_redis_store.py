@@ -17,10 +17,10 @@ from authing_wechat import (
     TokenStore,
     WechatTokenClient,
 )
-from authing_wechat._redis_server import RedisServer, find_redis_server, run_redis_server
-from authing_wechat._secret import Secret
-from authing_wechat._store import store_key
+from authing_wechat._core._secret import Secret
+from authing_wechat._provider._store import store_key
 from authing_wechat.testing import run_mock_server
+from authing_wechat.testing._redis_server import RedisServer, find_redis_server, run_redis_server
 
 from tests._support import SECRET
 

@@ -9,7 +9,7 @@ import zlib
 import httpx
 import pytest
 from authing_wechat import AuthingResponseError
-from authing_wechat._body import MAX_BODY_BYTES, BodyReader
+from authing_wechat._core._body import MAX_BODY_BYTES, BodyReader
 
 from tests._support import Driver, Recorder, envelope
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from authing_wechat._cli import main
-from authing_wechat._demo import run_demo
+from authing_wechat._cli._demo import run_demo
 from authing_wechat.testing import (
     DEPRECATED_PATH,
     SUCCESSOR_PATH,

@@ -17,8 +17,8 @@ from authing_wechat import (
     DeprecationNotice,
     WechatTokenClient,
 )
-from authing_wechat._deprecation import parse_deprecation_headers
-from authing_wechat._operations import OPERATIONS
+from authing_wechat._core._deprecation import parse_deprecation_headers
+from authing_wechat._core._operations import OPERATIONS
 from authing_wechat.testing import DEPRECATED_PATH, SUCCESSOR_PATH
 
 from tests._support import APP_HOST, Driver, Recorder, envelope

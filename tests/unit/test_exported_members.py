@@ -30,6 +30,9 @@ def test_all_is_sorted_complete_and_importable() -> None:
     exported = authing_wechat.__all__
     assert exported == sorted(exported)
     assert set(exported) >= CONTRACT
+    for name in exported:  # each name loads on first use (and then stays in the namespace)
+        member = getattr(authing_wechat, name)
+        assert member.__module__.startswith("authing_wechat"), name
     # pytest's assertion rewriting may add "@py..." names; subpackages (testing) are modules.
     public = {
         n
@@ -37,9 +40,6 @@ def test_all_is_sorted_complete_and_importable() -> None:
         if n.isidentifier() and not n.startswith("_") and not inspect.ismodule(v)
     }
     assert set(exported) == public
-    for name in exported:
-        member = getattr(authing_wechat, name)
-        assert member.__module__.startswith("authing_wechat"), name
 
 
 def test_public_members_are_documented() -> None:
@@ -95,3 +95,23 @@ def test_sync_users_do_not_import_asyncio_or_redis() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert shown.strip() == "[]"
+
+
+def test_the_client_does_not_import_the_provider_layer_until_a_provider_is_made() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from authing_wechat import WechatTokenClient\n"
+        "def layer(): return any(m.startswith('authing_wechat._provider') for m in sys.modules)\n"
+        "client = WechatTokenClient('https://x.authing.cn', 'app')\n"
+        "before = layer()\n"
+        "client.token_provider(app_id='wx1', app_secret='s' * 16)\n"
+        "client.close()\n"
+        "print(before, layer())"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert shown.split() == ["False", "True"]

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from authing_wechat._deprecation import parse_deprecation_headers
-from authing_wechat._httpdate import parse_epoch_date, parse_header_date, parse_http_date
-from authing_wechat._retry import parse_retry_after
+from authing_wechat._core._deprecation import parse_deprecation_headers
+from authing_wechat._core._httpdate import parse_epoch_date, parse_header_date, parse_http_date
+from authing_wechat._core._retry import parse_retry_after
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -8,7 +8,7 @@ import sys
 from importlib.metadata import version
 
 import httpx
-from authing_wechat._settings import user_agent
+from authing_wechat._core._settings import user_agent
 
 from tests._support import Driver, Recorder
 

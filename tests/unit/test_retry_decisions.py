@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import httpx
 import pytest
-from authing_wechat._errors import (
+from authing_wechat._core._errors import (
     AuthingAPIError,
     AuthingConnectionError,
     AuthingError,
@@ -26,7 +26,7 @@ from authing_wechat._errors import (
     AuthingTimeoutError,
     DeprecatedEndpointError,
 )
-from authing_wechat._retry import (
+from authing_wechat._core._retry import (
     RetryBudget,
     RetryEvent,
     RetryPolicy,

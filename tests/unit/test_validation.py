@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from authing_wechat import AsyncWechatTokenClient, RetryBudget, RetryPolicy, WechatTokenClient
-from authing_wechat._validation import MAX_SECONDS, check_bool, check_clock, check_seconds
+from authing_wechat._core._validation import MAX_SECONDS, check_bool, check_clock, check_seconds
 from authing_wechat.testing import FakeClock
 
 from tests._support import APP_HOST, SECRET

@@ -23,7 +23,7 @@ import typing
 from authing_wechat import _lazy
 
 if typing.TYPE_CHECKING:
-    from authing_wechat._clock import FakeClock
+    from authing_wechat._core._clock import FakeClock
 
     from ._app import Answer, MockAuthingServer, RecordedRequest
     from ._contracts import contract_path
@@ -54,13 +54,13 @@ __all__ = [
 if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
     __getattr__, __dir__ = _lazy.load_on_first_use(
         __name__,
-        (
-            "authing_wechat._clock",
-            "._app",
-            "._contracts",
-            "._faults",
-            "._paths",
-            "._server",
-            "._transport",
-        ),
+        {
+            "authing_wechat._core._clock": ("FakeClock",),
+            "._app": ("Answer", "MockAuthingServer", "RecordedRequest"),
+            "._contracts": ("contract_path",),
+            "._faults": ("Fault", "FaultSpec", "parse_fault_spec"),
+            "._paths": ("CLOUDS", "DEPRECATED_PATH", "PATHS", "SUCCESSOR_PATH"),
+            "._server": ("MockServerHandle", "run_mock_server"),
+            "._transport": ("MockAuthingTransport",),
+        },
     )

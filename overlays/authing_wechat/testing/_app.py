@@ -23,7 +23,7 @@ from typing import Any, Final
 import attrs
 import httpx
 
-from authing_wechat._clock import Clock, SystemClock
+from authing_wechat._core._clock import Clock, SystemClock
 
 from ._faults import Fault
 from ._paths import CLOUDS, DEPRECATED_PATH, PATHS, SUCCESSOR_PATH, Cloud

@@ -7,7 +7,7 @@ from typing import Any, Literal, NamedTuple
 
 import attrs
 
-from authing_wechat._validation import check_seconds
+from authing_wechat._core._validation import check_seconds
 
 from ._paths import DEPRECATED_PATH, PATHS, SUCCESSOR_PATH
 

@@ -53,7 +53,7 @@ def user_agent() -> str:
 
     The server's operators can tell this client from the official SDKs and from bare httpx.
     """
-    from . import __version__  # noqa: PLC0415 - metadata is read on first use, not at import
+    from authing_wechat import __version__  # noqa: PLC0415 - metadata is read on first use, not at import
 
     return f"authing-wechat/{__version__} python-httpx/{httpx.__version__}"
 

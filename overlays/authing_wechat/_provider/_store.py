@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import attrs
 
-from ._models import mask_token
-from ._secret import Secret
+from authing_wechat._core._models import mask_token
+from authing_wechat._core._secret import Secret
 
 __all__ = [
     "AsyncStoreLock",

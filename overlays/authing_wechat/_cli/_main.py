@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._cli_token import EXIT_INTERRUPTED, EXIT_USAGE, add_token_command, report_failure
 from ._demo import add_demo_command
+from ._token import EXIT_INTERRUPTED, EXIT_USAGE, add_token_command, report_failure
 
 if TYPE_CHECKING:
-    from .testing import FaultSpec
+    from authing_wechat.testing import FaultSpec
 
 __all__ = ["build_parser", "main"]
 
@@ -101,7 +101,7 @@ class _VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        from . import __version__  # noqa: PLC0415
+        from authing_wechat import __version__  # noqa: PLC0415
 
         print(f"authing-wechat {__version__}")
         parser.exit()
@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fault_spec(text: str) -> FaultSpec:
-    from .testing._faults import parse_fault_spec  # noqa: PLC0415 - keeps `import _cli` cheap
+    from authing_wechat.testing._faults import parse_fault_spec  # noqa: PLC0415 - keeps `import _cli` cheap
 
     try:
         return parse_fault_spec(text)
@@ -166,8 +166,8 @@ def _positive_int(text: str) -> int:
 
 def _add_mock_server(subcommands: Any) -> None:
     # Cheap modules only: building the parser must not import httpx.
-    from .testing._faults import FAULT_SPEC_HELP  # noqa: PLC0415 - keeps `import _cli` cheap
-    from .testing._paths import CLOUDS  # noqa: PLC0415 - as above
+    from authing_wechat.testing._faults import FAULT_SPEC_HELP  # noqa: PLC0415 - keeps `import _cli` cheap
+    from authing_wechat.testing._paths import CLOUDS  # noqa: PLC0415 - as above
 
     parser: argparse.ArgumentParser = subcommands.add_parser(
         "mock-server",
@@ -235,7 +235,7 @@ def _add_mock_server(subcommands: Any) -> None:
 def _run_mock_server(args: argparse.Namespace) -> int:
     import logging  # noqa: PLC0415 - as above
 
-    from .testing import MockAuthingServer, run_mock_server  # noqa: PLC0415 - as above
+    from authing_wechat.testing import MockAuthingServer, run_mock_server  # noqa: PLC0415 - as above
 
     server = MockAuthingServer(
         expires_in=args.expires_in,

@@ -13,8 +13,9 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+from authing_wechat._core._validation import check_seconds
+
 from ._store import StoredToken
-from ._validation import check_seconds
 
 if TYPE_CHECKING:
     import redis

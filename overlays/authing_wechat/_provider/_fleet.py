@@ -25,9 +25,10 @@ from typing import Any
 
 import attrs
 
-from ._clock import Clock
-from ._errors import AuthingResponseError
-from ._models import WechatAccessToken
+from authing_wechat._core._clock import Clock
+from authing_wechat._core._errors import AuthingResponseError
+from authing_wechat._core._models import WechatAccessToken
+
 from ._refresh import Refreshed, failure_backoff
 from ._store import AsyncTokenStore, StoredToken, TokenStore
 

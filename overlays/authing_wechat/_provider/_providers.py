@@ -16,9 +16,10 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._clock import Clock, SystemClock
+from authing_wechat._core._clock import Clock, SystemClock
+from authing_wechat._core._models import WechatAccessToken
+
 from ._fleet import RefreshJob, StoreGuard, arun_refresh, refresh_steps, run_refresh
-from ._models import WechatAccessToken
 from ._refresh import (
     Decision,
     FastPath,

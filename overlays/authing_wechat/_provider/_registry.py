@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from ._secret import Secret
+from authing_wechat._core._secret import Secret
 
 __all__ = ["ProviderRegistry"]
 

@@ -20,19 +20,21 @@ from ._clock import Clock, SystemClock
 from ._deprecation import DeprecationGate, DeprecationPolicy
 from ._models import DeprecationNotice, WechatAccessToken
 from ._operations import LEGACY, SUCCESSOR, Operation
-from ._provider import AsyncWechatTokenProvider, WechatTokenProvider
-from ._refresh import RefreshTiming
-from ._registry import ProviderRegistry
 from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._secret import Secret
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
 from ._socket_deadline import attempt_ends_at, bound_sync_transport
-from ._store import AsyncTokenStore, TokenStore, store_key
 from ._tls import check_tls_routes
 from ._validation import check_bool
 
 if TYPE_CHECKING:
     from typing_extensions import deprecated
+
+    # The provider layer is built on this one and imported by token_provider() alone: a
+    # client that never makes a provider never loads it.
+    from authing_wechat._provider._providers import AsyncWechatTokenProvider, WechatTokenProvider
+    from authing_wechat._provider._registry import ProviderRegistry
+    from authing_wechat._provider._store import AsyncTokenStore, TokenStore
 else:
     from ._deprecation import pep702_marker as deprecated
 
@@ -48,7 +50,7 @@ class _Unchanged:
 
 _UNCHANGED: Any = _Unchanged()
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
-_ProviderT = TypeVar("_ProviderT", WechatTokenProvider, AsyncWechatTokenProvider)
+_ProviderT = TypeVar("_ProviderT", "WechatTokenProvider", "AsyncWechatTokenProvider")
 
 
 def _limits(max_connections: int) -> httpx.Limits:
@@ -78,7 +80,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
     _bucket: TokenBucket | None
     _clock: Clock
     _deprecation: DeprecationGate
-    _providers: ProviderRegistry[_ProviderT]
+    _providers: ProviderRegistry[_ProviderT] | None
 
     def __init__(
         self,
@@ -140,7 +142,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         self._bucket = bucket
         self._clock = SystemClock() if options.clock is None else options.clock
         self._deprecation = DeprecationGate(options.deprecated, options.on_deprecation)
-        self._providers = ProviderRegistry()
+        self._providers = None  # made by the first token_provider()
 
     def __repr__(self) -> str:
         o = self._options
@@ -225,12 +227,19 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         fetch: Any,
         app_id: str,
         app_secret: Secret,
-        timing: RefreshTiming,
         *,
         store: TokenStore | AsyncTokenStore | None,
+        **margins: float,
     ) -> _ProviderT:
         """The one provider of this client for a WeChat app, made on first use."""
+        from authing_wechat._provider._refresh import RefreshTiming  # noqa: PLC0415 - see the imports
+        from authing_wechat._provider._registry import ProviderRegistry  # noqa: PLC0415
+        from authing_wechat._provider._store import store_key  # noqa: PLC0415
+
+        timing = RefreshTiming(**margins)
         check_credentials(app_id, app_secret)
+        if self._providers is None:
+            self._providers = ProviderRegistry()
         options = self._options
         key = store_key(
             host=httpx.URL(options.base_url).host,
@@ -248,7 +257,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         return self._providers.get_or_make(app_id, app_secret, (timing, store), build)
 
 
-class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
+class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
     """Fetch the WeChat access token that Authing / GenAuth caches, over one keep-alive pool.
 
     Args:
@@ -360,13 +369,14 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
         """
         secret = Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
-        timing = RefreshTiming(refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
-                               min_refresh_interval=min_refresh_interval)  # fmt: skip
+        from authing_wechat._provider._providers import WechatTokenProvider  # noqa: PLC0415 - see the imports
 
         def fetch() -> WechatAccessToken:
             return self._send(SUCCESSOR, app_id, secret)
 
-        return self._provider(WechatTokenProvider, fetch, app_id, secret, timing, store=store)
+        return self._provider(WechatTokenProvider, fetch, app_id, secret, store=store,
+                              refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
+                              min_refresh_interval=min_refresh_interval)  # fmt: skip
 
     def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._start(operation, app_id, secret)
@@ -393,7 +403,7 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
     def close(self) -> None:
         """Stop the providers' background refreshes and close the connection pool (a caller's
         own ``http_client`` is left open)."""
-        for provider in self._providers.providers():
+        for provider in () if self._providers is None else self._providers.providers():
             provider._shutdown()
         if self._owns_http:
             self._http.close()
@@ -410,7 +420,7 @@ class WechatTokenClient(_BaseClient[httpx.Client, WechatTokenProvider]):
         self.close()
 
 
-class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProvider]):
+class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenProvider"]):
     """The asyncio twin of ``WechatTokenClient``: same arguments, same results, same errors.
 
     ``http_client`` takes an ``httpx.AsyncClient``. Close with ``await client.aclose()`` or use
@@ -460,13 +470,14 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
         """
         secret = Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
-        timing = RefreshTiming(refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
-                               min_refresh_interval=min_refresh_interval)  # fmt: skip
+        from authing_wechat._provider._providers import AsyncWechatTokenProvider  # noqa: PLC0415 - see the imports
 
         async def fetch() -> WechatAccessToken:
             return await self._send(SUCCESSOR, app_id, secret)
 
-        return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, timing, store=store)
+        return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, store=store,
+                              refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
+                              min_refresh_interval=min_refresh_interval)  # fmt: skip
 
     async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
@@ -507,7 +518,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, AsyncWechatTokenProv
     async def aclose(self) -> None:
         """Cancel the providers' background refreshes and close the connection pool (a
         caller's own ``http_client`` is left open)."""
-        for provider in self._providers.providers():
+        for provider in () if self._providers is None else self._providers.providers():
             await provider._ashutdown()
         if self._owns_http:
             await self._http.aclose()

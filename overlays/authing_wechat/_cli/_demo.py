@@ -68,15 +68,16 @@ def run_demo(out: TextIO | None = None, *, redis_url: str | None = None) -> int:
         redis_url: The Redis server of the fleet scene; ``None`` starts the ``redis-server``
             binary of the dev dependencies if there is one, and skips the scene otherwise.
     """
-    from . import AsyncWechatTokenClient, RetryPolicy, WechatTokenClient  # noqa: PLC0415
-    from ._cli_token import client_log_lines  # noqa: PLC0415
-    from .testing import (  # noqa: PLC0415 - keeps `import _cli` cheap
+    from authing_wechat import AsyncWechatTokenClient, RetryPolicy, WechatTokenClient  # noqa: PLC0415
+    from authing_wechat.testing import (  # noqa: PLC0415 - keeps `import _cli` cheap
         DEPRECATED_PATH,
         SUCCESSOR_PATH,
         Fault,
         MockAuthingServer,
         run_mock_server,
     )
+
+    from ._token import client_log_lines  # noqa: PLC0415
 
     show = _Printer(out or sys.stdout)
     logs = contextlib.ExitStack()
@@ -149,8 +150,8 @@ async def _many_callers(client_class: Any, url: str) -> int:
 
 
 def _stale_scene(show: _Printer) -> None:
-    from . import WechatTokenClient  # noqa: PLC0415
-    from .testing import SUCCESSOR_PATH, Fault, MockAuthingServer, run_mock_server  # noqa: PLC0415
+    from authing_wechat import WechatTokenClient  # noqa: PLC0415
+    from authing_wechat.testing import SUCCESSOR_PATH, Fault, MockAuthingServer, run_mock_server  # noqa: PLC0415
 
     show.section("A refresh in the STALE window: every caller is served at once")
     # Tokens that live 240 s are STALE from the start (refresh_margin 300 s).
@@ -210,7 +211,7 @@ def _redis(url: str | None) -> Iterator[str | None]:
     if url is not None:
         yield url
         return
-    from ._redis_server import find_redis_server, run_redis_server  # noqa: PLC0415
+    from authing_wechat.testing._redis_server import find_redis_server, run_redis_server  # noqa: PLC0415
 
     if find_redis_server() is None:
         yield None
@@ -220,7 +221,7 @@ def _redis(url: str | None) -> Iterator[str | None]:
 
 
 def _fleet_scene(show: _Printer, redis_url: str | None) -> None:
-    from .testing import SUCCESSOR_PATH, Fault, MockAuthingServer, run_mock_server  # noqa: PLC0415
+    from authing_wechat.testing import SUCCESSOR_PATH, Fault, MockAuthingServer, run_mock_server  # noqa: PLC0415
 
     show.section("A fleet sharing one token through Redis (RedisTokenStore)")
     try:
@@ -237,7 +238,7 @@ def _fleet_scene(show: _Printer, redis_url: str | None) -> None:
         with run_mock_server(server) as handle:
             processes = multiprocessing.get_context("forkserver")
             # Each worker forks from a server that imported the package and redis-py once.
-            processes.set_forkserver_preload(["authing_wechat._demo", "redis"])
+            processes.set_forkserver_preload(["authing_wechat._cli._demo", "redis"])
             jobs = [(handle.url, url, _FLEET_THREADS)] * _FLEET_PROCESSES
             with processes.Pool(_FLEET_PROCESSES) as pool:
                 results = pool.starmap(_fleet_worker, jobs)
@@ -252,7 +253,7 @@ def _fleet_worker(url: str, redis_url: str, threads: int) -> list[str]:
     """One process of the fleet scene: a client, a provider on Redis, ``threads`` callers."""
     import redis  # noqa: PLC0415 - the optional extra
 
-    from . import RedisTokenStore, WechatTokenClient  # noqa: PLC0415
+    from authing_wechat import RedisTokenStore, WechatTokenClient  # noqa: PLC0415
 
     store = RedisTokenStore(redis.Redis.from_url(redis_url, socket_timeout=1.0))
     with WechatTokenClient(url, _AUTHING_APP_ID) as api:

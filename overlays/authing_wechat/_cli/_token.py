@@ -67,7 +67,7 @@ def add_token_command(subcommands: Any) -> None:
     import attrs  # noqa: PLC0415 - keeps `import _cli` cheap
 
     # The choices and defaults the client itself takes.
-    from ._settings import BRANDS, DEFAULT_RETRY, LANGS, ClientOptions  # noqa: PLC0415
+    from authing_wechat._core._settings import BRANDS, DEFAULT_RETRY, LANGS, ClientOptions  # noqa: PLC0415
 
     timeout_default = attrs.fields(ClientOptions).timeout.default
     codes = "\n".join(f"  {code:<3}  {meaning}" for code, meaning in EXIT_CODES.items())
@@ -200,7 +200,7 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
     """Each flag-or-environment setting's value, and how to name it in messages."""
     import attrs  # noqa: PLC0415 - loaded by the parser already
 
-    from ._settings import BRANDS, LANGS, ClientOptions  # noqa: PLC0415
+    from authing_wechat._core._settings import BRANDS, LANGS, ClientOptions  # noqa: PLC0415
 
     values: dict[str, Any] = {}
     names: dict[str, str] = {}
@@ -233,7 +233,7 @@ def _in_cli_words(message: str, names: dict[str, str]) -> str:
 
 
 def _describe(error: Any, max_retry_after: float) -> str:
-    from ._errors import AuthingAPIError, AuthingResponseError  # noqa: PLC0415
+    from authing_wechat._core._errors import AuthingAPIError, AuthingResponseError  # noqa: PLC0415
 
     details = []
     if isinstance(error, AuthingAPIError):
@@ -265,7 +265,7 @@ def _error_fields(error: Any) -> dict[str, Any]:
 
 
 def _exit_code(error: Any) -> int:
-    from ._errors import AuthingAPIError, AuthingConnectionError  # noqa: PLC0415
+    from authing_wechat._core._errors import AuthingAPIError, AuthingConnectionError  # noqa: PLC0415
 
     if isinstance(error, AuthingAPIError):
         return EXIT_API
@@ -275,8 +275,8 @@ def _exit_code(error: Any) -> int:
 
 
 def _fetch(args: argparse.Namespace, settings: dict[str, Any], secret: str) -> Any:
-    from ._client import WechatTokenClient  # noqa: PLC0415 - keeps `import _cli` cheap
-    from ._retry import RetryPolicy  # noqa: PLC0415
+    from authing_wechat._core._client import WechatTokenClient  # noqa: PLC0415 - keeps `import _cli` cheap
+    from authing_wechat._core._retry import RetryPolicy  # noqa: PLC0415
 
     with WechatTokenClient(
         settings["app_host"],
@@ -320,8 +320,8 @@ def _render(token: Any, *, as_json: bool) -> str:
 
 def run_token(args: argparse.Namespace) -> int:
     """Run ``authing-wechat token``; returns the exit status."""
-    from ._errors import AuthingError  # noqa: PLC0415 - keeps `import _cli` cheap
-    from ._settings import DEFAULT_RETRY  # noqa: PLC0415
+    from authing_wechat._core._errors import AuthingError  # noqa: PLC0415 - keeps `import _cli` cheap
+    from authing_wechat._core._settings import DEFAULT_RETRY  # noqa: PLC0415
 
     def usage_error(message: str) -> int:
         return report_failure(message, EXIT_USAGE, prog=_PROG, as_json=args.json, type="UsageError")

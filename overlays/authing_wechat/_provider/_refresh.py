@@ -32,9 +32,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
-from ._errors import AuthingError
-from ._models import WechatAccessToken
-from ._validation import seconds_validator
+from authing_wechat._core._errors import AuthingError
+from authing_wechat._core._models import WechatAccessToken
+from authing_wechat._core._validation import seconds_validator
 
 __all__ = [
     "Decision",
