@@ -411,6 +411,18 @@ REALISTIC: dict[str, tuple[Scripted, Expected]] = {
         Scripted(status=200, body=_envelope(500, "failed", apiCode=5001)),
         Expected(http_status=200, status_code=500),
     ),
+    "statusCode 500 in HTTP 200 with a full data object": (
+        Scripted(
+            status=200,
+            body=_envelope(
+                500,
+                "failed",
+                apiCode=5001,
+                data={"accessToken": SCRIPTED_TOKEN, "expiresAt": SCRIPTED_EXPIRES_AT},
+            ),
+        ),
+        Expected(http_status=200, status_code=500),
+    ),
     "statusCode 400 in HTTP 200, data null": (
         Scripted(status=200, body=_envelope(400, "bad", apiCode=1001, data=None)),
         Expected(http_status=200, status_code=400),

@@ -136,6 +136,21 @@ def test_envelope_error_inside_http_200(driver: Driver, business: int) -> None:
     assert error.request_id == "req-200"
 
 
+@pytest.mark.parametrize("business", [400, 500])
+def test_envelope_error_with_a_full_data_object_is_still_a_failure(
+    driver: Driver, business: int
+) -> None:
+    # The contract allows it (the seeds show data on every answer); only statusCode 200
+    # makes a token, whatever data holds.
+    data = {"accessToken": TOKEN, "expiresAt": str(EXPIRES_AT)}
+    body = envelope(business, message="failed", api_code=5001, data=data)
+    handler = Recorder(lambda r: httpx.Response(200, json=body))
+    with pytest.raises(AuthingAPIError) as caught:
+        driver.fetch(driver.client(handler))
+    assert (caught.value.http_status, caught.value.status_code) == (200, business)
+    assert TOKEN not in str(caught.value)
+
+
 def _raw(content: bytes, status: int = 200) -> Recorder:
     return Recorder(lambda r: httpx.Response(status, content=content))
 

@@ -19,7 +19,9 @@ T = TypeVar("T", bound="GetWechatAccessTokenRespDto")
 @_attrs_define
 class GetWechatAccessTokenRespDto:
     """The response envelope. On success `statusCode` is 200 and `data` holds the token; on a
-    business failure `statusCode` is a 4xx/5xx code and `data` is absent, null or `{}`.
+    business failure `statusCode` is a 4xx/5xx code and `data` may be absent, null, `{}` or
+    still a full token object (the seeds show `data` on every answer): only `statusCode`
+    200 means success, whatever `data` holds.
 
         Attributes:
             status_code (int): Business status code; 200 means success.
@@ -27,7 +29,7 @@ class GetWechatAccessTokenRespDto:
             api_code (int | Unset): Detailed error code; absent on success.
             request_id (str | Unset): Request id; returned when the request fails.
             data (EmptyObject | GetWechatAccessTokenDataDto | None | Unset): The token when `statusCode` is 200; otherwise
-                absent, null or `{}`.
+                absent, null, `{}` or a token that is not to be used.
     """
 
     status_code: int
