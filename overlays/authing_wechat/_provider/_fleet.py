@@ -18,6 +18,7 @@ as a provider without a store does.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Generator
 from datetime import UTC, datetime
@@ -30,9 +31,17 @@ from authing_wechat._core._errors import AuthingResponseError
 from authing_wechat._core._models import WechatAccessToken
 
 from ._refresh import Refreshed, failure_backoff
-from ._store import AsyncTokenStore, StoredToken, TokenStore
+from ._store import AsyncStoreLock, AsyncTokenStore, StoredToken, StoreLock, TokenStore
 
-__all__ = ["RefreshJob", "StoreGuard", "arun_refresh", "refresh_steps", "run_refresh"]
+__all__ = [
+    "AsyncFetch",
+    "RefreshJob",
+    "StoreGuard",
+    "SyncFetch",
+    "arun_refresh",
+    "refresh_steps",
+    "run_refresh",
+]
 
 logger = logging.getLogger("authing_wechat")
 
@@ -42,14 +51,9 @@ _POLL_SECONDS = 0.05
 _MAX_STORE_SKIP = 30.0
 
 
-class _Fetch:
+@attrs.frozen
+class Fetch:
     """Ask Authing; answers the token (or raises into the steps)."""
-
-    def __repr__(self) -> str:
-        return "FETCH"
-
-
-FETCH = _Fetch()
 
 
 @attrs.frozen
@@ -59,26 +63,80 @@ class Pause:
     seconds: float
 
 
-@attrs.frozen
-class StoreCall:
-    """Call ``method`` of the store with ``args``; ``fallback`` answers when the store is
-    unavailable or fails."""
+# The store steps: each names the store method it calls, with its arguments typed, and what
+# answers it when the store is unavailable or fails (``fallback``).
 
-    method: str
-    args: tuple[Any, ...]
-    fallback: Any = None
+
+@attrs.frozen
+class Load:
+    """``store.load(key)``; a failing store has no entry."""
+
+    key: str
+    fallback: None = None
+
+    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
+        """The call that performs this step on ``store``."""
+        return functools.partial(store.load, self.key)
+
+
+@attrs.frozen
+class Save:
+    """``store.save(key, token)``; a failing store wrote nothing, as far as we know."""
+
+    key: str
+    token: StoredToken
+    fallback: None = None
+
+    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
+        """The call that performs this step on ``store``."""
+        return functools.partial(store.save, self.key, self.token)
+
+
+@attrs.frozen
+class Discard:
+    """``store.discard(key, access_token)``; a failing store discarded nothing."""
+
+    key: str
+    access_token: str = attrs.field(repr=False)
+    fallback: bool = False
+
+    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
+        """The call that performs this step on ``store``."""
+        return functools.partial(store.discard, self.key, self.access_token)
+
+
+ALONE = object()  # try_lock's answer when there is no usable store: go ahead alone
+
+
+@attrs.frozen
+class TryLock:
+    """``store.try_lock(key)``; without a usable store the refresh goes ahead ``ALONE``."""
+
+    key: str
+    fallback: object = ALONE
+
+    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
+        """The call that performs this step on ``store``."""
+        return functools.partial(store.try_lock, self.key)
 
 
 @attrs.frozen
 class Release:
     """Release a lock the steps hold (``ALONE`` needs nothing)."""
 
-    lock: Any
+    lock: StoreLock | AsyncStoreLock | object
+    fallback: None = None
+
+    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
+        """The call that performs this step (on the lock, not the store)."""
+        assert isinstance(self.lock, StoreLock | AsyncStoreLock)  # noqa: S101 - never ALONE
+        return self.lock.release
 
 
-ALONE = object()  # try_lock's answer when there is no usable store: go ahead alone
-
-Step = _Fetch | Pause | StoreCall | Release
+StoreStep = Load | Save | Discard | TryLock | Release
+Step = Fetch | Pause | StoreStep
+SyncFetch = Callable[[], WechatAccessToken]
+AsyncFetch = Callable[[], Awaitable[WechatAccessToken]]
 
 
 @attrs.frozen(kw_only=True)
@@ -119,19 +177,19 @@ def refresh_steps(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refresh
     if job.key is None:
         return (yield from _ask_authing(job, clock))
     key = job.key
-    entry = yield StoreCall("load", (key,))
+    entry = yield Load(key)
     if _adoptable(entry, job, clock.time()):
         return _adopt(entry)
     if entry is not None and entry.access_token in job.rejected:
         # Reported bad here: drop it for the fleet, unless another process replaced it.
-        yield StoreCall("discard", (key, entry.access_token), False)
+        yield Discard(key, entry.access_token)
     deadline = clock.monotonic() + job.lock_timeout
     while True:
-        lock = yield StoreCall("try_lock", (key,), ALONE)
+        lock = yield TryLock(key)
         if lock is not None:
             try:
                 if lock is not ALONE:
-                    entry = yield StoreCall("load", (key,))  # again: a holder may just be done
+                    entry = yield Load(key)  # again: a holder may just be done
                     if _adoptable(entry, job, clock.time()):
                         outcome = _adopt(entry)
                         yield Release(lock)
@@ -145,14 +203,14 @@ def refresh_steps(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refresh
         if clock.monotonic() >= deadline:
             return (yield from _ask_authing(job, clock))  # the holder is stuck or gone
         yield Pause(_POLL_SECONDS)
-        entry = yield StoreCall("load", (key,))
+        entry = yield Load(key)
         if _adoptable(entry, job, clock.time()):
             return _adopt(entry)
 
 
 def _ask_authing(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshed]:
     requested_at = clock.time()
-    token: WechatAccessToken = yield FETCH
+    token: WechatAccessToken = yield Fetch()
     expires = token.expires_at.timestamp()
     if expires <= clock.time():
         raise AuthingResponseError(
@@ -165,11 +223,11 @@ def _ask_authing(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshe
         return Refreshed(token=token, source="upstream")
     stored = StoredToken(access_token=token.access_token, expires_at=expires,
                          requested_at=requested_at)  # fmt: skip
-    written = yield StoreCall("save", (job.key, stored))
+    written = yield Save(job.key, stored)
     if written is False:
         # Another process wrote a newer token while this request was on its way (a slow
         # refresher): use that one instead of overwriting it.
-        entry = yield StoreCall("load", (job.key,))
+        entry = yield Load(job.key)
         if entry is not None and entry.newer_than(stored) and _adoptable(entry, job, clock.time()):
             return _adopt(entry)
     return Refreshed(token=token, source="upstream")
@@ -199,7 +257,7 @@ class StoreGuard:
             return False
         return True
 
-    def failed(self, step: StoreCall, error: Exception) -> None:
+    def failed(self, step: StoreStep, error: Exception) -> None:
         """Record a failed store operation."""
         self.errors += 1
         self._failures += 1
@@ -210,7 +268,7 @@ class StoreGuard:
             "the token store failed (%s in %s: %s); the provider of %s asks Authing alone and "
             "tries the store again in %.0f s",
             type(error).__name__,
-            step.method,
+            type(step).__name__.lower(),
             error,
             self._app_id,
             skip,
@@ -241,7 +299,7 @@ class _Driver:
         self._sleep = sleep
         self._store = store
         self._guard = guard
-        self._store_step: StoreCall | None = None
+        self._store_step: StoreStep | None = None
         self._answer: Any = None
         self._error: Exception | None = None
         self.result: Refreshed | None = None
@@ -258,26 +316,19 @@ class _Driver:
                 self.result = done.value
                 return None
             self._answer, self._error, self._store_step = None, None, None
-            if isinstance(step, _Fetch):
+            if isinstance(step, Fetch):
                 return self._fetch, ()
             if isinstance(step, Pause):
                 return self._sleep, (step.seconds,)
-            if isinstance(step, Release):
-                if step.lock is ALONE:
-                    continue
-                store_step = StoreCall("release", ())
-                call: Callable[..., Any] = step.lock.release
-                args: tuple[Any, ...] = ()
-            elif self._store is None:
+            if isinstance(step, Release) and step.lock is ALONE:
+                continue
+            if self._store is None:
                 self._answer = step.fallback
                 continue
-            else:
-                store_step = step
-                call, args = getattr(self._store, step.method), step.args
             if self._guard.usable():
-                self._store_step = store_step
-                return call, args
-            self._answer = store_step.fallback  # skipped for a while after a failure
+                self._store_step = step
+                return step.bind(self._store), ()
+            self._answer = step.fallback  # skipped for a while after a failure
 
     def answered(self, answer: Any) -> None:
         """Record the answer of the call ``next_call`` gave."""
@@ -298,7 +349,7 @@ class _Driver:
 def run_refresh(
     steps: Generator[Step, Any, Refreshed],
     *,
-    fetch: Callable[[], WechatAccessToken],
+    fetch: SyncFetch,
     store: TokenStore | None,
     guard: StoreGuard,
     clock: Clock,
@@ -322,7 +373,7 @@ def run_refresh(
 async def arun_refresh(
     steps: Generator[Step, Any, Refreshed],
     *,
-    fetch: Callable[[], Awaitable[WechatAccessToken]],
+    fetch: AsyncFetch,
     store: AsyncTokenStore | None,
     guard: StoreGuard,
     clock: Clock,

@@ -13,13 +13,20 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from authing_wechat._core._clock import Clock, SystemClock
 from authing_wechat._core._models import WechatAccessToken
 
-from ._fleet import RefreshJob, StoreGuard, arun_refresh, refresh_steps, run_refresh
+from ._fleet import (
+    AsyncFetch,
+    RefreshJob,
+    StoreGuard,
+    SyncFetch,
+    arun_refresh,
+    refresh_steps,
+    run_refresh,
+)
 from ._refresh import (
     Decision,
     FastPath,
@@ -152,9 +159,7 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         )
 
 
-class WechatTokenProvider(
-    _ProviderBase[threading.Event, Callable[[], WechatAccessToken], TokenStore]
-):
+class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore]):
     """A cached WeChat access token for one WeChat app, safe to share between threads.
 
     Make one with ``WechatTokenClient.token_provider()``. ``get()`` never waits while the
@@ -248,9 +253,7 @@ class WechatTokenProvider(
             flight.signal.set()
 
 
-class AsyncWechatTokenProvider(
-    _ProviderBase["asyncio.Event", Callable[[], Awaitable[WechatAccessToken]], AsyncTokenStore]
-):
+class AsyncWechatTokenProvider(_ProviderBase["asyncio.Event", AsyncFetch, AsyncTokenStore]):
     """The asyncio twin of ``WechatTokenProvider``, made by
     ``AsyncWechatTokenClient.token_provider()``; ``get()`` is awaited.
 
