@@ -96,3 +96,55 @@ def test_tasks_against_the_mock_server_make_one_request() -> None:
     with run_mock_server(server) as handle:
         assert len(asyncio.run(many())) == 1
     assert server.request_count(SUCCESSOR_PATH) == 1
+
+
+def test_the_longest_call_is_the_attempts_and_the_waits_the_policy_allows() -> None:
+    from authing_wechat._core._retry import longest_call
+
+    assert longest_call(None, 10.0) == 10.0
+    assert longest_call(RetryPolicy(), 10.0) == 3 * 10.0 + 2 * 30.0  # Retry-After up to 30 s
+    assert longest_call(RetryPolicy(max_retry_after=0, max_backoff=4.0), 5.0) == 3 * 5 + 2 * 4
+    assert longest_call(RetryPolicy(deadline=12.0), 10.0) == 12.0
+    assert longest_call(RetryPolicy(max_attempts=1), 7.0) == 7.0
+
+
+def test_the_default_redis_lock_outlives_a_default_clients_longest_refresh() -> None:
+    import inspect
+
+    import redis
+    from authing_wechat import RedisTokenStore, WechatTokenClient
+    from authing_wechat._core._retry import longest_call
+    from authing_wechat._core._settings import DEFAULT_RETRY
+
+    default_timeout = inspect.signature(WechatTokenClient).parameters["timeout"].default
+    store = RedisTokenStore(redis.Redis(port=1))  # never connected
+    assert store.lock_timeout >= longest_call(DEFAULT_RETRY, default_timeout)
+
+
+@pytest.mark.parametrize(
+    ("lock_timeout", "retry", "warned"),
+    [
+        (5.0, RetryPolicy(), True),  # 90 s of refresh under a 5 s lock
+        (5.0, RetryPolicy(deadline=4.0), False),
+        (5.0, None, True),  # one attempt of 10 s
+        (90.0, RetryPolicy(), False),
+    ],
+)
+def test_a_store_lock_shorter_than_the_clients_longest_refresh_is_logged(
+    driver: Driver,
+    caplog: pytest.LogCaptureFixture,
+    lock_timeout: float,
+    retry: RetryPolicy | None,
+    warned: bool,
+) -> None:
+    from tests._provider_support import AsyncMemoryStore
+
+    client = driver.client(Recorder(), retry=retry)
+    store = MemoryStore(lock_timeout=lock_timeout)
+    shared: Any = AsyncMemoryStore(store) if driver.mode == "async" else store
+    with caplog.at_level("WARNING", logger="authing_wechat"):
+        client.token_provider(app_id="wx1", app_secret=SECRET, store=shared)
+        client.token_provider(app_id="wx1", app_secret=SECRET, store=shared)  # the same one
+    lines = [r.getMessage() for r in caplog.records if "lock_timeout" in r.getMessage()]
+    assert len(lines) == (1 if warned else 0)
+    assert all(SECRET not in line for line in lines)

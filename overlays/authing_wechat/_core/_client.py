@@ -20,7 +20,7 @@ from ._clock import Clock, SystemClock
 from ._deprecation import DeprecationGate, DeprecationPolicy
 from ._models import DeprecationNotice, WechatAccessToken
 from ._operations import LEGACY, SUCCESSOR, Operation
-from ._retry import RetryPolicy, RetryRun, TokenBucket
+from ._retry import RetryPolicy, RetryRun, TokenBucket, longest_call
 from ._secret import Secret
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
 from ._socket_deadline import attempt_ends_at, bound_sync_transport
@@ -234,7 +234,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         """The one provider of this client for a WeChat app, made on first use."""
         from authing_wechat._provider._refresh import RefreshTiming  # noqa: PLC0415 - see the imports
         from authing_wechat._provider._registry import ProviderRegistry  # noqa: PLC0415
-        from authing_wechat._provider._store import store_key  # noqa: PLC0415
+        from authing_wechat._provider._store import check_lock_timeout, store_key  # noqa: PLC0415
 
         timing = RefreshTiming(**margins)
         check_credentials(app_id, app_secret)
@@ -249,6 +249,10 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         )
 
         def build() -> _ProviderT:
+            if store is not None:
+                check_lock_timeout(
+                    store, longest_refresh=longest_call(options.retry, options.timeout)
+                )
             return make(
                 fetch, app_id=app_id, timing=timing, clock=self._clock, store=store, key=key
             )

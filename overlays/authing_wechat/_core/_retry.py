@@ -43,6 +43,7 @@ __all__ = [
     "RetryRun",
     "TokenBucket",
     "backoff_delay",
+    "longest_call",
     "parse_retry_after",
     "retry_reason",
 ]
@@ -317,6 +318,25 @@ def retry_reason(error: AuthingError) -> str | None:
     if 200 <= http_status <= 299 and _retryable_envelope_status(error.status_code):
         return f"envelope statusCode {error.status_code} in HTTP {http_status}"
     return None
+
+
+def longest_call(policy: RetryPolicy | None, timeout: float) -> float:
+    """The longest one call of a client can take, in seconds: its attempts and the waits
+    between them, each as long as the policy allows (a server hint up to
+    ``max_retry_after``), and no longer than the policy's ``deadline``.
+
+    Waits for a free connection of a busy pool are left out: a refresh waits for one only
+    when the application saturates the client's pool.
+
+    Args:
+        policy: The client's retry policy, or ``None`` for one attempt.
+        timeout: The client's seconds per attempt.
+    """
+    if policy is None:
+        return timeout
+    wait = max(policy.max_backoff, policy.max_retry_after)
+    longest = policy.max_attempts * timeout + (policy.max_attempts - 1) * wait
+    return longest if policy.deadline is None else min(longest, policy.deadline)
 
 
 def backoff_delay(

@@ -25,6 +25,10 @@ __all__ = ["AsyncRedisTokenStore", "RedisTokenStore"]
 
 logger = logging.getLogger("authing_wechat")
 
+# The longest refresh of a default client (``longest_call(DEFAULT_RETRY, 10.0)``; a test keeps
+# the two equal): a lock that outlives it.
+DEFAULT_LOCK_TIMEOUT = 90.0
+
 _EXTRA = 'the token store on Redis needs redis-py: pip install "authing-wechat[redis]"'
 
 # KEYS[1] the entry; ARGV: the new entry's JSON, expires_at, requested_at, TTL in ms.
@@ -145,9 +149,13 @@ class RedisTokenStore(_RedisStoreBase):
     Args:
         client: A ``redis.Redis`` (or ``redis.RedisCluster``) client.
         prefix: What every key starts with; one prefix per deployment sharing a Redis.
-        lock_timeout: Seconds a refresh lock lives unless released; longer than one refresh
-            (the client's ``timeout`` times its attempts), short enough that a crashed holder
-            does not stall the fleet.
+        lock_timeout: Seconds a refresh lock lives unless released: longer than the longest
+            refresh of the clients that use the store, or two processes may ask at once (the
+            client's ``token_provider()`` logs a warning then). The default, 90 s, is that of a
+            default client: 3 attempts of 10 s and two waits of up to 30 s (a server's
+            ``Retry-After``). It is also the longest a crashed holder keeps other processes
+            without a token at a cold start: to shorten it, bound the client's calls with
+            ``RetryPolicy(deadline=...)`` and set ``lock_timeout`` just above that.
 
     Raises:
         ImportError: redis-py is not installed (``pip install "authing-wechat[redis]"``).
@@ -156,7 +164,11 @@ class RedisTokenStore(_RedisStoreBase):
     """
 
     def __init__(
-        self, client: redis.Redis, *, prefix: str = "authing-wechat", lock_timeout: float = 15.0
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = "authing-wechat",
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         super().__init__(client, prefix=prefix, lock_timeout=lock_timeout)
 
@@ -203,7 +215,7 @@ class AsyncRedisTokenStore(_RedisStoreBase):
     Args:
         client: A ``redis.asyncio.Redis`` client, used on the event loop of the provider.
         prefix: What every key starts with.
-        lock_timeout: Seconds a refresh lock lives unless released.
+        lock_timeout: Seconds a refresh lock lives unless released; see ``RedisTokenStore``.
 
     Raises:
         ImportError: redis-py is not installed (``pip install "authing-wechat[redis]"``).
@@ -216,7 +228,7 @@ class AsyncRedisTokenStore(_RedisStoreBase):
         client: redis.asyncio.Redis,
         *,
         prefix: str = "authing-wechat",
-        lock_timeout: float = 15.0,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         super().__init__(client, prefix=prefix, lock_timeout=lock_timeout)
 

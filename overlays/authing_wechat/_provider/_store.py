@@ -9,6 +9,7 @@ the protocol on redis-py; implement ``TokenStore`` (or ``AsyncTokenStore``) for 
 from __future__ import annotations
 
 import hmac
+import logging
 from hashlib import sha256
 from typing import Protocol, runtime_checkable
 from urllib.parse import quote
@@ -24,8 +25,11 @@ __all__ = [
     "StoreLock",
     "StoredToken",
     "TokenStore",
+    "check_lock_timeout",
     "store_key",
 ]
+
+logger = logging.getLogger("authing_wechat")
 
 
 @attrs.frozen(kw_only=True)
@@ -155,3 +159,27 @@ def store_key(*, host: str, authing_app_id: str, app_id: str, app_secret: Secret
         "\0".join(names).encode(), app_secret.reveal().encode("utf-8", "surrogatepass"), sha256
     ).hexdigest()[:16]
     return ":".join(["token", *names, fingerprint])
+
+
+def check_lock_timeout(store: TokenStore | AsyncTokenStore, *, longest_refresh: float) -> None:
+    """Warn (once per provider, in the log) when ``store``'s lock may expire mid-refresh.
+
+    The lock of a refresh lives ``lock_timeout`` seconds; a refresh still asking Authing after
+    that lets a second process take the lock and ask too. The fleet stays correct (the older
+    write is refused and the newer token wins) but sends two requests, so this is a warning,
+    not an error.
+
+    Args:
+        store: The provider's store.
+        longest_refresh: The longest one call of the provider's client can take.
+    """
+    lock_timeout = float(store.lock_timeout)
+    if lock_timeout < longest_refresh:
+        logger.warning(
+            "the token store's lock_timeout (%gs) is shorter than the longest refresh of this "
+            "client (%gs: attempts x timeout plus the waits its retry policy allows); give the "
+            "store a longer lock_timeout, or bound the client's calls with "
+            "RetryPolicy(deadline=...) below it",
+            lock_timeout,
+            longest_refresh,
+        )
