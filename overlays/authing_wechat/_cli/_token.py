@@ -67,7 +67,7 @@ def add_token_command(subcommands: Any) -> None:
     import attrs  # noqa: PLC0415 - keeps `import _cli` cheap
 
     # The choices and defaults the client itself takes.
-    from authing_wechat._core._settings import BRANDS, DEFAULT_RETRY, LANGS, ClientOptions  # noqa: PLC0415
+    from authing_wechat._core._settings import BRANDS, DEFAULT_RETRY, ClientOptions, langs  # noqa: PLC0415
 
     timeout_default = attrs.fields(ClientOptions).timeout.default
     codes = "\n".join(f"  {code:<3}  {meaning}" for code, meaning in EXIT_CODES.items())
@@ -87,7 +87,7 @@ def add_token_command(subcommands: Any) -> None:
     add("--authing-app-id", metavar="ID", help="Authing / GenAuth app id")
     for flag, choices, what in (
         ("--brand", BRANDS, "which cloud's headers to send (default authing)"),
-        ("--lang", LANGS, "language of server messages (default: the server's)"),
+        ("--lang", langs(), "language of server messages (default: the server's)"),
     ):
         add(flag, type=_one_of(choices), metavar="{" + ",".join(choices) + "}", help=what)
     add("--app-id", metavar="WX_APP_ID", help="WeChat app id")
@@ -200,7 +200,7 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
     """Each flag-or-environment setting's value, and how to name it in messages."""
     import attrs  # noqa: PLC0415 - loaded by the parser already
 
-    from authing_wechat._core._settings import BRANDS, LANGS, ClientOptions  # noqa: PLC0415
+    from authing_wechat._core._settings import BRANDS, ClientOptions, langs  # noqa: PLC0415
 
     values: dict[str, Any] = {}
     names: dict[str, str] = {}
@@ -211,7 +211,7 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
         else:
             values[argument] = os.environ.get(variable) or None
             names[argument] = f"environment variable {variable}"
-    for argument, choices in (("brand", BRANDS), ("lang", LANGS)):
+    for argument, choices in (("brand", BRANDS), ("lang", langs())):
         # A flag's value is checked by argparse (`_one_of`), a variable's here.
         if values[argument] is not None and values[argument] not in choices:
             raise UsageError(f"{names[argument]} {_not_one_of(choices)}")

@@ -1,16 +1,20 @@
-"""The two operations, bound to the generated package that builds their requests."""
+"""The two operations, bound to the generated package that builds their requests.
+
+The generated modules are imported on first use (the first request), not with the client:
+importing the client stays cheap.
+"""
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
 import attrs
-from authing_wechat_client.api.wechat import (
-    get_wechat_mp_access_token,
-    get_wechat_mp_access_token_info,
-)
 
 __all__ = ["LEGACY", "OPERATIONS", "SUCCESSOR", "Operation"]
+
+_GENERATED_API = "authing_wechat_client.api.wechat"
+_ENDPOINTS: dict[str, ModuleType] = {}  # imported once, then one dict look-up per request
 
 
 @attrs.frozen
@@ -19,13 +23,21 @@ class Operation:
 
     Attributes:
         method: The client method's name, also the generated module's name.
-        endpoint: The generated endpoint module (``_get_kwargs`` builds the request).
         deprecated_by: The successor's method name when this operation is deprecated.
     """
 
     method: str
-    endpoint: ModuleType = attrs.field(repr=False)
     deprecated_by: str | None = None
+
+    @property
+    def endpoint(self) -> ModuleType:
+        """The generated endpoint module (``_get_kwargs`` builds the request)."""
+        module = _ENDPOINTS.get(self.method)
+        if module is None:
+            module = _ENDPOINTS[self.method] = importlib.import_module(
+                f"{_GENERATED_API}.{self.method}"
+            )
+        return module
 
     @property
     def path(self) -> str:
@@ -40,8 +52,6 @@ class _PathProbe:
         return {}
 
 
-SUCCESSOR = Operation("get_wechat_mp_access_token_info", get_wechat_mp_access_token_info)
-LEGACY = Operation(
-    "get_wechat_mp_access_token", get_wechat_mp_access_token, deprecated_by=SUCCESSOR.method
-)
+SUCCESSOR = Operation("get_wechat_mp_access_token_info")
+LEGACY = Operation("get_wechat_mp_access_token", deprecated_by=SUCCESSOR.method)
 OPERATIONS: tuple[Operation, ...] = (SUCCESSOR, LEGACY)

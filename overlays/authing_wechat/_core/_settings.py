@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 import attrs
 import httpx
-from authing_wechat_client.models import Lang
 
 from ._body import ACCEPT_ENCODING
 from ._clock import Clock
@@ -31,11 +30,21 @@ from ._validation import (
     seconds_validator,
 )
 
-__all__ = ["BRANDS", "LANGS", "Brand", "ClientOptions", "check_credentials", "user_agent"]
+__all__ = ["BRANDS", "Brand", "ClientOptions", "check_credentials", "langs", "user_agent"]
 
 Brand = Literal["authing", "genauth"]
 BRANDS: tuple[Brand, ...] = ("authing", "genauth")
-LANGS: tuple[str, ...] = tuple(str(member) for member in Lang)
+
+
+@functools.cache
+def langs() -> tuple[str, ...]:
+    """The languages the spec allows, from the generated enum (imported on first use: the
+    generated package is not part of importing the client)."""
+    from authing_wechat_client.models import Lang  # noqa: PLC0415
+
+    return tuple(str(member) for member in Lang)
+
+
 # The generated request builders' keyword names for each cloud's headers.
 _BRAND_KWARGS: dict[str, tuple[str, str]] = {
     "authing": ("x_authing_app_id", "x_authing_lang"),
@@ -155,12 +164,15 @@ def _str_validator(_: object, attribute: attrs.Attribute[Any], value: object) ->
         raise TypeError(f"{attribute.name} must be a str, not {type(value).__name__}")
 
 
-def _choice_validator(choices: tuple[str, ...], *, optional: bool = False) -> Any:
+def _choice_validator(
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]], *, optional: bool = False
+) -> Any:
     def validate(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is None and optional:
             return
-        if not isinstance(value, str) or value not in choices:
-            shown = f"one of {choices}" + (" or None" if optional else "")
+        allowed = choices() if callable(choices) else choices
+        if not isinstance(value, str) or value not in allowed:
+            shown = f"one of {allowed}" + (" or None" if optional else "")
             got = repr(value) if isinstance(value, str) else type(value).__name__
             raise ValueError(f"{attribute.name} must be {shown}, not {got}")
 
@@ -211,7 +223,7 @@ class ClientOptions:
     brand: Brand = attrs.field(default="authing", validator=_choice_validator(BRANDS))
     # A user's credential: never shown.
     access_token: str | None = attrs.field(default=None, validator=_token_validator, repr=False)
-    lang: str | None = attrs.field(default=None, validator=_choice_validator(LANGS, optional=True))
+    lang: str | None = attrs.field(default=None, validator=_choice_validator(langs, optional=True))
     timeout: float = attrs.field(default=10.0, validator=seconds_validator(positive=True))
     retry: RetryPolicy | None = attrs.field(default=DEFAULT_RETRY, validator=_retry_validator)
     deprecated: DeprecationPolicy = attrs.field(
@@ -235,6 +247,8 @@ class ClientOptions:
         app_id_kw, lang_kw = _BRAND_KWARGS[self.brand]
         header_kwargs: dict[str, Any] = {app_id_kw: self.authing_app_id}
         if self.lang is not None:
+            from authing_wechat_client.models import Lang  # noqa: PLC0415 - see langs()
+
             header_kwargs[lang_kw] = Lang(self.lang)
         extra_headers: dict[str, str] = {
             "User-Agent": user_agent(),
