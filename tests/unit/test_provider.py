@@ -43,6 +43,29 @@ def test_fresh_tokens_are_served_from_memory(pdriver: ProviderDriver) -> None:
     assert stats.state is TokenState.FRESH
 
 
+def test_stats_as_a_dict_hold_plain_json_types_only(pdriver: ProviderDriver) -> None:
+    import json
+    from datetime import UTC, datetime
+
+    upstream = Upstream(FakeClock())
+    provider = pdriver.provider(upstream)
+    token = pdriver.get(provider)
+    pdriver.get(provider)
+    stats = provider.stats()
+    shown = stats.as_dict()
+    assert json.loads(json.dumps(shown)) == shown  # nothing json would turn or refuse
+    assert set(shown) == {field.name for field in attrs.fields(type(stats))}
+    assert shown["state"] == "fresh"
+    assert shown["served"] == {"fresh": 1, "stale": 0, "must": 0, "invalid": 1}
+    assert shown["blocking"] == {"upstream": 1, "store": 0, "failed": 0}
+    assert datetime.fromisoformat(shown["expires_at"]) == token.expires_at.astimezone(UTC)
+    assert shown["expires_at"].endswith("+00:00")
+    assert token.access_token not in json.dumps(shown)
+    assert provider.stats().as_dict() == shown  # reading it changes nothing
+    empty = pdriver.provider(Upstream(FakeClock())).stats().as_dict()
+    assert (empty["state"], empty["expires_at"]) == ("invalid", None)
+
+
 def test_stale_serves_at_once_and_refreshes_once_in_the_background(
     pdriver: ProviderDriver,
 ) -> None:

@@ -175,6 +175,27 @@ class ProviderStats:
     store_errors: int = 0
     store_skips: int = 0
 
+    def as_dict(self) -> dict[str, Any]:
+        """The snapshot in plain JSON types, for a health endpoint or a log line.
+
+        States are their names (``"fresh"``, ...), ``expires_at`` an ISO 8601 string in UTC
+        (or ``None``), the refresh counts and ``served`` plain dicts; every field is there.
+        No token or secret is part of a snapshot.
+        """
+        return {field.name: _plain(getattr(self, field.name)) for field in attrs.fields(type(self))}
+
+
+def _plain(value: object) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Mapping):
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, RefreshCounts):
+        return attrs.asdict(value)
+    return value
+
 
 @attrs.frozen(kw_only=True)
 class Decision(Generic[_SignalT]):
