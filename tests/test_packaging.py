@@ -171,3 +171,13 @@ def test_make_venv_keeps_a_good_venv_whatever_python_is(tmp_path: Path) -> None:
     result = _make_venv(python, venv)
     assert result.returncode == 0, result.stderr
     assert "python3.10" not in log.read_text()
+
+
+def test_every_file_the_project_files_mention_is_in_the_repository() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    for name in ("pyproject.toml", "Makefile", "README.md"):
+        text = (root / name).read_text(encoding="utf-8")
+        for mentioned in set(re.findall(r"\b[A-Z][A-Z_]+\.md\b", text)):
+            assert (root / mentioned).exists(), f"{name} mentions {mentioned}, which is not here"

@@ -435,3 +435,41 @@ def test_no_abbreviations_and_an_unknown_arguments_value_is_never_echoed(
     assert caught.value.code == 2
     assert "unrecognized arguments" in err
     assert SECRET not in out + err
+
+
+def test_empty_stdin_is_named_as_such(
+    configured: MockServerHandle,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    code, _, err = _run(capsys, "--app-secret-stdin")
+    assert code == 2
+    assert "standard input was empty" in err
+    assert configured.server.request_count() == 0
+
+
+@pytest.mark.parametrize("argv", [["--app-secret", "CANARY-argv"], ["--app-secret=CANARY-argv"]])
+def test_a_secret_on_the_command_line_is_refused_with_where_it_comes_from(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    err = _usage_error(capsys, ["token", *argv])
+    assert "CANARY-argv" not in err
+    assert "WECHAT_APP_SECRET" in err
+    assert "--app-secret-stdin" in err
+    assert "never from the command line" in err
+
+
+@pytest.mark.parametrize("path", ["/api", "/api/v3/"])
+def test_a_404_from_an_app_host_with_a_path_says_it_is_the_base_url(
+    configured: MockServerHandle,
+    capsys: pytest.CaptureFixture[str],
+    path: str,
+) -> None:
+    code, _, err = _run(capsys, "--app-host", configured.url + path)
+    assert code != 0
+    assert "--app-host is the base URL of your app, with no path" in err
+    assert repr(path) in err
+    code, _, err = _run(capsys)  # the same mock at its base URL: no hint
+    assert code == 0
+    assert "base URL" not in err

@@ -49,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # argparse would echo every unknown token, and a mistyped option's value may be
                 # the secret (--app-secret XYZ): name the options only.
                 names = sorted({token.split("=", 1)[0] for token in unknown if token[:1] == "-"})
+                if _GUESSED_FLAG in names:
+                    parser.error(_NOT_ON_THE_COMMAND_LINE)
                 parser.error(
                     "unrecognized arguments: "
                     + (" ".join(names) if names else f"{len(unknown)} value(s) not shown")
@@ -69,6 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "interrupted", EXIT_INTERRUPTED, prog="authing-wechat", as_json=as_json,
             type="KeyboardInterrupt",
         )  # fmt: skip
+
+
+# The flag a user guesses for the secret. Its value is never echoed, and the message says
+# where the secret comes from instead.
+_GUESSED_FLAG = "--app-secret"
+_NOT_ON_THE_COMMAND_LINE = (
+    "unrecognized arguments: --app-secret: the WeChat app secret comes from the environment "
+    "(WECHAT_APP_SECRET) or from standard input (--app-secret-stdin), never from the command "
+    "line, where every user of the machine can read it (ps)"
+)
 
 
 class _UsageError(Exception):

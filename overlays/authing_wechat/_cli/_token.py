@@ -219,6 +219,25 @@ def _resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
     return values, names
 
 
+_MISSING_FROM_ENV = "the secret (WECHAT_APP_SECRET or --app-secret-stdin)"
+_MISSING_FROM_STDIN = (
+    "the secret: standard input was empty (--app-secret-stdin reads it from the first line)"
+)
+
+
+def _path_hint(error: Any, settings: dict[str, Any], names: dict[str, str]) -> str:
+    """For a 404 from an app host with a path: the hint that it is the base URL."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    path = urlsplit(str(settings["app_host"])).path
+    if error.http_status != 404 or path in ("", "/"):
+        return ""
+    return (
+        f"; {names['app_host']} is the base URL of your app, with no path "
+        f"(e.g. https://<app>.authing.cn), and it has {path!r}"
+    )
+
+
 def _read_secret(args: argparse.Namespace) -> tuple[str | None, str]:
     if args.app_secret_stdin:
         return sys.stdin.readline().rstrip("\r\n"), "the app secret read from stdin"
@@ -342,7 +361,7 @@ def run_token(args: argparse.Namespace) -> int:
             ("--app-host / AUTHING_APP_HOST", settings["app_host"]),
             ("--authing-app-id / AUTHING_APP_ID", settings["authing_app_id"]),
             ("--app-id / WECHAT_APP_ID", settings["app_id"]),
-            ("the secret (WECHAT_APP_SECRET or --app-secret-stdin)", secret),
+            (_MISSING_FROM_STDIN if args.app_secret_stdin else _MISSING_FROM_ENV, secret),
         )
         if not value
     ]
@@ -356,7 +375,7 @@ def run_token(args: argparse.Namespace) -> int:
         return usage_error(_in_cli_words(str(exc), names))
     except AuthingError as exc:
         return report_failure(
-            _describe(exc, DEFAULT_RETRY.max_retry_after),
+            _describe(exc, DEFAULT_RETRY.max_retry_after) + _path_hint(exc, settings, names),
             _exit_code(exc),
             prog=_PROG,
             as_json=args.json,
