@@ -163,6 +163,29 @@ def test_bad_marker_options_are_usage_errors(pytester: pytest.Pytester) -> None:
     )
 
 
+def test_a_misspelled_marker_option_is_named_with_the_valid_ones(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.authing_mock(expire_in=60, credential={"wx": "s"})
+        def test_typo(authing_mock_server):
+            pass
+        """
+    )
+    result = pytester.runpytest("--strict-markers", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*authing_mock: unknown options credential, expire_in; the options are clock, *"]
+    )
+    shown = result.stdout.str()
+    assert "expires_in" in shown
+    assert "credentials" in shown
+    assert "unexpected keyword argument" not in shown
+
+
 def test_the_testing_api_is_sorted_importable_and_documented() -> None:
     from authing_wechat import testing
 

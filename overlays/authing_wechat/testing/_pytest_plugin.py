@@ -103,7 +103,26 @@ def authing_mock_server(
     from ._app import MockAuthingServer  # noqa: PLC0415 - stays cheap
 
     options = {name: value for name, value in _options(request).items() if name != "clock"}
+    _check_option_names(options, MockAuthingServer)
     return MockAuthingServer(clock=authing_mock_clock, **options)
+
+
+def _check_option_names(options: dict[str, Any], server: type[MockAuthingServer]) -> None:
+    # A misspelled option would be a raw TypeError from deep in fixture setup: name it, and
+    # list what the marker takes.
+    import inspect  # noqa: PLC0415 - only for the check
+
+    valid = sorted(
+        name
+        for name, parameter in inspect.signature(server).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "clock"
+    )
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise pytest.UsageError(
+            f"@pytest.mark.{_MARKER}: unknown option{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(unknown)}; the options are clock, {', '.join(valid)}"
+        )
 
 
 @pytest.fixture
