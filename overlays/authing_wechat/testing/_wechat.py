@@ -109,7 +109,8 @@ class FakeWechatServer:
     - expired (the mock's clock is past its expiry, or ``expire()``): 42001;
     - not the app's latest (after ``rotate`` / ``fetch_elsewhere``) and past the overlap: 40001;
     - otherwise the path's answer: realistic JSON for ``/cgi-bin/user/info``,
-      ``/cgi-bin/message/subscribe/send``, ``/cgi-bin/get_api_domain_ip``, image bytes for
+      ``/cgi-bin/message/subscribe/send``, ``/cgi-bin/get_api_domain_ip`` (and
+      ``getcallbackip``), image bytes for
       ``/wxa/getwxacodeunlimit``, a token for ``/cgi-bin/token``; ``{"errcode": 0, "errmsg":
       "ok"}`` for any other path.
 
@@ -356,7 +357,7 @@ class FakeWechatServer:
             return self._user_info(params)
         posted = _POSTED.get(path)
         if posted is None:
-            domains = path == "/cgi-bin/get_api_domain_ip"
+            domains = path in ("/cgi-bin/get_api_domain_ip", "/cgi-bin/getcallbackip")
             return _json(_DOMAIN_IPS if domains else {"errcode": 0, "errmsg": "ok"})
         payload = _json_body(body)
         if payload is None:
