@@ -176,3 +176,16 @@ def test_the_pytest_plugin_example_passes_under_w_error(tmp_path: Path) -> None:
     result = run("pytest -W error -q", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_the_calling_wechat_recipes_run(tmp_path: Path, index: int) -> None:
+    blocks = readme_blocks(
+        "Calling WeChat: `WechatAuth`, wechatpy, and what a rejected token means", "python"
+    )
+    assert len(blocks) == 3
+    # The wechatpy block goes on from the first one (its provider), as a reader's script would.
+    script = blocks[0] + blocks[2] if index == 0 else blocks[1]
+    (tmp_path / "recipe.py").write_text(script)
+    result = run("python -W error recipe.py", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -21,6 +21,7 @@ if typing.TYPE_CHECKING:
         AuthingTimeoutError,
         AuthingTLSError,
         DeprecatedEndpointError,
+        WechatTokenRejectedError,
     )
     from ._core._models import DeprecationNotice, WechatAccessToken
     from ._core._retry import RetryBudget, RetryEvent, RetryPolicy
@@ -34,6 +35,7 @@ if typing.TYPE_CHECKING:
         StoreLock,
         TokenStore,
     )
+    from .integrations._httpx_auth import WechatAuth
 
     __version__: str
 
@@ -66,8 +68,10 @@ __all__ = [
     "TokenState",
     "TokenStore",
     "WechatAccessToken",
+    "WechatAuth",
     "WechatTokenClient",
     "WechatTokenProvider",
+    "WechatTokenRejectedError",
 ]
 
 # A library logs but never decides where logs go (the logging HOWTO): without this, Python's
@@ -93,6 +97,7 @@ if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
                 "AuthingTLSError",
                 "AuthingTimeoutError",
                 "DeprecatedEndpointError",
+                "WechatTokenRejectedError",
             ),
             "._core._models": ("DeprecationNotice", "WechatAccessToken"),
             "._core._retry": ("RetryBudget", "RetryEvent", "RetryPolicy"),
@@ -111,6 +116,7 @@ if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
                 "StoredToken",
                 "TokenStore",
             ),
+            ".integrations._httpx_auth": ("WechatAuth",),
         },
     )
 

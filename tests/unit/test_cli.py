@@ -399,6 +399,9 @@ def test_demo_shows_the_whole_product() -> None:
     assert "retrying get_wechat_mp_access_token_info after attempt 1 of 3" in text
     assert "got the token after 2 attempts" in text
     assert "1000 callers got the same token; upstream requests: 1" in text
+    assert "7 WeChat requests (1 answered 40001, resent once), 2 Authing requests" in text
+    assert "someone else fetched a token: WechatTokenRejectedError" in text
+    assert "11 calls while Authing serves the replaced token: 1 WeChat request(s)" in text
 
 
 def test_console_script_end_to_end(mock: MockServerHandle) -> None:

@@ -23,6 +23,8 @@ CONTRACT = {
     "AsyncTokenStore",
     "RedisTokenStore",
     "AsyncRedisTokenStore",
+    "WechatAuth",
+    "WechatTokenRejectedError",
 }
 
 
@@ -61,10 +63,11 @@ def test_error_hierarchy() -> None:
         AuthingResponseError,
         AuthingTimeoutError,
         DeprecatedEndpointError,
+        WechatTokenRejectedError,
     )
 
     for error in (AuthingAPIError, AuthingConnectionError, AuthingResponseError,
-                  DeprecatedEndpointError):  # fmt: skip
+                  DeprecatedEndpointError, WechatTokenRejectedError):  # fmt: skip
         assert issubclass(error, AuthingError)
     assert issubclass(AuthingTimeoutError, AuthingConnectionError)
     assert issubclass(AuthingDeprecationWarning, DeprecationWarning)

@@ -3,7 +3,8 @@
 Starts the reference mock server on a free loopback port, then shows: a token from the
 successor endpoint, the deprecated call with its warning and the ``migrate`` policy, a 503
 ridden out by a logged retry, a provider serving many concurrent callers with one request, a
-background refresh in the STALE window with every caller served at once, and, with a Redis
+background refresh in the STALE window with every caller served at once, WeChat calls through
+``WechatAuth`` across a token rotation (against the fake WeChat API), and, with a Redis
 server (``--redis-url``, or the ``redis-server`` of the dev dependencies), a fleet of worker
 processes sharing one token through Redis.
 """
@@ -134,6 +135,7 @@ def run_demo(out: TextIO | None = None, *, redis_url: str | None = None) -> int:
                 f"(deprecated endpoint calls in total: {server.request_count(DEPRECATED_PATH)})"
             )
         _stale_scene(show)
+        _wechat_scene(show)
         _fleet_scene(show, redis_url)
     finally:
         logs.close()
@@ -182,6 +184,54 @@ def _stale_scene(show: _Printer) -> None:
             "Authing caches the WeChat token, so the refresh brought the same one back: it stays "
             "STALE and is asked for again at most every min_refresh_interval"
         )
+
+
+def _wechat_scene(show: _Printer) -> None:
+    import httpx  # noqa: PLC0415 - keeps `import _cli` cheap
+
+    from authing_wechat import WechatAuth, WechatTokenClient, WechatTokenRejectedError  # noqa: PLC0415
+    from authing_wechat.testing import (  # noqa: PLC0415
+        SUCCESSOR_PATH,
+        FakeWechatServer,
+        MockAuthingServer,
+        run_fake_wechat_server,
+        run_mock_server,
+    )
+
+    show.section("WeChat calls through WechatAuth across a token rotation (a fake WeChat API)")
+    authing = MockAuthingServer()
+    wechat = FakeWechatServer(authing)
+    with (
+        run_mock_server(authing) as authing_handle,
+        run_fake_wechat_server(wechat) as wechat_handle,
+        WechatTokenClient(authing_handle.url, _AUTHING_APP_ID) as api,
+    ):
+        provider = api.token_provider(app_id=_WECHAT_APP_ID, app_secret=_WECHAT_SECRET)
+        with httpx.Client(base_url=wechat_handle.url, auth=WechatAuth(provider)) as wx:
+            for openid in ("o1", "o2", "o3"):
+                wx.get("/cgi-bin/user/info", params={"openid": openid}).raise_for_status()
+            wechat.rotate(_WECHAT_APP_ID)  # Authing refetched: the old token is "not latest"
+            for openid in ("o4", "o5", "o6"):
+                user = wx.get("/cgi-bin/user/info", params={"openid": openid}).json()
+                assert user["openid"] == openid  # noqa: S101 - the demo's own claim
+            show.line(
+                f"6 calls, a rotation between them: {wechat.request_count()} WeChat requests "
+                f"({wechat.rejections} answered 40001, resent once), "
+                f"{authing.request_count(SUCCESSOR_PATH)} Authing requests; no error reached us"
+            )
+            wechat.fetch_elsewhere(_WECHAT_APP_ID)  # now Authing keeps a token WeChat replaced
+            before = wechat.request_count()
+            try:
+                wx.get("/cgi-bin/user/info", params={"openid": "o7"})
+            except WechatTokenRejectedError as exc:
+                show.line(f"someone else fetched a token: {type(exc).__name__}: {exc}")
+            for _ in range(10):
+                with contextlib.suppress(WechatTokenRejectedError):
+                    wx.get("/cgi-bin/user/info", params={"openid": "o8"})
+            show.line(
+                f"11 calls while Authing serves the replaced token: "
+                f"{wechat.request_count() - before} WeChat request(s), the rest failed at once"
+            )
 
 
 def _timed_gets(provider: Any, threads: int, calls: int, expected: Any) -> float:

@@ -9,7 +9,8 @@ Every failure of a call is one of these, never a raw ``KeyError``, ``JSONDecodeE
     │   ├── AuthingTimeoutError    ... because a timeout or the call's deadline ran out
     │   └── AuthingTLSError        ... because the server's certificate was not accepted
     ├── AuthingResponseError       a 2xx answer that is not the documented shape
-    └── DeprecatedEndpointError    a deprecated method was called with ``deprecated="error"``
+    ├── DeprecatedEndpointError    a deprecated method was called with ``deprecated="error"``
+    └── WechatTokenRejectedError   WeChat keeps rejecting the token Authing serves (40001 ...)
 
     AuthingDeprecationWarning (a DeprecationWarning): a deprecated method or server-announced
     deprecation, issued at run time.
@@ -31,6 +32,7 @@ __all__ = [
     "AuthingTLSError",
     "AuthingTimeoutError",
     "DeprecatedEndpointError",
+    "WechatTokenRejectedError",
 ]
 
 
@@ -161,3 +163,57 @@ class AuthingDeprecationWarning(DeprecationWarning):
     A ``DeprecationWarning`` subclass, so ``-W error::DeprecationWarning`` and pytest's
     ``filterwarnings = error`` turn it into a failure; filter on this class to single it out.
     """
+
+
+# What a rejection that outlives a fresh token nearly always means; said in every message.
+_LIKELY_CAUSE = (
+    "this usually means that something else fetches access tokens for this WeChat app (another "
+    "service or script calling WeChat's token API, or a tool of the WeChat console), and each "
+    "fetch replaces the token that Authing caches; let Authing be the only one that fetches it"
+)
+
+
+class WechatTokenRejectedError(AuthingError):
+    """WeChat rejected the access token even after one fresh token, or the provider had no
+    other token than the one WeChat had just rejected.
+
+    Raised by ``WechatAuth`` and the wechatpy integration on errcode 40001 (invalid or not the
+    latest credential), 40014 (invalid token) or 42001 (expired token) once the single resend
+    is spent, and by a provider's ``get()`` while Authing keeps handing out a token that WeChat
+    rejected (its refreshes then back off: about one a second at first). No message or
+    attribute holds the token itself.
+
+    Attributes:
+        app_id: The WeChat app id, if known.
+        errcode: WeChat's ``errcode`` (40001, 40014 or 42001); ``None`` when the provider
+            refused before any WeChat request was made.
+        errmsg: WeChat's ``errmsg``, if any.
+        response: The WeChat response that rejected the token, if there was one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        app_id: str | None = None,
+        errcode: int | None = None,
+        errmsg: str | None = None,
+        attempts: int = 0,
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        super().__init__(
+            f"{message}; {_LIKELY_CAUSE}",
+            attempts=attempts,
+            request=request,
+            response=response,
+        )
+        self.app_id = app_id
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, app_id={self.app_id!r}, "
+            f"errcode={self.errcode}, attempts={self.attempts})"
+        )

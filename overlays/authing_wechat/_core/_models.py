@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import attrs
 
+from ._secret import register_token
+
 __all__ = ["DeprecationNotice", "WechatAccessToken", "mask_token"]
 
 
@@ -79,6 +81,10 @@ class WechatAccessToken:
         """Seconds until the token expires (negative once it has)."""
         current = datetime.now(UTC) if now is None else now
         return (self.expires_at - current).total_seconds()
+
+    def __attrs_post_init__(self) -> None:
+        # Every token handed out is kept out of log records and error messages from now on.
+        register_token(self.access_token)
 
     def __str__(self) -> str:
         return repr(self)

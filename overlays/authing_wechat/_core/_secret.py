@@ -1,4 +1,5 @@
-"""Keeping the WeChat app secret out of everything that prints: frames, errors, log records.
+"""Keeping the WeChat app secret and access tokens out of everything that prints: frames,
+errors, log records.
 
 pytest prints the arguments of every frame in a failure's traceback, and error trackers such
 as Sentry capture every frame's locals. Inside the package the secret only ever travels as a
@@ -10,17 +11,31 @@ and httpx and httpcore log reason phrases and headers at INFO and DEBUG. ``redac
 every live secret from a text, and a filter on those libraries' loggers (and ours) applies it
 to each record they emit. It costs nothing while their level is off: loggers make no record
 for a disabled level.
+
+Access tokens travel in the URL of every WeChat call (``?access_token=...``), and httpx logs
+each URL at INFO. So the same filter also removes the value of any ``access_token`` parameter
+or field, and every token handed out lately (``register_token``: each ``WechatAccessToken``
+registers its own), wherever it appears.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
+import re
 import threading
 import weakref
 from typing import final
 
-__all__ = ["MIN_REDACTED_LENGTH", "REDACTED", "Secret", "redact", "redact_value"]
+__all__ = [
+    "MIN_REDACTED_LENGTH",
+    "REDACTED",
+    "Secret",
+    "redact",
+    "redact_value",
+    "register_token",
+]
 
 REDACTED = "[redacted]"
 # Values shorter than this are not searched for in text: a two-letter test secret would turn
@@ -31,6 +46,15 @@ _LIVE: weakref.WeakSet[Secret] = weakref.WeakSet()
 # Adding to a WeakSet while another thread iterates it raises "Set changed size during
 # iteration"; the garbage collector's removals are deferred by the set itself.
 _LIVE_LOCK = threading.Lock()
+# The access tokens handed out lately, to remove from text wherever they appear. Strings cannot
+# be weakly referenced; a token is useless two hours after it was issued, so a bounded window
+# of the latest ones is enough (a process serving many WeChat apps holds one or two each).
+_TOKENS: collections.deque[str] = collections.deque(maxlen=256)
+# ``access_token=...`` in a URL or form, ``"access_token": "..."`` in JSON or a dict's repr
+# (wechatpy's params), also Authing's ``accessToken``: the value up to the next delimiter.
+_TOKEN_FIELD = re.compile(
+    r"""(access_?token(?:=|["']?\s*[:=]\s*["']?))([^&\s"'#<>;,)}\]]+)""", re.IGNORECASE
+)
 # The loggers of the libraries that see our requests and responses, each named: a filter on
 # a logger does not apply to records of its child loggers.
 _LOGGERS = (
@@ -79,17 +103,38 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
+def register_token(access_token: str) -> None:
+    """Remember ``access_token`` as a value to remove from logs and error messages.
+
+    Values shorter than ``MIN_REDACTED_LENGTH`` are not remembered (see ``Secret``).
+    """
+    if isinstance(access_token, str) and len(access_token.strip()) >= MIN_REDACTED_LENGTH:
+        with _LIVE_LOCK:
+            if access_token not in _TOKENS:
+                _TOKENS.append(access_token)
+
+
 def redact(text: str) -> str:
-    """``text`` with every live secret replaced by ``[redacted]``; ``text`` itself if none."""
+    """``text`` with every live secret, recent access token and ``access_token`` value
+    replaced by ``[redacted]``; ``text`` itself if it holds none."""
     if len(text) < MIN_REDACTED_LENGTH:
         return text
     with _LIVE_LOCK:
         # Calls of one app hold equal secrets: each value is searched for once.
         forms = {form for secret in _LIVE for form in secret._forms}
+        forms.update(_TOKENS)
     for form in forms:
         if form in text:
             text = text.replace(form, REDACTED)
+    if "oken" in text or "OKEN" in text:  # skips the regex for most text
+        text = _TOKEN_FIELD.sub(_redact_field, text)
     return text
+
+
+def _redact_field(match: re.Match[str]) -> str:
+    if match.string.startswith(REDACTED, match.start(2)):  # a token removed above
+        return match.group(0)
+    return match.group(1) + REDACTED
 
 
 def redact_value(value: str | None) -> str | None:
@@ -101,8 +146,8 @@ class _RedactingFilter(logging.Filter):
     """Rewrites a record whose message holds a live secret; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not _LIVE:
-            return True
+        # Each record costs a formatting here, but only records of enabled levels reach a
+        # filter: while those levels are off this never runs.
         try:
             message = record.getMessage()
         except Exception:

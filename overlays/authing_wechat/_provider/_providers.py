@@ -204,7 +204,10 @@ class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore])
         Args:
             token: The token WeChat rejected. If given, the cache is dropped only while it
                 still holds that token, so many callers reporting one bad token cause one
-                refresh, not many. ``None`` drops whatever is cached.
+                refresh, not many. A refresh that brings that token back is a failed one:
+                ``get()`` raises ``WechatTokenRejectedError`` (at once, until the failure
+                backoff lets the provider ask Authing again) rather than hand it out again.
+                ``None`` drops whatever is cached, and takes back what Authing answers.
         """
         if self._rule.invalidate(token):
             flight = self._rule.start_refresh(closed=self._closed)

@@ -12,7 +12,10 @@ refresh windows and google-auth's token states)::
                                                    reaches every waiter
 
 With no valid token and a failing upstream, refreshes back off from 1 s, doubling up to
-``min_refresh_interval``; callers in between get the last error at once. ``RefreshRule`` makes
+``min_refresh_interval``; callers in between get the last error at once. A refresh that brings
+back a token WeChat rejected (reported with ``invalidate(token)``) is such a failure, with
+``WechatTokenRejectedError``: Authing keeps serving a token that something else replaced, and
+asking again at once would bring the same one. ``RefreshRule`` makes
 these decisions for both providers under one short ``threading.Lock`` (uncontended for the
 async provider); the providers only start the refreshes and wait for them.
 """
@@ -32,7 +35,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
-from authing_wechat._core._errors import AuthingError
+from authing_wechat._core._errors import AuthingError, WechatTokenRejectedError
 from authing_wechat._core._models import WechatAccessToken
 from authing_wechat._core._validation import seconds_validator
 
@@ -276,6 +279,10 @@ class RefreshRule(Generic[_SignalT]):
         # The last few tokens invalidated here: a store that missed the discard (down at the
         # time) must not hand one back.
         self._rejected: collections.deque[str] = collections.deque(maxlen=8)
+        # The last few tokens reported by name (``invalidate(token)``: WeChat rejected them): a
+        # refresh that brings one back failed. A bare ``invalidate()`` only drops the cache,
+        # and Authing handing back its cached token then is the expected answer.
+        self._refused: collections.deque[str] = collections.deque(maxlen=8)
         self._served = dict.fromkeys(TokenState, 0)
         self._errors = self._waits = self._invalidations = 0
         self._counts: dict[Mode, dict[str, int]] = {
@@ -351,11 +358,16 @@ class RefreshRule(Generic[_SignalT]):
         return self._flight
 
     def finish(self, flight: Flight[_SignalT], outcome: Refreshed | BaseException) -> None:
-        """Record how ``flight`` ended; the provider then wakes its waiters."""
+        """Record how ``flight`` ended; the provider then wakes its waiters.
+
+        A token WeChat rejected (``invalidate(token)``) that comes back is a failed refresh.
+        """
         recovered = 0
         with self._lock:
             if flight.outcome is not None:  # given up on by close(); this late one is dropped
                 return
+            if isinstance(outcome, Refreshed) and outcome.token.access_token in self._refused:
+                outcome = self._refused_again(outcome)
             flight.outcome = outcome
             if self._flight is flight:
                 self._flight = None
@@ -403,6 +415,16 @@ class RefreshRule(Generic[_SignalT]):
             exc_info=None if known else outcome,  # not an API failure: a bug, show where
         )
 
+    def _refused_again(self, outcome: Refreshed) -> WechatTokenRejectedError:
+        source = "Authing" if outcome.source == "upstream" else "the token store"
+        return WechatTokenRejectedError(
+            f"{source} handed back the access token of {self._app_id} that WeChat had just "
+            "rejected (invalid, not the latest, or expired); the provider asks again after a "
+            "backoff, and calls fail at once until then",
+            app_id=self._app_id,
+            attempts=outcome.token.attempts,
+        )
+
     def abandon(self, flight: Flight[_SignalT], error: BaseException) -> None:
         """Give up on ``flight`` (its client closed, or its task was cancelled): its waiters
         get ``error``, its late outcome is dropped; not a failed refresh."""
@@ -447,6 +469,9 @@ class RefreshRule(Generic[_SignalT]):
     def invalidate(self, token: WechatAccessToken | None) -> bool:
         """Drop the cached token if it is ``token`` (or whatever is cached, for ``None``).
 
+        A token named here is one WeChat rejected: a refresh that brings it back fails with
+        ``WechatTokenRejectedError`` (and backs off) instead of serving it again.
+
         Returns:
             Whether it dropped one.
 
@@ -460,13 +485,22 @@ class RefreshRule(Generic[_SignalT]):
         with self._lock:
             cached = self._token
             if cached is None or (token is not None and token.access_token != cached.access_token):
+                if token is not None and token.access_token in self._rejected:
+                    # Dropped already (by a bare invalidate()), now named by WeChat's answer.
+                    self._refuse(token.access_token)
                 return False
             if cached.access_token not in self._rejected:
                 self._rejected.append(cached.access_token)
+            if token is not None:
+                self._refuse(cached.access_token)
             self._token, self._expires = None, -math.inf
             self._publish((None, -math.inf, self.fresh_served))
             self._invalidations += 1
             return True
+
+    def _refuse(self, access_token: str) -> None:
+        if access_token not in self._refused:
+            self._refused.append(access_token)
 
     def in_flight(self) -> Flight[_SignalT] | None:
         """The refresh in flight, if any."""

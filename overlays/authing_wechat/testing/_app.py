@@ -24,12 +24,13 @@ import attrs
 import httpx
 
 from authing_wechat._core._clock import Clock, SystemClock
+from authing_wechat._core._models import mask_token
 
 from ._faults import Fault
 from ._paths import CLOUDS, DEPRECATED_PATH, PATHS, SUCCESSOR_PATH, Cloud
 from ._varied import Variation
 
-__all__ = ["Answer", "MockAuthingServer", "RecordedRequest", "reason_phrase"]
+__all__ = ["Answer", "IssuedToken", "MockAuthingServer", "RecordedRequest", "reason_phrase"]
 
 _ASGIMessage = MutableMapping[str, Any]
 
@@ -163,6 +164,29 @@ class RecordedRequest:
         return value if isinstance(value, str) else None
 
 
+@attrs.frozen(kw_only=True)
+class IssuedToken:
+    """A WeChat access token the mock issued, as WeChat would know it (``issued_token``).
+
+    Attributes:
+        access_token: The token (its repr shows only the first characters).
+        app_id: The WeChat app it belongs to.
+        issued_at: When it was issued, epoch seconds on the mock's clock.
+        expires_at: When it expires, epoch seconds.
+        superseded_at: When a newer token of the same app was issued (WeChat then calls this
+            one "not latest"), or ``None`` while it is the latest.
+        served: Whether the mock serves (or served) it as the cached token; ``False`` for a
+            token issued to "someone else" (``rotate_token(..., serve=False)``).
+    """
+
+    access_token: str = attrs.field(repr=mask_token)
+    app_id: str
+    issued_at: float
+    expires_at: int
+    superseded_at: float | None = None
+    served: bool = True
+
+
 def _header_map(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     headers: dict[str, str] = {}
     for name, value in raw:
@@ -248,6 +272,8 @@ class MockAuthingServer:
         }
         self._tokens: dict[str, tuple[str, int]] = {}
         self._issued = 0
+        self._history: dict[str, IssuedToken] = {}
+        self._latest: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return (
@@ -320,6 +346,40 @@ class MockAuthingServer:
                 queue.clear()
             self._tokens.clear()
             self._issued = 0
+            self._history.clear()
+            self._latest.clear()
+
+    def rotate_token(self, app_id: str, *, serve: bool = True) -> str:
+        """Issue a new token for ``app_id`` now, as a fresh fetch from WeChat would.
+
+        The previous token becomes "not latest" (see ``issued_token``; ``FakeWechatServer``
+        then answers it with 40001).
+
+        Args:
+            app_id: The WeChat app id.
+            serve: ``True``: Authing refetched, and the next requests get the new token.
+                ``False``: someone else fetched it: the mock keeps serving its cached token,
+                which WeChat no longer accepts (the usual cause of an endless 40001).
+
+        Returns:
+            The new token.
+        """
+        with self._lock:
+            token = self._mint(app_id, self._clock.time(), serve=serve)
+        return token[0]
+
+    def issued_token(self, access_token: str) -> IssuedToken | None:
+        """What the mock knows of a token it issued, or ``None`` for any other string."""
+        with self._lock:
+            return self._history.get(access_token)
+
+    def served_token(self, app_id: str) -> str | None:
+        """The token the mock serves now for ``app_id`` (``None``: none yet, or expired)."""
+        with self._lock:
+            cached = self._tokens.get(app_id)
+            if cached is None or self._clock.time() >= cached[1]:
+                return None
+            return cached[0]
 
     def routes(self) -> dict[str, frozenset[str]]:
         """The paths it serves and the methods each one answers (for drift checks).
@@ -448,9 +508,20 @@ class MockAuthingServer:
         cached = self._tokens.get(app_id)
         if cached is not None and now < cached[1]:
             return cached
+        return self._mint(app_id, now, serve=True)
+
+    def _mint(self, app_id: str, now: float, *, serve: bool) -> tuple[str, int]:
         self._issued += 1
         fresh = (f"mock-access-token-{self._issued}", int(now + self._expires_in))
-        self._tokens[app_id] = fresh
+        if serve:
+            self._tokens[app_id] = fresh
+        previous = self._latest.get(app_id)
+        if previous is not None:
+            self._history[previous] = attrs.evolve(self._history[previous], superseded_at=now)
+        self._latest[app_id] = fresh[0]
+        self._history[fresh[0]] = IssuedToken(
+            access_token=fresh[0], app_id=app_id, issued_at=now, expires_at=fresh[1], served=serve
+        )
         return fresh
 
     def _headers(

@@ -23,6 +23,26 @@ The marker ``@pytest.mark.authing_mock(**options)`` (on a test, class or module)
 them: ``clock="fake"`` (the default), ``"system"`` or any clock object; every other option is
 a keyword argument of ``MockAuthingServer`` (``credentials``, ``expires_in``, ``cloud``,
 ``varied``, ``seed``, ``sunset``, ...).
+
+``wechat_fake`` is a ``FakeWechatServer`` on the same mock and clock: WeChat calls made with
+the mock's current token succeed; ``wechat_fake.rotate("wx1")`` (Authing refetched),
+``fetch_elsewhere("wx1")`` (someone else did) and ``expire("wx1")`` make the old token fail
+with 40001 / 42001, and ``add_errcode(path, code)`` scripts any answer. Serve it with
+``wechat_fake_transport`` (in-process) or ``wechat_fake_url`` (loopback)::
+
+    from authing_wechat import WechatAuth
+
+    def test_survives_a_rotation(authing_mock_transport, authing_mock_clock, wechat_fake,
+                                 wechat_fake_transport):
+        authing = httpx.Client(transport=authing_mock_transport)
+        client = WechatTokenClient("http://mock", "app", http_client=authing,
+                                   clock=authing_mock_clock)
+        provider = client.token_provider(app_id="wx1", app_secret="s")
+        wx = httpx.Client(base_url="https://api.weixin.qq.com", auth=WechatAuth(provider),
+                          transport=wechat_fake_transport)
+        wx.get("/cgi-bin/get_api_domain_ip")
+        wechat_fake.rotate("wx1")
+        assert wx.get("/cgi-bin/get_api_domain_ip").json()["ip_list"]   # resent once
 """
 
 from __future__ import annotations
@@ -38,6 +58,7 @@ if TYPE_CHECKING:
 
     from ._app import MockAuthingServer
     from ._transport import MockAuthingTransport
+    from ._wechat import FakeWechatServer, FakeWechatTransport
 
 __all__ = [
     "authing_mock_clock",
@@ -45,6 +66,9 @@ __all__ = [
     "authing_mock_server_url",
     "authing_mock_transport",
     "pytest_configure",
+    "wechat_fake",
+    "wechat_fake_transport",
+    "wechat_fake_url",
 ]
 
 _MARKER = "authing_mock"
@@ -149,4 +173,34 @@ def authing_mock_server_url(authing_mock_server: MockAuthingServer) -> Iterator[
     from ._server import run_mock_server  # noqa: PLC0415 - stays cheap
 
     with run_mock_server(authing_mock_server) as handle:
+        yield handle.url
+
+
+@pytest.fixture
+def wechat_fake(authing_mock_server: MockAuthingServer) -> FakeWechatServer:
+    """A ``FakeWechatServer`` accepting the tokens of ``authing_mock_server`` (same clock).
+
+    Rotate, expire or steal a token (``rotate``, ``expire``, ``fetch_elsewhere``), script
+    errcodes (``add_errcode``), read ``requests`` and ``request_count()``.
+    """
+    from ._wechat import FakeWechatServer  # noqa: PLC0415 - stays cheap
+
+    return FakeWechatServer(authing_mock_server)
+
+
+@pytest.fixture
+def wechat_fake_transport(wechat_fake: FakeWechatServer) -> FakeWechatTransport:
+    """An in-process httpx transport (sync and async) serving ``wechat_fake``."""
+    from ._wechat import FakeWechatTransport  # noqa: PLC0415 - stays cheap
+
+    return FakeWechatTransport(wechat_fake)
+
+
+@pytest.fixture
+def wechat_fake_url(wechat_fake: FakeWechatServer) -> Iterator[str]:
+    """The base URL (``http://127.0.0.1:<port>``) of ``wechat_fake`` on loopback, stopped
+    after the test: use it in place of ``https://api.weixin.qq.com``."""
+    from ._wechat import run_fake_wechat_server  # noqa: PLC0415 - stays cheap
+
+    with run_fake_wechat_server(wechat_fake) as handle:
         yield handle.url

@@ -24,7 +24,7 @@ import attrs
 
 from ._app import MockAuthingServer, reason_phrase
 
-__all__ = ["MockServerHandle", "run_mock_server"]
+__all__ = ["LoopbackHandler", "MockServerHandle", "run_mock_server", "serve_on_loopback"]
 
 # How often the accept loop looks for a stop request: the most a stop waits for it.
 _POLL_SECONDS = 0.05
@@ -82,7 +82,27 @@ def run_mock_server(
         OSError: The address cannot be bound (e.g. the port is taken).
     """
     app = MockAuthingServer() if server is None else server
-    listener = _Listener(app, host, port, ssl_context)
+    with serve_on_loopback(app, LoopbackHandler, host, port, ssl_context) as (url, listener):
+        yield MockServerHandle(
+            url=url, host=host, port=listener.server_address[1], server=app, listener=listener
+        )
+
+
+@contextlib.contextmanager
+def serve_on_loopback(
+    app: Any,
+    handler: type[BaseHTTPRequestHandler],
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+) -> Iterator[tuple[str, _Listener]]:
+    """Serve ``app`` (with ``answer`` and ``clock``) through ``handler`` in background threads.
+
+    Yields:
+        The base URL and the listener; on exit every connection is closed and the thread
+        joined.
+    """
+    listener = _Listener(app, host, port, ssl_context, handler)
     thread = threading.Thread(
         target=listener.serve_forever,
         args=(_POLL_SECONDS,),
@@ -94,13 +114,7 @@ def run_mock_server(
         bound = listener.server_address[1]
         bracketed = f"[{host}]" if ":" in host else host
         scheme = "http" if ssl_context is None else "https"
-        yield MockServerHandle(
-            url=f"{scheme}://{bracketed}:{bound}",
-            host=host,
-            port=bound,
-            server=app,
-            listener=listener,
-        )
+        yield f"{scheme}://{bracketed}:{bound}", listener
     finally:
         listener.shutdown()
         listener.close_all()
@@ -113,7 +127,12 @@ class _Listener(ThreadingHTTPServer):
     request_queue_size = socket.SOMAXCONN
 
     def __init__(
-        self, app: MockAuthingServer, host: str, port: int, tls: ssl.SSLContext | None
+        self,
+        app: Any,
+        host: str,
+        port: int,
+        tls: ssl.SSLContext | None,
+        handler: type[BaseHTTPRequestHandler],
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.app = app
@@ -121,7 +140,7 @@ class _Listener(ThreadingHTTPServer):
         self._tls = tls
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
-        super().__init__((host, port), _Handler)
+        super().__init__((host, port), handler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind also resolves the host's FQDN, which can take seconds.
@@ -157,7 +176,9 @@ class _Listener(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class LoopbackHandler(BaseHTTPRequestHandler):
+    """One connection's requests, each answered by the served app's decision (``decide``)."""
+
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server: _Listener
@@ -172,8 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
             (name.lower().encode("latin-1"), value.encode("latin-1"))
             for name, value in self.headers.items()
         ]
-        path = unquote(urlsplit(self.path).path) or "/"
-        answer = self.server.app.answer(self.command, path, headers, body)
+        answer = self.decide(headers, body)
         if answer.delay_seconds:
             self.server.app.clock.sleep(answer.delay_seconds)
         if answer.drop:
@@ -186,6 +206,11 @@ class _Handler(BaseHTTPRequestHandler):
             lines.append(b"connection: close")
         body = b"" if self.command == "HEAD" else answer.body
         self.wfile.write(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+
+    def decide(self, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+        """The app's answer to this request (the mock takes the path without the query)."""
+        path = unquote(urlsplit(self.path).path) or "/"
+        return self.server.app.answer(self.command, path, headers, body)
 
     def __getattr__(self, name: str) -> Any:
         # ``do_<METHOD>``: every method reaches the mock, which answers 405 to all but POST.
