@@ -8,6 +8,7 @@ is tested without HTTP; the client wiring has tests of its own.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -199,11 +200,14 @@ class ProviderDriver:
         token: WechatAccessToken = self.run(provider.get())
         return token
 
-    def invalidate(self, provider: Any, token: WechatAccessToken | None = None) -> None:
+    def invalidate(
+        self, provider: Any, token: WechatAccessToken | None = None, *, rejected: bool = False
+    ) -> None:
+        invalidate = functools.partial(provider.invalidate, rejected=rejected)
         if self.runner is None:
-            provider.invalidate(token)
+            invalidate(token)
         else:  # inside the loop, as an application would call it
-            self.runner.run(_call_in_loop(provider.invalidate, token))
+            self.runner.run(_call_in_loop(invalidate, token))
 
     def settle(self, provider: Any) -> None:
         """Wait until the provider's refresh in flight, if any, has ended."""

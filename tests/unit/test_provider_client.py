@@ -142,7 +142,7 @@ def test_a_store_lock_shorter_than_the_clients_longest_refresh_is_logged(
     client = driver.client(Recorder(), retry=retry)
     store = MemoryStore(lock_timeout=lock_timeout)
     shared: Any = AsyncMemoryStore(store) if driver.mode == "async" else store
-    with caplog.at_level("WARNING", logger="authing_wechat"):
+    with caplog.at_level("INFO", logger="authing_wechat"):
         client.token_provider(app_id="wx1", app_secret=SECRET, store=shared)
         client.token_provider(app_id="wx1", app_secret=SECRET, store=shared)  # the same one
     lines = [r.getMessage() for r in caplog.records if "lock_timeout" in r.getMessage()]

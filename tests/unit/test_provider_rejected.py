@@ -1,6 +1,7 @@
 """The provider's side of a token WeChat rejected: ``invalidate(token)`` acts only on the
-cached token (WxJava's rule), and a refresh that brings a rejected token back is a failed
-refresh: ``WechatTokenRejectedError`` at once for every caller, and the failure backoff."""
+cached token (WxJava's rule), and after ``invalidate(token, rejected=True)`` a refresh that
+brings that token back is a failed refresh: ``WechatTokenRejectedError`` at once for every
+caller, and the failure backoff. A plain ``invalidate(token)`` takes back what comes."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def test_a_rejected_token_brought_back_fails_and_backs_off(pdriver: ProviderDriv
     upstream = SameToken(FakeClock())
     provider = pdriver.provider(upstream)
     bad = pdriver.get(provider)
-    pdriver.invalidate(provider, bad)
+    pdriver.invalidate(provider, bad, rejected=True)
     with pytest.raises(WechatTokenRejectedError) as caught:
         pdriver.get(provider)
     assert caught.value.errcode is None
@@ -70,6 +71,9 @@ def test_a_bare_invalidate_takes_back_what_authing_answers(pdriver: ProviderDriv
     pdriver.invalidate(provider)  # "drop the cache", not "WeChat rejected this token"
     assert pdriver.get(provider).access_token == token.access_token
     assert upstream.count == 2
+    pdriver.invalidate(provider, token)  # named, but not said to be rejected: the same
+    assert pdriver.get(provider).access_token == token.access_token
+    assert upstream.count == 3
 
 
 def test_invalidating_another_token_than_the_cached_one_does_nothing(
@@ -92,7 +96,8 @@ def test_a_token_dropped_bare_then_named_is_refused_too(pdriver: ProviderDriver)
     provider = pdriver.provider(upstream, min_refresh_interval=0)
     token = pdriver.get(provider)
     pdriver.invalidate(provider)
-    pdriver.invalidate(provider, token)  # WeChat's answer names it while the cache is empty
+    # WeChat's answer names it while the cache is empty
+    pdriver.invalidate(provider, token, rejected=True)
     with pytest.raises(WechatTokenRejectedError):
         pdriver.get(provider)
 
@@ -101,7 +106,16 @@ def test_the_store_cannot_hand_back_a_rejected_token_either(pdriver: ProviderDri
     upstream, store = SameToken(FakeClock()), MemoryStore()
     provider = pdriver.provider(upstream, store=store)
     bad = pdriver.get(provider)
-    pdriver.invalidate(provider, bad)
+    pdriver.invalidate(provider, bad, rejected=True)
     with pytest.raises(WechatTokenRejectedError):
         pdriver.get(provider)
     assert upstream.count == 2
+
+
+def test_rejected_needs_the_token_and_a_bool(pdriver: ProviderDriver) -> None:
+    provider = pdriver.provider(Upstream(FakeClock()))
+    token = pdriver.get(provider)
+    with pytest.raises(TypeError, match="needs the token"):
+        provider.invalidate(rejected=True)
+    with pytest.raises(TypeError, match="rejected"):
+        provider.invalidate(token, rejected="yes")

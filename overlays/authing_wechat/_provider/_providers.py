@@ -195,21 +195,28 @@ class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore])
         flight.signal.wait()
         return self._rule.after_wait(decision)
 
-    def invalidate(self, token: WechatAccessToken | None = None) -> None:
+    def invalidate(self, token: WechatAccessToken | None = None, *, rejected: bool = False) -> None:
         """Drop the cached token, e.g. after WeChat answered 40001 or 42001.
 
         A refresh starts at once; with a store, it also deletes the shared entry while that
         still holds the dropped token, so the rest of the fleet gets the new one.
+        ``WechatAuth`` and ``AuthingWeChatClient`` call it for you, with ``rejected=True``.
 
         Args:
-            token: The token WeChat rejected. If given, the cache is dropped only while it
-                still holds that token, so many callers reporting one bad token cause one
-                refresh, not many. A refresh that brings that token back is a failed one:
-                ``get()`` raises ``WechatTokenRejectedError`` (at once, until the failure
-                backoff lets the provider ask Authing again) rather than hand it out again.
-                ``None`` drops whatever is cached, and takes back what Authing answers.
+            token: The token to drop. If given, the cache is dropped only while it still holds
+                that token, so many callers reporting one bad token cause one refresh, not
+                many. ``None`` drops whatever is cached.
+            rejected: WeChat rejected ``token``, so it is never to be served again: a refresh
+                that brings it back (Authing keeps serving a token something else replaced)
+                is a failed one, and ``get()`` raises ``WechatTokenRejectedError`` (at once,
+                until the failure backoff lets the provider ask Authing again). Without it,
+                whatever Authing answers next is taken, the same token included.
+
+        Raises:
+            TypeError: ``token`` is not a ``WechatAccessToken``, or ``rejected`` is true
+                without one.
         """
-        if self._rule.invalidate(token):
+        if self._rule.invalidate(token, rejected=rejected):
             flight = self._rule.start_refresh(closed=self._closed)
             if flight is not None:
                 self._launch(flight)
@@ -282,13 +289,13 @@ class AsyncWechatTokenProvider(_ProviderBase["asyncio.Event", AsyncFetch, AsyncT
         await flight.signal.wait()  # cancelling this caller cancels only its wait
         return self._rule.after_wait(decision)
 
-    def invalidate(self, token: WechatAccessToken | None = None) -> None:
+    def invalidate(self, token: WechatAccessToken | None = None, *, rejected: bool = False) -> None:
         """Drop the cached token; see ``WechatTokenProvider.invalidate()``.
 
         Not awaited: called inside a running event loop it starts the refresh at once;
         otherwise the next ``get()`` does.
         """
-        if self._rule.invalidate(token):
+        if self._rule.invalidate(token, rejected=rejected):
             import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
 
             try:

@@ -151,7 +151,7 @@ class RedisTokenStore(_RedisStoreBase):
         prefix: What every key starts with; one prefix per deployment sharing a Redis.
         lock_timeout: Seconds a refresh lock lives unless released: longer than the longest
             refresh of the clients that use the store, or two processes may ask at once (the
-            client's ``token_provider()`` logs a warning then). The default, 90 s, is that of a
+            client's ``token_provider()`` says so at INFO then). The default, 90 s, is that of a
             default client: 3 attempts of 10 s and two waits of up to 30 s (a server's
             ``Retry-After``). It is also the longest a crashed holder keeps other processes
             without a token at a cold start: to shorten it, bound the client's calls with

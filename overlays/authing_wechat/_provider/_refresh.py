@@ -13,10 +13,10 @@ refresh windows and google-auth's token states)::
 
 With no valid token and a failing upstream, refreshes back off from 1 s, doubling up to
 ``min_refresh_interval``; callers in between get the last error at once. A refresh that brings
-back a token WeChat rejected (reported with ``invalidate(token)``) is such a failure, with
-``WechatTokenRejectedError``: Authing keeps serving a token that something else replaced, and
-asking again at once would bring the same one. ``RefreshRule`` makes
-these decisions for both providers under one short ``threading.Lock`` (uncontended for the
+back a token WeChat rejected (reported with ``invalidate(token, rejected=True)``) is such a
+failure, with ``WechatTokenRejectedError``: Authing keeps serving a token that something else
+replaced, and asking again at once would bring the same one. ``RefreshRule`` makes these
+decisions for both providers under one short ``threading.Lock`` (uncontended for the
 async provider); the providers only start the refreshes and wait for them.
 """
 
@@ -37,7 +37,7 @@ import attrs
 
 from authing_wechat._core._errors import AuthingError, WechatTokenRejectedError
 from authing_wechat._core._models import WechatAccessToken
-from authing_wechat._core._validation import seconds_validator
+from authing_wechat._core._validation import check_bool, seconds_validator
 
 __all__ = [
     "Decision",
@@ -466,32 +466,37 @@ class RefreshRule(Generic[_SignalT]):
         assert decision.error is not None  # noqa: S101 - decide() sets one of the two
         raise decision.error
 
-    def invalidate(self, token: WechatAccessToken | None) -> bool:
+    def invalidate(self, token: WechatAccessToken | None, *, rejected: bool = False) -> bool:
         """Drop the cached token if it is ``token`` (or whatever is cached, for ``None``).
 
-        A token named here is one WeChat rejected: a refresh that brings it back fails with
-        ``WechatTokenRejectedError`` (and backs off) instead of serving it again.
+        With ``rejected`` (WeChat rejected ``token``), a refresh that brings it back fails with
+        ``WechatTokenRejectedError`` (and backs off) instead of serving it again; without,
+        whatever comes next is taken.
 
         Returns:
             Whether it dropped one.
 
         Raises:
-            TypeError: ``token`` is not a ``WechatAccessToken`` or ``None``.
+            TypeError: ``token`` is not a ``WechatAccessToken`` or ``None``, ``rejected`` is
+                not a bool, or it is true without a token.
         """
         if token is not None and not isinstance(token, WechatAccessToken):
             raise TypeError(
                 f"token must be a WechatAccessToken or None, not {type(token).__name__}"
             )
+        check_bool("rejected", rejected)
+        if rejected and token is None:
+            raise TypeError("rejected=True needs the token WeChat rejected")
         with self._lock:
             cached = self._token
             if cached is None or (token is not None and token.access_token != cached.access_token):
-                if token is not None and token.access_token in self._rejected:
-                    # Dropped already (by a bare invalidate()), now named by WeChat's answer.
+                if rejected and token is not None and token.access_token in self._rejected:
+                    # Dropped already (by another caller), now named by WeChat's answer.
                     self._refuse(token.access_token)
                 return False
             if cached.access_token not in self._rejected:
                 self._rejected.append(cached.access_token)
-            if token is not None:
+            if rejected:
                 self._refuse(cached.access_token)
             self._token, self._expires = None, -math.inf
             self._publish((None, -math.inf, self.fresh_served))

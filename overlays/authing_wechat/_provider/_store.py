@@ -162,12 +162,12 @@ def store_key(*, host: str, authing_app_id: str, app_id: str, app_secret: Secret
 
 
 def check_lock_timeout(store: TokenStore | AsyncTokenStore, *, longest_refresh: float) -> None:
-    """Warn (once per provider, in the log) when ``store``'s lock may expire mid-refresh.
+    """Say (once per provider, at INFO) when ``store``'s lock may expire mid-refresh.
 
     The lock of a refresh lives ``lock_timeout`` seconds; a refresh still asking Authing after
     that lets a second process take the lock and ask too. The fleet stays correct (the older
-    write is refused and the newer token wins) but sends two requests, so this is a warning,
-    not an error.
+    write is refused and the newer token wins) and only sends one request more, so this is
+    neither an error nor a warning: a short lock is a fair choice against a slow Authing.
 
     Args:
         store: The provider's store.
@@ -175,7 +175,7 @@ def check_lock_timeout(store: TokenStore | AsyncTokenStore, *, longest_refresh: 
     """
     lock_timeout = float(store.lock_timeout)
     if lock_timeout < longest_refresh:
-        logger.warning(
+        logger.info(
             "the token store's lock_timeout (%gs) is shorter than the longest refresh of this "
             "client (%gs: attempts x timeout plus the waits its retry policy allows); give the "
             "store a longer lock_timeout, or bound the client's calls with "

@@ -214,7 +214,7 @@ class _Exchange:
         assert token is not None  # noqa: S101 - send() came first
         # Only this token: if another caller's refresh has replaced it already, nothing
         # happens, so a hundred callers meeting one bad token cause one refresh.
-        self._provider.invalidate(token)
+        self._provider.invalidate(token, rejected=True)
         app_id = self._provider.app_id
         if self._attempts >= 2:
             raise rejection_error(app_id, rejection, resent=True, attempts=self._attempts,

@@ -124,7 +124,7 @@ class AuthingWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has n
         sent = params.get("access_token") if isinstance(params, dict) else None
         if isinstance(sent, str):
             # Only that token: if another call's refresh replaced it already, nothing happens.
-            self._provider.invalidate(_named(sent))
+            self._provider.invalidate(_named(sent), rejected=True)
         where = {"attempts": 2 if _RESENDING.get() else 1}
         if _RESENDING.get():
             raise self._error(rejection, res, resent=True, **where)
