@@ -51,7 +51,7 @@ test: venv node spec-check docs
 # page left out of the nav, a docstring griffe cannot read).
 .PHONY: docs
 docs: venv
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 regenerate: venv node
 	$(BIN)/python scripts/regenerate.py
