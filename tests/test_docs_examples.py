@@ -9,8 +9,6 @@ An HTML comment on the line just above a fence tells this module what the block 
 space-separated options (``<!-- docs-test: file=app.py needs=flask -->``):
 
 - (none): a complete program; run it.
-- ``continue``: runs as one program with the page's blocks before it (up to the last block
-  that is not ``continue``), so a page may show one program in steps.
 - ``file=NAME``: a file of the page's project (an app module, a gunicorn config), written next
   to every block the page runs; the page's other blocks (or a test below) import and run it.
 - ``pytest``: a test module of the page's project; run by pytest (with this package's plugin,
@@ -67,7 +65,6 @@ class Block:
     """One fenced block of a page, with the options of the comment above it."""
 
     page: Path
-    index: int  # its place among the page's blocks of any language, from 0
     line: int  # the line of its opening fence, from 1
     language: str
     code: str
@@ -88,7 +85,7 @@ def page_blocks(page: Path) -> list[Block]:
     for number, line in enumerate(lines, 1):
         if fenced is not None:
             if line.strip() == "```":
-                blocks.append(Block(page, len(blocks), start, language, "".join(fenced), options))
+                blocks.append(Block(page, start, language, "".join(fenced), options))
                 fenced = None
             else:
                 fenced.append(line)
@@ -110,7 +107,7 @@ def parse_options(line: str) -> dict[str, str]:
     for word in text.split():
         key, _, value = word.partition("=")
         options[key] = value
-    unknown = set(options) - {"continue", "file", "pytest", "needs", "run"}
+    unknown = set(options) - {"file", "pytest", "needs", "run"}
     assert not unknown, f"unknown docs-test options {sorted(unknown)} in {line!r}"
     return options
 
@@ -121,28 +118,8 @@ ALL_BLOCKS = [block for page in PAGES for block in page_blocks(page)]
 
 def runnable(block: Block) -> bool:
     if block.language == "python":
-        return "file" not in block.options and "continue" not in _next_options(block)
+        return "file" not in block.options
     return block.language == "sh" and "run" in block.options
-
-
-def _next_options(block: Block) -> dict[str, str]:
-    """The options of the page's next Python block: a ``continue`` there runs this one too."""
-    later = [b for b in ALL_BLOCKS if b.page == block.page and b.index > block.index]
-    following = next((b for b in later if b.language == "python"), None)
-    return {} if following is None else following.options
-
-
-def program(block: Block) -> str:
-    """The block's code, after the blocks it continues."""
-    parts = [block.code]
-    earlier = [b for b in ALL_BLOCKS if b.page == block.page and b.index < block.index]
-    current = block
-    for before in reversed([b for b in earlier if b.language == "python"]):
-        if "continue" not in current.options:
-            break
-        parts.insert(0, before.code)
-        current = before
-    return "\n".join(parts)
 
 
 def _page_uses_redis(page: Path) -> bool:
@@ -211,10 +188,10 @@ def test_the_example_runs(
     if block.language == "sh":
         result = run(["bash", "-euc", block.code], tmp_path, env)
     elif "pytest" in block.options:
-        (tmp_path / "test_example.py").write_text(program(block), encoding="utf-8")
+        (tmp_path / "test_example.py").write_text(block.code, encoding="utf-8")
         result = run(["pytest", "-W", "error", "-q", "test_example.py"], tmp_path, env)
     else:
-        (tmp_path / "example.py").write_text(program(block), encoding="utf-8")
+        (tmp_path / "example.py").write_text(block.code, encoding="utf-8")
         result = run(["python", "-W", "error", "example.py"], tmp_path, env)
     assert result.returncode == 0, f"{block.name}\n{result.stdout}\n{result.stderr}"
 
