@@ -71,7 +71,7 @@ class RetryBudget:
     and each call then makes a single attempt, so the client adds almost no load to a server
     that is already down; about ``1 / token_ratio`` successes per token refill it.
 
-    Args:
+    Attributes:
         max_tokens: The bucket's size. Default 10.
         token_ratio: The tokens a successful call returns. Default 0.1.
 
@@ -144,7 +144,7 @@ class RetryPolicy:
 
     Pass ``retry=None`` to a client for exactly one attempt.
 
-    Args:
+    Attributes:
         max_attempts: Requests per call at most, the first included. Default 3; 1 disables
             retries but keeps the deadline.
         initial_backoff: Seconds before the first retry (its upper bound with jitter).
