@@ -8,6 +8,8 @@ under the attempt's bounds.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -76,6 +78,7 @@ class Call:
         self._traced = False
         self._sent = False
         self._received = 0
+        self._cut_off = False
         self._request_extensions: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -164,24 +167,37 @@ class Call:
         phrase = response.reason_phrase
         if redact(phrase) != phrase:
             response.extensions["reason_phrase"] = redact(phrase).encode("ascii", "replace")
+        self._received = 0
+        self._cut_off = False
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            raise BodyTooLarge("the response body is too large", request=request)
+            if response.is_success:
+                raise BodyTooLarge("the response body is too large", request=request)
+            # The status decides (README): an error status stays that error, unread.
+            self._cut_off = True
         # httpcore reads the body's read timeout when the body starts: the time left, not
         # the whole timeout again.
         timeouts = dict(request.extensions.get("timeout", {}))
         timeouts["read"] = self._time_left(request)
         request.extensions["timeout"] = timeouts
-        self._received = 0
+
+    @property
+    def body_cut_off(self) -> bool:
+        """Whether the body of an error status was too large and is left unread."""
+        return self._cut_off
 
     def body_stops(self, size: int, response: httpx.Response) -> httpx.HTTPError | None:
         """After each chunk of ``size`` bytes: the error that ends the body, if any.
 
+        An error status's body past the cap ends it without an error: ``body_cut_off``.
         Returned, not raised: the reading loops drop the chunks they hold before raising it,
         so that a traceback with locals does not show a body that may echo the secret.
         """
         self._received += size
         if self._received > MAX_BODY_BYTES:
+            if not response.is_success:
+                self._cut_off = True
+                return None
             return BodyTooLarge("the response body is too large", request=response.request)
         try:
             self._time_left(response.request)
@@ -233,7 +249,7 @@ class Call:
     def answered(self, response: httpx.Response) -> WechatAccessToken | float:
         """The token, or the delay before the next attempt; raises when the call must stop."""
         try:
-            token = read_token(response, attempts=self._attempt_ended())
+            token = read_token(response, attempts=self._attempt_ended(), body_cut_off=self._cut_off)
         except AuthingError as error:
             response.request = error.request = self._shown(response.request)
             return self._run.failed(error)
@@ -244,35 +260,98 @@ class Call:
 
 def _already_read(call: Call, response: httpx.Response) -> bool:
     # An in-process transport may hand over a response it has read (and decoded) itself.
-    if not hasattr(response, "_content"):
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
         return False
-    stop = call.body_stops(len(response.content), response)
+    stop = call.body_stops(len(content), response)
+    del content
     if stop is not None:
         raise stop
     return True
 
 
-def read_body(call: Call, response: httpx.Response) -> None:
-    """Read the body under the attempt's bounds (instead of ``response.read()``)."""
-    if _already_read(call, response):
-        return
-    reader = BodyReader(response.headers)
-    for chunk in response.iter_raw():
-        stop = call.body_stops(reader.feed(chunk), response)
+class _BoundedBody(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response's body as httpx reads it: decoded here within the cap and the attempt's time.
+
+    httpx's own decoders have no bound on their output, so ``_reading`` hides the
+    ``Content-Encoding`` from httpx while this stream hands it the decoded body.
+    """
+
+    def __init__(self, call: Call, response: httpx.Response) -> None:
+        self._call = call
+        self._response = response
+        self._raw = response.stream
+        self._reader = BodyReader(response.headers)
+
+    def _piece(self, raw: bytes) -> bytes | httpx.HTTPError | None:
+        # The decoded piece; None: stop, the rest is left unread; an error: raise it.
+        piece = self._reader.decode(raw)
+        stop = self._call.body_stops(len(piece), self._response)
         if stop is not None:
-            del reader, chunk  # a traceback with locals must not show a body echoing the secret
-            raise stop
-    response._content = reader.content()
+            return stop
+        return None if self._call.body_cut_off else piece
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._call.body_cut_off:
+            return
+        raw: Any = self._raw
+        for chunk in raw:
+            piece = self._piece(chunk)
+            del chunk  # a traceback with locals must not show a body echoing the secret
+            if isinstance(piece, Exception):
+                raise piece
+            if piece is None:
+                return
+            yield piece
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._call.body_cut_off:
+            return
+        raw: Any = self._raw
+        async for chunk in raw:
+            piece = self._piece(chunk)
+            del chunk  # a traceback with locals must not show a body echoing the secret
+            if isinstance(piece, Exception):
+                raise piece
+            if piece is None:
+                return
+            yield piece
+
+    def close(self) -> None:
+        raw: Any = self._raw
+        raw.close()
+
+    async def aclose(self) -> None:
+        raw: Any = self._raw
+        await raw.aclose()
+
+
+@contextmanager
+def _reading(call: Call, response: httpx.Response) -> Iterator[None]:
+    # Public API only: the body stream and the headers httpx picks its decoder from are
+    # swapped while httpx reads, then the headers are given back as they came.
+    headers = response.headers
+    response.stream = _BoundedBody(call, response)
+    if "content-encoding" in headers:
+        plain = headers.copy()
+        del plain["content-encoding"]
+        response.headers = plain
+    try:
+        yield
+    finally:
+        response.headers = headers
+
+
+def read_body(call: Call, response: httpx.Response) -> None:
+    """Read the body under the attempt's bounds (instead of a bare ``response.read()``)."""
+    if not _already_read(call, response):
+        with _reading(call, response):
+            response.read()
 
 
 async def aread_body(call: Call, response: httpx.Response) -> None:
     """``read_body`` for an async response."""
-    if _already_read(call, response):
-        return
-    reader = BodyReader(response.headers)
-    async for chunk in response.aiter_raw():
-        stop = call.body_stops(reader.feed(chunk), response)
-        if stop is not None:
-            del reader, chunk  # a traceback with locals must not show a body echoing the secret
-            raise stop
-    response._content = reader.content()
+    if not _already_read(call, response):
+        with _reading(call, response):
+            await response.aread()

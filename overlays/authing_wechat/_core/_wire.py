@@ -115,9 +115,15 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _http_error(response: httpx.Response, attempts: int) -> AuthingAPIError:
+def _http_error(response: httpx.Response, attempts: int, *, cut_off: bool) -> AuthingAPIError:
     """An HTTP error status: the envelope if the body has one, else the status alone."""
     status = response.status_code
+    reason = redact(response.reason_phrase) or "error"
+    if cut_off:
+        return AuthingAPIError(
+            f"HTTP {status} {reason} (body larger than {MAX_BODY_BYTES} bytes; not read)",
+            status_code=status, attempts=attempts, request=response.request, response=response,
+        )  # fmt: skip
     envelope: ErrorRespDto | None = None
     body = _json_object(response)
     if body is not None:
@@ -125,7 +131,6 @@ def _http_error(response: httpx.Response, attempts: int) -> AuthingAPIError:
             envelope = ErrorRespDto.from_dict(body)
         except _SHAPE_ERRORS:
             envelope = None
-    reason = redact(response.reason_phrase) or "error"
     if envelope is None:
         kind = "non-JSON body" if body is None else "body without the error envelope"
         message = f"HTTP {status} {reason} ({kind})"
@@ -147,8 +152,13 @@ def _http_error(response: httpx.Response, attempts: int) -> AuthingAPIError:
     )
 
 
-def read_token(response: httpx.Response, *, attempts: int) -> WechatAccessToken:
+def read_token(
+    response: httpx.Response, *, attempts: int, body_cut_off: bool = False
+) -> WechatAccessToken:
     """Turn a raw response into a token, or raise the error it stands for.
+
+    ``body_cut_off``: an error status's body was too large and left unread; the status
+    still decides.
 
     Raises:
         AuthingAPIError: An HTTP error status, or an envelope whose ``statusCode`` is not 200.
@@ -156,17 +166,17 @@ def read_token(response: httpx.Response, *, attempts: int) -> WechatAccessToken:
     """
     # Raised here, not where it was decided: the deciding frame holds the parsed body, which
     # may echo the secret, and a traceback with locals (error trackers) must not show it.
-    outcome = _classify(response, attempts)
+    outcome = _classify(response, attempts, body_cut_off)
     if isinstance(outcome, AuthingError):
         raise outcome
     return outcome
 
 
 def _classify(  # noqa: PLR0911 - one return for each way an answer can be wrong
-    response: httpx.Response, attempts: int
+    response: httpx.Response, attempts: int, body_cut_off: bool
 ) -> WechatAccessToken | AuthingError:
     if not 200 <= response.status_code < 300:
-        return _http_error(response, attempts)
+        return _http_error(response, attempts, cut_off=body_cut_off)
 
     def malformed(what: str, request_id: str | None = None) -> AuthingResponseError:
         return AuthingResponseError(
