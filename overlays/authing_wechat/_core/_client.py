@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import attrs
 import httpx
@@ -20,10 +20,11 @@ from ._clock import Clock, SystemClock
 from ._deprecation import DeprecationGate, DeprecationPolicy
 from ._models import DeprecationNotice, WechatAccessToken
 from ._operations import LEGACY, SUCCESSOR, Operation
+from ._pool import BoundedTransport, environment_proxy
 from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._secret import Secret
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
-from ._socket_deadline import attempt_ends_at, bound_sync_transport
+from ._socket_deadline import attempt_ends_at
 from ._tls import check_tls_routes
 from ._validation import check_bool
 
@@ -124,14 +125,19 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
                     f"not {type(http_client).__name__}"
                 )
             check_tls_routes(http_client, allow_custom_transport=allow_custom_transport)
-        http = (
-            self._http_type(limits=_limits(options.max_connections), follow_redirects=False)
-            if http_client is None
-            else http_client
-        )
-        if http_client is None and isinstance(http, httpx.Client):
-            bound_sync_transport(http)
+        http = self._own_http(options) if http_client is None else http_client
         self._setup(options, http, owns_http=http_client is None, bucket=_bucket_for(retry))
+
+    def _own_http(self, options: ClientOptions) -> _HttpT:
+        limits = _limits(options.max_connections)
+        if self._http_type is httpx.Client:
+            # The sync pool is our own (see _pool): its socket operations end with the attempt.
+            proxy = environment_proxy(httpx.URL(options.base_url))
+            own: Any = httpx.Client(
+                transport=BoundedTransport(limits, proxy), follow_redirects=False
+            )
+            return cast(_HttpT, own)
+        return self._http_type(limits=limits, follow_redirects=False)
 
     def _setup(
         self, options: ClientOptions, http: _HttpT, *, owns_http: bool, bucket: TokenBucket | None
