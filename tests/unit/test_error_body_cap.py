@@ -7,8 +7,6 @@ stays an ``AuthingResponseError`` (see ``test_attempt_bounds``).
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -16,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from authing_wechat import AsyncWechatTokenClient, AuthingAPIError, RetryPolicy, WechatAccessToken
+from authing_wechat import AuthingAPIError, RetryPolicy
 from authing_wechat._core._body import MAX_BODY_BYTES
 from authing_wechat.testing import FakeClock
 
-from tests._support import SECRET, Driver, Recorder, TokenHandler, envelope
+from tests._support import SECRET, Driver, Recorder, TokenHandler, envelope, serving
 
 CHUNK = b"<p>busy</p>" * 5958  # 65,538 bytes of a proxy's error page
 HUGE = 160  # chunks: about 10 MiB
@@ -156,14 +154,8 @@ class _HugeErrorServer(ThreadingHTTPServer):
 @pytest.fixture(params=["announced", "chunked"])
 def huge_error_server(request: pytest.FixtureRequest) -> Iterator[_HugeErrorServer]:
     server = _HugeErrorServer(announced=request.param == "announced")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def test_a_real_servers_huge_503_is_retried_and_left_unread(
@@ -172,15 +164,6 @@ def test_a_real_servers_huge_503_is_retried_and_left_unread(
     server = huge_error_server
     clock = FakeClock()
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    if driver.mode == "sync":
-        with driver.client_for(url, retry=POLICY, clock=clock) as client:
-            token = driver.fetch(client)
-    else:  # one event loop for the call and the close: the pool keeps its connection
-
-        async def call() -> WechatAccessToken:
-            async with AsyncWechatTokenClient(url, "a", retry=POLICY, clock=clock) as client:
-                return await client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
-
-        token = asyncio.run(call())
+    token = driver.fetch_once(driver.client_for(url, retry=POLICY, clock=clock))
     assert (token.attempts, server.requests, clock.sleeps) == (2, 2, [7.0])
     assert server.finished == 0
