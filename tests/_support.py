@@ -245,7 +245,7 @@ class TokenHandler(BaseHTTPRequestHandler):
     delay = 0.0
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
+        self.received(self.rfile.read(int(self.headers["Content-Length"])))
         if self.delay:
             time.sleep(self.delay)
         body = json.dumps(envelope()).encode()
@@ -254,6 +254,9 @@ class TokenHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def received(self, body: bytes) -> None:
+        """Called with each request's body (subclasses keep what they need)."""
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: tests read outcomes, not access logs."""

@@ -8,7 +8,7 @@ under the attempt's bounds.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,6 +24,7 @@ from ._retry import RetryRun
 from ._secret import Secret, redact
 from ._settings import ClientOptions
 from ._socket_deadline import move_attempt_end
+from ._tls import GatedBody, TLSRefused, TLSRoute, UnseenConnection
 from ._wire import (
     BodyTooLarge,
     build_request,
@@ -33,6 +34,9 @@ from ._wire import (
 )
 
 __all__ = ["Call", "aread_body", "read_body"]
+
+# Pooled connections a call closes, at most, before it gives up finding one it can check.
+_MAX_UNSEEN_CONNECTIONS = 32
 
 # httpcore trace events that mean an attempt has its connection: a new one being opened, or a
 # pooled one starting to send.
@@ -64,8 +68,11 @@ class Call:
         *,
         app_id: str,
         secret: Secret,
+        tls: TLSRoute | None = None,
     ) -> None:
         self._options = options
+        self._tls = tls
+        self._content = b""
         self._gate = gate
         self._clock = clock
         self._operation = operation
@@ -106,6 +113,17 @@ class Call:
         # Until a connection is known to be taken (transports without httpcore never say),
         # the attempt may take its own time plus the longest pool wait: never past the deadline.
         self._limit = min(self._limit + pool_wait, self._run.deadline_left())
+        self._content = request.content
+        if self._tls is not None:
+            # The body only goes where the TLS route allows (see _tls).
+            self._tls.begin()
+            request = httpx.Request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                stream=GatedBody(self._content, self._tls),
+                extensions=request.extensions,
+            )
         self._request_extensions = request.extensions
         return request
 
@@ -114,7 +132,7 @@ class Call:
         """Seconds the current attempt may still take, from its start or its connection."""
         return self._limit
 
-    def connection_event(self, name: str) -> tuple[bool, float | None]:
+    def connection_event(self, name: str, info: dict[str, Any]) -> tuple[bool, float | None]:
         """Read an httpcore trace event: whether the attempt's end moves, and to when.
 
         Returns ``(moved, seconds)``: ``seconds`` from now is the attempt's new end, or
@@ -122,7 +140,15 @@ class Call:
         ``timeout`` (cut to the deadline) runs; waiting in the pool did not count. A request
         is never cut off half-written: the server may count a request whose last bytes were
         on their way, and the call must report the requests the server saw.
+
+        Raises:
+            TLSRefused, UnseenConnection: See ``TLSRoute.event`` (``https://`` on a caller's
+                ``http_client`` only).
         """
+        if self._tls is not None:
+            self._tls.event(name, info)
+        if getattr(info.get("request"), "method", b"") == b"CONNECT":
+            return False, None  # a proxy tunnel being set up: our request is not written yet
         self._traced = True
         if self._sent:
             return False, None
@@ -148,7 +174,11 @@ class Call:
         The sync pool bounds reads and connects by the attempt's end, never writes (see
         ``_socket_deadline``), so the writing phase needs no pause here.
         """
-        moved, seconds = self.connection_event(name)
+        try:
+            moved, seconds = self.connection_event(name, info)
+        except TLSRefused as refused:
+            refused.close_stream()
+            raise
         if moved and seconds is not None:
             move_attempt_end(time.monotonic() + seconds)
 
@@ -213,7 +243,7 @@ class Call:
         return self._run.requests
 
     def _shown(self, request: httpx.Request) -> httpx.Request:
-        return redacted_copy(request, self._secret)
+        return redacted_copy(request, self._secret, self._content)
 
     def transport_failed(
         self, exc: Exception, request: httpx.Request, *, cut_short: bool = False
@@ -228,10 +258,13 @@ class Call:
         # The cause stays chained for debugging, but its message may quote what the server
         # sent: redact it in place.
         exc.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in exc.args)
-        unsent = cut_short or isinstance(exc, httpx.PoolTimeout)
-        if not isinstance(exc, httpx.HTTPError):
+        unsent = cut_short or isinstance(exc, httpx.PoolTimeout | TLSRefused)
+        if not isinstance(exc, httpx.HTTPError | TLSRefused):
             self._attempt_ended(before_any_event=unsent)
-        if isinstance(exc, httpx.HTTPError):
+        if isinstance(exc, TLSRefused):
+            requests = self._attempt_ended(before_any_event=True)
+            error = translate_transport_error(exc, shown, attempts=requests)
+        elif isinstance(exc, httpx.HTTPError):
             if isinstance(exc, httpx.RequestError):
                 exc.request = shown  # it would otherwise hold the secret, in the cause chain
             requests = self._attempt_ended(before_any_event=unsent)
@@ -245,6 +278,30 @@ class Call:
             return self._run.failed(error)
         except AuthingError as final:
             raise final from exc
+
+    def _unseen_connection_closed(self) -> None:
+        # httpcore closed the connection the trace refused; the same request goes again.
+        self._connected = self._traced = self._sent = False
+
+    def send(self, send: Callable[..., httpx.Response], request: httpx.Request) -> httpx.Response:
+        """``send(request, stream=True)``, on a connection the TLS route can vouch for."""
+        for _ in range(_MAX_UNSEEN_CONNECTIONS):
+            try:
+                return send(request, stream=True)
+            except UnseenConnection:
+                self._unseen_connection_closed()
+        raise TLSRefused("keeps offering pooled connections this client never saw opened")
+
+    async def asend(
+        self, send: Callable[..., Awaitable[httpx.Response]], request: httpx.Request
+    ) -> httpx.Response:
+        """``send`` for an async client."""
+        for _ in range(_MAX_UNSEEN_CONNECTIONS):
+            try:
+                return await send(request, stream=True)
+            except UnseenConnection:
+                self._unseen_connection_closed()
+        raise TLSRefused("keeps offering pooled connections this client never saw opened")
 
     def answered(self, response: httpx.Response) -> WechatAccessToken | float:
         """The token, or the delay before the next attempt; raises when the call must stop."""

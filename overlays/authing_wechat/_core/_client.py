@@ -25,7 +25,7 @@ from ._retry import RetryPolicy, RetryRun, TokenBucket
 from ._secret import Secret
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
 from ._socket_deadline import attempt_ends_at
-from ._tls import check_tls_routes
+from ._tls import TLSRefused, TLSRoute
 from ._validation import check_bool
 
 if TYPE_CHECKING:
@@ -82,6 +82,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
     _clock: Clock
     _deprecation: DeprecationGate
     _providers: ProviderRegistry[_ProviderT] | None
+    _tls: TLSRoute | None
 
     def __init__(
         self,
@@ -118,15 +119,17 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             pool_timeout=pool_timeout,
             max_connections=max_connections,
         )
-        if http_client is not None:
-            if not isinstance(http_client, self._http_type):
-                raise TypeError(
-                    f"http_client must be an httpx.{self._http_type.__name__}, "
-                    f"not {type(http_client).__name__}"
-                )
-            check_tls_routes(http_client, allow_custom_transport=allow_custom_transport)
+        if http_client is not None and not isinstance(http_client, self._http_type):
+            raise TypeError(
+                f"http_client must be an httpx.{self._http_type.__name__}, "
+                f"not {type(http_client).__name__}"
+            )
         http = self._own_http(options) if http_client is None else http_client
         self._setup(options, http, owns_http=http_client is None, bucket=_bucket_for(retry))
+        # A caller's client is checked on every connection (see _tls); our own pools verify.
+        https = options.base_url.startswith("https://")
+        if http_client is not None and https:
+            self._tls = TLSRoute(allow_custom_transport=allow_custom_transport)
 
     def _own_http(self, options: ClientOptions) -> _HttpT:
         limits = _limits(options.max_connections)
@@ -149,6 +152,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         self._clock = SystemClock() if options.clock is None else options.clock
         self._deprecation = DeprecationGate(options.deprecated, options.on_deprecation)
         self._providers = None  # made by the first token_provider()
+        self._tls = None
 
     def __repr__(self) -> str:
         o = self._options
@@ -202,6 +206,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             owns_http=False,
             bucket=self._bucket if same_policy else _bucket_for(options.retry),
         )
+        derived._tls = self._tls
         return derived
 
     @property
@@ -225,6 +230,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             run,
             app_id=app_id,
             secret=app_secret,
+            tls=self._tls,
         )
 
     def _provider(
@@ -392,7 +398,7 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
             try:
                 # Every socket operation of our own pool ends by the attempt's end.
                 with attempt_ends_at(time.monotonic() + call.attempt_limit):
-                    response = self._http.send(request, stream=True)
+                    response = call.send(self._http.send, request)
                     try:
                         call.receiving(response)
                         read_body(call, response)
@@ -496,13 +502,17 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
                 async with asyncio.timeout(call.attempt_limit) as scope:
 
                     async def trace(name: str, info: dict[str, Any], scope: Any = scope) -> None:
-                        moved, seconds = call.connection_event(name)
+                        try:
+                            moved, seconds = call.connection_event(name, info)
+                        except TLSRefused as refused:
+                            await refused.aclose_stream()
+                            raise
                         if moved:
                             now = asyncio.get_running_loop().time()
                             scope.reschedule(None if seconds is None else now + seconds)
 
                     request.extensions["trace"] = trace
-                    response = await self._http.send(request, stream=True)
+                    response = await call.asend(self._http.send, request)
                     try:
                         call.receiving(response)
                         await aread_body(call, response)

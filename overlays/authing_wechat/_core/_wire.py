@@ -38,6 +38,7 @@ from ._models import WechatAccessToken
 from ._operations import Operation
 from ._secret import REDACTED, Secret, redact, redact_value
 from ._settings import ClientOptions
+from ._tls import TLSRefused
 
 __all__ = [
     "BodyTooLarge",
@@ -78,13 +79,14 @@ def build_request(
     )
 
 
-def redacted_copy(request: httpx.Request, secret: Secret) -> httpx.Request:
-    """``request`` as errors carry it: the app secret and ``Authorization`` replaced.
+def redacted_copy(request: httpx.Request, secret: Secret, content: bytes) -> httpx.Request:
+    """``request`` (whose body is ``content``) as errors carry it: the app secret and
+    ``Authorization`` replaced.
 
     Debuggers and error trackers read ``exc.request`` (and ``exc.response.request``); they
     see what was sent, but not the credentials.
     """
-    body = json.loads(request.content)
+    body = json.loads(content)
     plain = secret.reveal()
     if isinstance(body, dict):
         body = {key: REDACTED if value == plain else value for key, value in body.items()}
@@ -250,10 +252,18 @@ def _certificate_rejected(exc: BaseException) -> bool:
     return False
 
 
-def translate_transport_error(
-    exc: httpx.HTTPError, request: httpx.Request, *, attempts: int
+def translate_transport_error(  # noqa: PLR0911 - one return for each kind of failure
+    exc: httpx.HTTPError | TLSRefused, request: httpx.Request, *, attempts: int
 ) -> AuthingError:
-    """Map an httpx exception to ours; the original stays reachable as ``__cause__``."""
+    """Map an httpx exception (or a TLS refusal) to ours; the original stays reachable as
+    ``__cause__``."""
+    if isinstance(exc, TLSRefused):
+        return AuthingTLSError(
+            f"{request.method} {request.url}: http_client {exc}; authing-wechat sends the "
+            "WeChat app secret and refused to send it there (nothing of the body was sent)",
+            attempts=attempts,
+            request=request,
+        )
     # httpx's message may quote what the server sent (a header, a status line).
     detail = redact(str(exc)) or type(exc).__name__
     if isinstance(exc, BodyTooLarge):
