@@ -285,7 +285,8 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
             ``"error"`` (raise ``DeprecatedEndpointError`` before any request) or
             ``"migrate"`` (call the successor endpoint instead).
         http_client: Your own ``httpx.Client`` (not closed by ``close()``). TLS verification
-            must stay on for every route to ``https://`` (default transport, mounts, proxies).
+            must stay on for every route to ``https://`` (default transport, mounts, proxies):
+            each connection is checked when a call uses it (``AuthingTLSError`` otherwise).
         allow_insecure_http: Allow ``http://`` to a non-loopback host.
         on_deprecation: Called with each ``DeprecationNotice`` a response carries.
         clock: Time source and sleeper for retries (``authing_wechat.testing.FakeClock`` in
@@ -295,13 +296,13 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
             attempt's ``timeout`` starts once it has its connection.
         max_connections: Connections of the client's own pool, hence calls in flight at once;
             the rest wait up to ``pool_timeout``. Ignored with ``http_client``.
-        allow_custom_transport: Accept an ``http_client`` whose transport for ``https://`` is
-            not one of httpx's (so its TLS verification cannot be checked): you vouch that it
-            verifies certificates or never leaves the process.
+        allow_custom_transport: Hand the request to an ``http_client`` transport for
+            ``https://`` that is neither httpcore's nor in-process (so its TLS verification
+            cannot be checked): you vouch that it verifies certificates.
 
     Raises:
         ValueError: An argument has a value that cannot work (blank app id, ``http://`` to a
-            remote host, unknown brand or lang, non-positive timeout, unverified ``http_client``).
+            remote host, unknown brand or lang, non-positive timeout).
         TypeError: An argument has the wrong type.
     """
 
