@@ -115,8 +115,10 @@ class Call:
         self._limit = min(self._limit + pool_wait, self._run.deadline_left())
         self._content = request.content
         if self._tls is not None:
-            # The body only goes where the TLS route allows (see _tls).
             self._tls.begin()
+        if self._tls is not None and not self._tls.allow_custom_transport:
+            # The body only goes where the TLS route allows (see _tls); a transport the
+            # caller vouches for gets a request read already, as httpx builds it.
             request = httpx.Request(
                 request.method,
                 request.url,
