@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socketserver
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -243,7 +245,7 @@ class TokenHandler(BaseHTTPRequestHandler):
     delay = 0.0
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
+        self.received(self.rfile.read(int(self.headers["Content-Length"])))
         if self.delay:
             time.sleep(self.delay)
         body = json.dumps(envelope()).encode()
@@ -253,5 +255,24 @@ class TokenHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def received(self, body: bytes) -> None:
+        """Called with each request's body (subclasses keep what they need)."""
+
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: tests read outcomes, not access logs."""
+
+
+@contextmanager
+def serving(server: socketserver.TCPServer) -> Iterator[str]:
+    """Serve ``server`` (bound to 127.0.0.1) from a thread; yields ``127.0.0.1:<port>``.
+
+    Stopped and closed on exit.
+    """
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from datetime import UTC, datetime
 from typing import Any
 
@@ -307,20 +306,6 @@ def test_constructor_rejects_bad_arguments(
 ) -> None:
     with pytest.raises(error, match=match):
         driver.client(**kwargs)
-
-
-def test_tls_is_verified_and_cannot_be_switched_off(driver: Driver) -> None:
-    own = driver.client_class(APP_HOST, "authing-app")
-    context = own._http._transport._pool._ssl_context
-    assert context.verify_mode == ssl.CERT_REQUIRED
-    assert context.check_hostname
-    driver.close(own)
-    # The point of the test: a client with verification off must be refused.
-    insecure_class = httpx.Client if driver.mode == "sync" else httpx.AsyncClient
-    insecure: Any = insecure_class(verify=False)
-    with pytest.raises(ValueError, match="TLS"):
-        driver.client(http_client=insecure)
-    driver.run(insecure.close() if driver.mode == "sync" else insecure.aclose())
 
 
 def test_context_manager_closes_the_own_pool_only() -> None:

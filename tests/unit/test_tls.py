@@ -1,11 +1,16 @@
-"""TLS against a real loopback HTTPS server: certificates are verified, a bad one is final."""
+"""TLS against a real loopback HTTPS server: certificates are verified, a bad one is final.
+
+A caller's ``http_client`` is checked on each connection it sends on (httpx shows no
+transports publicly): a route that does not verify is refused at send time with
+``AuthingTLSError``, before the body (the secret) is written, and never retried.
+"""
 
 from __future__ import annotations
 
 import ssl
-import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +18,28 @@ import trustme
 from authing_wechat import AuthingTLSError, RetryPolicy, WechatTokenClient
 from authing_wechat.testing import FakeClock
 
-from tests._support import SECRET, TokenHandler, envelope
+from tests._support import SECRET, Driver, TokenHandler, envelope, serving
+
+
+class _RecordingHandler(TokenHandler):
+    """Answers like ``TokenHandler`` and keeps every request it received, bytes and all."""
+
+    server: _RecordingServer
+
+    def received(self, body: bytes) -> None:
+        self.server.received.append(str(self.headers).encode() + body)
+
+
+class _RecordingServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _RecordingHandler)
+        self.received: list[bytes] = []
+
+    @property
+    def secret_seen(self) -> bool:
+        return any(SECRET.encode() in request for request in self.received)
 
 
 @pytest.fixture(scope="module")
@@ -21,20 +47,25 @@ def authority() -> trustme.CA:
     return trustme.CA()
 
 
-@pytest.fixture(scope="module")
-def https_url(authority: trustme.CA) -> Iterator[str]:
+@pytest.fixture
+def https_server(authority: trustme.CA) -> Iterator[_RecordingServer]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("127.0.0.1").configure_cert(context)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), TokenHandler)
+    server = _RecordingServer()
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(server):
+        yield server
+
+
+@pytest.fixture
+def https_url(https_server: _RecordingServer) -> str:
+    return f"https://127.0.0.1:{https_server.server_address[1]}"
+
+
+def _trusting(authority: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+    return context
 
 
 def test_an_unknown_certificate_authority_is_refused_at_once(https_url: str) -> None:
@@ -61,47 +92,113 @@ def test_a_trusted_certificate_works_with_the_callers_own_client(
     assert token.attempts == 1
 
 
-def _unverified_routes() -> dict[str, dict[str, object]]:
-    return {
-        "https mount": {"mounts": {"https://": httpx.HTTPTransport(verify=False)}},
-        "all mount": {"mounts": {"all://": httpx.HTTPTransport(verify=False)}},
-        "host mount": {"mounts": {"all://127.0.0.1": httpx.HTTPTransport(verify=False)}},
-        "no hostname check": {"mounts": {"https://": httpx.HTTPTransport(verify=_no_hostname())}},
-    }
+UNVERIFIED_ROUTES = ["https mount", "all mount", "host mount", "no hostname check"]
 
 
-def _no_hostname() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    return context
+def _unverified_route(route: str, authority: trustme.CA) -> dict[str, Any]:
+    if route == "no hostname check":  # the certificate itself is trusted: only the name is not
+        context = _trusting(authority)
+        context.check_hostname = False
+        return {"mounts": {"https://": httpx.HTTPTransport(verify=context)}}
+    pattern = {"https mount": "https://", "all mount": "all://", "host mount": "all://127.0.0.1"}
+    return {"mounts": {pattern[route]: httpx.HTTPTransport(verify=False)}}
 
 
-@pytest.mark.parametrize("route", _unverified_routes())
-def test_an_unverified_route_to_https_is_refused_before_any_request(
-    https_url: str, route: str
+@pytest.mark.parametrize("route", UNVERIFIED_ROUTES)
+def test_an_unverified_route_to_https_is_refused_before_the_secret_is_sent(
+    https_server: _RecordingServer, https_url: str, route: str, authority: trustme.CA
 ) -> None:
-    with (
-        httpx.Client(**_unverified_routes()[route]) as http,  # type: ignore[arg-type]
-        pytest.raises(ValueError, match="does not verify TLS certificates on its mount"),
-    ):
-        WechatTokenClient(https_url, "a", http_client=http)
+    clock = FakeClock()
+    with httpx.Client(**_unverified_route(route, authority)) as http:
+        client = WechatTokenClient(https_url, "a", http_client=http, clock=clock)
+        with pytest.raises(AuthingTLSError, match="does not verify TLS certificates") as caught:
+            client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
+    assert (caught.value.attempts, clock.sleeps) == (0, [])  # never sent, never retried
+    assert https_server.received == []
+    assert SECRET not in repr(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+def test_a_client_without_verification_is_refused_in_both_flavours(
+    driver: Driver, https_server: _RecordingServer, https_url: str
+) -> None:
+    http: Any = driver.http_client(verify=False)
+    client = driver.client(http_client=http, app_host=https_url, retry=RetryPolicy())
+    with pytest.raises(AuthingTLSError) as caught:
+        driver.fetch_once(client, http=http)
+    assert caught.value.attempts == 0
+    assert https_server.received == []
+
+
+def test_the_own_pool_verifies_in_both_flavours(driver: Driver, https_url: str) -> None:
+    with pytest.raises(AuthingTLSError, match="certificate"):
+        driver.fetch_once(driver.client_for(https_url, retry=None))
+
+
+def test_the_recording_server_sees_the_secret_of_a_verified_client(
+    https_server: _RecordingServer, https_url: str, authority: trustme.CA
+) -> None:
+    # The control of the tests above: what they find missing is there when it is sent.
+    with httpx.Client(verify=_trusting(authority)) as http:
+        client = WechatTokenClient(https_url, "a", http_client=http)
+        assert client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
+        assert client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
+    assert https_server.secret_seen
+    assert len(https_server.received) == 2  # the second call reused the checked route
+
+
+def test_a_pooled_connection_it_did_not_see_opened_never_carries_the_secret(
+    https_server: _RecordingServer, https_url: str
+) -> None:
+    with httpx.Client(verify=False) as http:  # noqa: S501 - the point
+        http.post(https_url + "/elsewhere", json={})  # leaves an unverified connection pooled
+        client = WechatTokenClient(https_url, "a", http_client=http, retry=None)
+        with pytest.raises(AuthingTLSError):
+            client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
+    assert len(https_server.received) == 1
+    assert not https_server.secret_seen
+
+
+def test_a_pooled_connection_of_a_verified_route_is_used_once_checked(
+    https_server: _RecordingServer, https_url: str, authority: trustme.CA
+) -> None:
+    with httpx.Client(verify=_trusting(authority)) as http:
+        http.post(https_url + "/elsewhere", json={})
+        client = WechatTokenClient(https_url, "a", http_client=http, retry=None)
+        assert client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET).attempts == 1
+    assert https_server.secret_seen
 
 
 class _OpaqueTransport(httpx.BaseTransport):
+    """Not httpx's and not in-process: it would send the body somewhere."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.bodies.append(request.read())
         return httpx.Response(200, json=envelope())
 
 
 def test_a_transport_that_cannot_be_inspected_needs_an_explicit_opt_in() -> None:
-    with httpx.Client(transport=_OpaqueTransport()) as http:
-        with pytest.raises(ValueError, match=r"allow_custom_transport=True"):
-            WechatTokenClient("https://example.authing.cn", "a", http_client=http)
+    transport = _OpaqueTransport()
+    with httpx.Client(transport=transport) as http:
+        client = WechatTokenClient("https://example.authing.cn", "a", http_client=http)
+        with pytest.raises(AuthingTLSError, match=r"allow_custom_transport=True") as caught:
+            client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
+        assert (caught.value.attempts, transport.bodies) == (0, [])
         client = WechatTokenClient(
             "https://example.authing.cn", "a", http_client=http, allow_custom_transport=True
         )
         assert client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET).attempts == 1
+    assert len(transport.bodies) == 1
     with pytest.raises(TypeError, match="allow_custom_transport"):
         WechatTokenClient("https://example.authing.cn", "a", allow_custom_transport="yes")  # type: ignore[arg-type]
+
+
+def test_an_in_process_transport_needs_no_opt_in(driver: Driver) -> None:
+    # Mock, ASGI: each reads the body in its own handle_request, which the check finds.
+    assert driver.fetch(driver.client()).attempts == 1
 
 
 def test_plain_http_mounts_and_in_process_transports_are_fine() -> None:

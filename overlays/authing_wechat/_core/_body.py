@@ -39,14 +39,24 @@ class BodyReader:
         self._size = 0
 
     def feed(self, raw: bytes) -> int:
-        """Decode ``raw``; returns how many bytes it added (stops past the cap).
+        """Decode ``raw`` and keep it; returns how many bytes it added (stops past the cap).
+
+        Raises:
+            httpx.DecodingError: The compressed data is corrupt.
+        """
+        data = self.decode(raw)
+        self._parts.append(data)
+        return len(data)
+
+    def decode(self, raw: bytes) -> bytes:
+        """Decode ``raw`` without keeping it: what it adds to the body (stops past the cap).
 
         Raises:
             httpx.DecodingError: The compressed data is corrupt.
         """
         room = MAX_BODY_BYTES + 1 - self._size
         if room <= 0:
-            return 0
+            return b""
         if self._decoder is None:
             data = raw[:room]
         else:
@@ -58,10 +68,9 @@ class BodyReader:
                 # "deflate" is also sent raw, without the zlib header (as httpx allows).
                 self._wbits = -zlib.MAX_WBITS
                 self._decoder = zlib.decompressobj(self._wbits)
-                return self.feed(raw)
-        self._parts.append(data)
+                return self.decode(raw)
         self._size += len(data)
-        return len(data)
+        return data
 
     def content(self) -> bytes:
         """The decoded body."""

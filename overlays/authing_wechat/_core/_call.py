@@ -8,6 +8,8 @@ under the attempt's bounds.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -22,6 +24,7 @@ from ._retry import RetryRun
 from ._secret import Secret, redact
 from ._settings import ClientOptions
 from ._socket_deadline import move_attempt_end
+from ._tls import GatedBody, TLSRefused, TLSRoute, UnseenConnection
 from ._wire import (
     BodyTooLarge,
     build_request,
@@ -31,6 +34,9 @@ from ._wire import (
 )
 
 __all__ = ["Call", "aread_body", "read_body"]
+
+# Pooled connections a call closes, at most, before it gives up finding one it can check.
+_MAX_UNSEEN_CONNECTIONS = 32
 
 # httpcore trace events that mean an attempt has its connection: a new one being opened, or a
 # pooled one starting to send.
@@ -62,8 +68,11 @@ class Call:
         *,
         app_id: str,
         secret: Secret,
+        tls: TLSRoute | None = None,
     ) -> None:
         self._options = options
+        self._tls = tls
+        self._content = b""
         self._gate = gate
         self._clock = clock
         self._operation = operation
@@ -76,6 +85,7 @@ class Call:
         self._traced = False
         self._sent = False
         self._received = 0
+        self._cut_off = False
         self._request_extensions: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -103,6 +113,19 @@ class Call:
         # Until a connection is known to be taken (transports without httpcore never say),
         # the attempt may take its own time plus the longest pool wait: never past the deadline.
         self._limit = min(self._limit + pool_wait, self._run.deadline_left())
+        self._content = request.content
+        if self._tls is not None:
+            self._tls.begin()
+        if self._tls is not None and not self._tls.allow_custom_transport:
+            # The body only goes where the TLS route allows (see _tls); a transport the
+            # caller vouches for gets a request read already, as httpx builds it.
+            request = httpx.Request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                stream=GatedBody(self._content, self._tls),
+                extensions=request.extensions,
+            )
         self._request_extensions = request.extensions
         return request
 
@@ -111,7 +134,7 @@ class Call:
         """Seconds the current attempt may still take, from its start or its connection."""
         return self._limit
 
-    def connection_event(self, name: str) -> tuple[bool, float | None]:
+    def connection_event(self, name: str, info: dict[str, Any]) -> tuple[bool, float | None]:
         """Read an httpcore trace event: whether the attempt's end moves, and to when.
 
         Returns ``(moved, seconds)``: ``seconds`` from now is the attempt's new end, or
@@ -119,7 +142,15 @@ class Call:
         ``timeout`` (cut to the deadline) runs; waiting in the pool did not count. A request
         is never cut off half-written: the server may count a request whose last bytes were
         on their way, and the call must report the requests the server saw.
+
+        Raises:
+            TLSRefused, UnseenConnection: See ``TLSRoute.event`` (``https://`` on a caller's
+                ``http_client`` only).
         """
+        if self._tls is not None:
+            self._tls.event(name, info)
+        if getattr(info.get("request"), "method", b"") == b"CONNECT":
+            return False, None  # a proxy tunnel being set up: our request is not written yet
         self._traced = True
         if self._sent:
             return False, None
@@ -145,7 +176,11 @@ class Call:
         The sync pool bounds reads and connects by the attempt's end, never writes (see
         ``_socket_deadline``), so the writing phase needs no pause here.
         """
-        moved, seconds = self.connection_event(name)
+        try:
+            moved, seconds = self.connection_event(name, info)
+        except TLSRefused as refused:
+            refused.close_stream()
+            raise
         if moved and seconds is not None:
             move_attempt_end(time.monotonic() + seconds)
 
@@ -164,24 +199,37 @@ class Call:
         phrase = response.reason_phrase
         if redact(phrase) != phrase:
             response.extensions["reason_phrase"] = redact(phrase).encode("ascii", "replace")
+        self._received = 0
+        self._cut_off = False
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            raise BodyTooLarge("the response body is too large", request=request)
+            if response.is_success:
+                raise BodyTooLarge("the response body is too large", request=request)
+            # The status decides (README): an error status stays that error, unread.
+            self._cut_off = True
         # httpcore reads the body's read timeout when the body starts: the time left, not
         # the whole timeout again.
         timeouts = dict(request.extensions.get("timeout", {}))
         timeouts["read"] = self._time_left(request)
         request.extensions["timeout"] = timeouts
-        self._received = 0
+
+    @property
+    def body_cut_off(self) -> bool:
+        """Whether the body of an error status was too large and is left unread."""
+        return self._cut_off
 
     def body_stops(self, size: int, response: httpx.Response) -> httpx.HTTPError | None:
         """After each chunk of ``size`` bytes: the error that ends the body, if any.
 
+        An error status's body past the cap ends it without an error: ``body_cut_off``.
         Returned, not raised: the reading loops drop the chunks they hold before raising it,
         so that a traceback with locals does not show a body that may echo the secret.
         """
         self._received += size
         if self._received > MAX_BODY_BYTES:
+            if not response.is_success:
+                self._cut_off = True
+                return None
             return BodyTooLarge("the response body is too large", request=response.request)
         try:
             self._time_left(response.request)
@@ -197,7 +245,7 @@ class Call:
         return self._run.requests
 
     def _shown(self, request: httpx.Request) -> httpx.Request:
-        return redacted_copy(request, self._secret)
+        return redacted_copy(request, self._secret, self._content)
 
     def transport_failed(
         self, exc: Exception, request: httpx.Request, *, cut_short: bool = False
@@ -212,10 +260,13 @@ class Call:
         # The cause stays chained for debugging, but its message may quote what the server
         # sent: redact it in place.
         exc.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in exc.args)
-        unsent = cut_short or isinstance(exc, httpx.PoolTimeout)
-        if not isinstance(exc, httpx.HTTPError):
+        unsent = cut_short or isinstance(exc, httpx.PoolTimeout | TLSRefused)
+        if not isinstance(exc, httpx.HTTPError | TLSRefused):
             self._attempt_ended(before_any_event=unsent)
-        if isinstance(exc, httpx.HTTPError):
+        if isinstance(exc, TLSRefused):
+            requests = self._attempt_ended(before_any_event=True)
+            error = translate_transport_error(exc, shown, attempts=requests)
+        elif isinstance(exc, httpx.HTTPError):
             if isinstance(exc, httpx.RequestError):
                 exc.request = shown  # it would otherwise hold the secret, in the cause chain
             requests = self._attempt_ended(before_any_event=unsent)
@@ -230,10 +281,34 @@ class Call:
         except AuthingError as final:
             raise final from exc
 
+    def _unseen_connection_closed(self) -> None:
+        # httpcore closed the connection the trace refused; the same request goes again.
+        self._connected = self._traced = self._sent = False
+
+    def send(self, send: Callable[..., httpx.Response], request: httpx.Request) -> httpx.Response:
+        """``send(request, stream=True)``, on a connection the TLS route can vouch for."""
+        for _ in range(_MAX_UNSEEN_CONNECTIONS):
+            try:
+                return send(request, stream=True)
+            except UnseenConnection:
+                self._unseen_connection_closed()
+        raise TLSRefused("keeps offering pooled connections this client never saw opened")
+
+    async def asend(
+        self, send: Callable[..., Awaitable[httpx.Response]], request: httpx.Request
+    ) -> httpx.Response:
+        """``send`` for an async client."""
+        for _ in range(_MAX_UNSEEN_CONNECTIONS):
+            try:
+                return await send(request, stream=True)
+            except UnseenConnection:
+                self._unseen_connection_closed()
+        raise TLSRefused("keeps offering pooled connections this client never saw opened")
+
     def answered(self, response: httpx.Response) -> WechatAccessToken | float:
         """The token, or the delay before the next attempt; raises when the call must stop."""
         try:
-            token = read_token(response, attempts=self._attempt_ended())
+            token = read_token(response, attempts=self._attempt_ended(), body_cut_off=self._cut_off)
         except AuthingError as error:
             response.request = error.request = self._shown(response.request)
             return self._run.failed(error)
@@ -244,35 +319,98 @@ class Call:
 
 def _already_read(call: Call, response: httpx.Response) -> bool:
     # An in-process transport may hand over a response it has read (and decoded) itself.
-    if not hasattr(response, "_content"):
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
         return False
-    stop = call.body_stops(len(response.content), response)
+    stop = call.body_stops(len(content), response)
+    del content
     if stop is not None:
         raise stop
     return True
 
 
-def read_body(call: Call, response: httpx.Response) -> None:
-    """Read the body under the attempt's bounds (instead of ``response.read()``)."""
-    if _already_read(call, response):
-        return
-    reader = BodyReader(response.headers)
-    for chunk in response.iter_raw():
-        stop = call.body_stops(reader.feed(chunk), response)
+class _BoundedBody(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response's body as httpx reads it: decoded here within the cap and the attempt's time.
+
+    httpx's own decoders have no bound on their output, so ``_reading`` hides the
+    ``Content-Encoding`` from httpx while this stream hands it the decoded body.
+    """
+
+    def __init__(self, call: Call, response: httpx.Response) -> None:
+        self._call = call
+        self._response = response
+        self._raw = response.stream
+        self._reader = BodyReader(response.headers)
+
+    def _piece(self, raw: bytes) -> bytes | httpx.HTTPError | None:
+        # The decoded piece; None: stop, the rest is left unread; an error: raise it.
+        piece = self._reader.decode(raw)
+        stop = self._call.body_stops(len(piece), self._response)
         if stop is not None:
-            del reader, chunk  # a traceback with locals must not show a body echoing the secret
-            raise stop
-    response._content = reader.content()
+            return stop
+        return None if self._call.body_cut_off else piece
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._call.body_cut_off:
+            return
+        raw: Any = self._raw
+        for chunk in raw:
+            piece = self._piece(chunk)
+            del chunk  # a traceback with locals must not show a body echoing the secret
+            if isinstance(piece, Exception):
+                raise piece
+            if piece is None:
+                return
+            yield piece
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._call.body_cut_off:
+            return
+        raw: Any = self._raw
+        async for chunk in raw:
+            piece = self._piece(chunk)
+            del chunk  # a traceback with locals must not show a body echoing the secret
+            if isinstance(piece, Exception):
+                raise piece
+            if piece is None:
+                return
+            yield piece
+
+    def close(self) -> None:
+        raw: Any = self._raw
+        raw.close()
+
+    async def aclose(self) -> None:
+        raw: Any = self._raw
+        await raw.aclose()
+
+
+@contextmanager
+def _reading(call: Call, response: httpx.Response) -> Iterator[None]:
+    # Public API only: the body stream and the headers httpx picks its decoder from are
+    # swapped while httpx reads, then the headers are given back as they came.
+    headers = response.headers
+    response.stream = _BoundedBody(call, response)
+    if "content-encoding" in headers:
+        plain = headers.copy()
+        del plain["content-encoding"]
+        response.headers = plain
+    try:
+        yield
+    finally:
+        response.headers = headers
+
+
+def read_body(call: Call, response: httpx.Response) -> None:
+    """Read the body under the attempt's bounds (instead of a bare ``response.read()``)."""
+    if not _already_read(call, response):
+        with _reading(call, response):
+            response.read()
 
 
 async def aread_body(call: Call, response: httpx.Response) -> None:
     """``read_body`` for an async response."""
-    if _already_read(call, response):
-        return
-    reader = BodyReader(response.headers)
-    async for chunk in response.aiter_raw():
-        stop = call.body_stops(reader.feed(chunk), response)
-        if stop is not None:
-            del reader, chunk  # a traceback with locals must not show a body echoing the secret
-            raise stop
-    response._content = reader.content()
+    if not _already_read(call, response):
+        with _reading(call, response):
+            await response.aread()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import attrs
 import httpx
@@ -20,11 +20,12 @@ from ._clock import Clock, SystemClock
 from ._deprecation import DeprecationGate, DeprecationPolicy
 from ._models import DeprecationNotice, WechatAccessToken
 from ._operations import LEGACY, SUCCESSOR, Operation
+from ._pool import BoundedTransport, environment_proxy
 from ._retry import RetryPolicy, RetryRun, TokenBucket, longest_call
 from ._secret import Secret
 from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
-from ._socket_deadline import attempt_ends_at, bound_sync_transport
-from ._tls import check_tls_routes
+from ._socket_deadline import attempt_ends_at
+from ._tls import TLSRefused, TLSRoute
 from ._validation import check_bool
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
     _clock: Clock
     _deprecation: DeprecationGate
     _providers: ProviderRegistry[_ProviderT] | None
+    _tls: TLSRoute | None
 
     def __init__(
         self,
@@ -117,21 +119,28 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             pool_timeout=pool_timeout,
             max_connections=max_connections,
         )
-        if http_client is not None:
-            if not isinstance(http_client, self._http_type):
-                raise TypeError(
-                    f"http_client must be an httpx.{self._http_type.__name__}, "
-                    f"not {type(http_client).__name__}"
-                )
-            check_tls_routes(http_client, allow_custom_transport=allow_custom_transport)
-        http = (
-            self._http_type(limits=_limits(options.max_connections), follow_redirects=False)
-            if http_client is None
-            else http_client
-        )
-        if http_client is None and isinstance(http, httpx.Client):
-            bound_sync_transport(http)
+        if http_client is not None and not isinstance(http_client, self._http_type):
+            raise TypeError(
+                f"http_client must be an httpx.{self._http_type.__name__}, "
+                f"not {type(http_client).__name__}"
+            )
+        http = self._own_http(options) if http_client is None else http_client
         self._setup(options, http, owns_http=http_client is None, bucket=_bucket_for(retry))
+        # A caller's client is checked on every connection (see _tls); our own pools verify.
+        https = options.base_url.startswith("https://")
+        if http_client is not None and https:
+            self._tls = TLSRoute(allow_custom_transport=allow_custom_transport)
+
+    def _own_http(self, options: ClientOptions) -> _HttpT:
+        limits = _limits(options.max_connections)
+        if self._http_type is httpx.Client:
+            # The sync pool is our own (see _pool): its socket operations end with the attempt.
+            proxy = environment_proxy(httpx.URL(options.base_url))
+            own: Any = httpx.Client(
+                transport=BoundedTransport(limits, proxy), follow_redirects=False
+            )
+            return cast(_HttpT, own)
+        return self._http_type(limits=limits, follow_redirects=False)
 
     def _setup(
         self, options: ClientOptions, http: _HttpT, *, owns_http: bool, bucket: TokenBucket | None
@@ -143,6 +152,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         self._clock = SystemClock() if options.clock is None else options.clock
         self._deprecation = DeprecationGate(options.deprecated, options.on_deprecation)
         self._providers = None  # made by the first token_provider()
+        self._tls = None
 
     def __repr__(self) -> str:
         o = self._options
@@ -196,6 +206,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             owns_http=False,
             bucket=self._bucket if same_policy else _bucket_for(options.retry),
         )
+        derived._tls = self._tls
         return derived
 
     @property
@@ -219,6 +230,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             run,
             app_id=app_id,
             secret=app_secret,
+            tls=self._tls,
         )
 
     def _provider(
@@ -277,7 +289,8 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
             ``"error"`` (raise ``DeprecatedEndpointError`` before any request) or
             ``"migrate"`` (call the successor endpoint instead).
         http_client: Your own ``httpx.Client`` (not closed by ``close()``). TLS verification
-            must stay on for every route to ``https://`` (default transport, mounts, proxies).
+            must stay on for every route to ``https://`` (default transport, mounts, proxies):
+            each connection is checked when a call uses it (``AuthingTLSError`` otherwise).
         allow_insecure_http: Allow ``http://`` to a non-loopback host.
         on_deprecation: Called with each ``DeprecationNotice`` a response carries.
         clock: Time source and sleeper for retries (``authing_wechat.testing.FakeClock`` in
@@ -287,13 +300,13 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
             attempt's ``timeout`` starts once it has its connection.
         max_connections: Connections of the client's own pool, hence calls in flight at once;
             the rest wait up to ``pool_timeout``. Ignored with ``http_client``.
-        allow_custom_transport: Accept an ``http_client`` whose transport for ``https://`` is
-            not one of httpx's (so its TLS verification cannot be checked): you vouch that it
-            verifies certificates or never leaves the process.
+        allow_custom_transport: Hand the request to an ``http_client`` transport for
+            ``https://`` that is neither httpcore's nor in-process (so its TLS verification
+            cannot be checked): you vouch that it verifies certificates.
 
     Raises:
         ValueError: An argument has a value that cannot work (blank app id, ``http://`` to a
-            remote host, unknown brand or lang, non-positive timeout, unverified ``http_client``).
+            remote host, unknown brand or lang, non-positive timeout).
         TypeError: An argument has the wrong type.
     """
 
@@ -390,7 +403,7 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
             try:
                 # Every socket operation of our own pool ends by the attempt's end.
                 with attempt_ends_at(time.monotonic() + call.attempt_limit):
-                    response = self._http.send(request, stream=True)
+                    response = call.send(self._http.send, request)
                     try:
                         call.receiving(response)
                         read_body(call, response)
@@ -494,13 +507,17 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
                 async with asyncio.timeout(call.attempt_limit) as scope:
 
                     async def trace(name: str, info: dict[str, Any], scope: Any = scope) -> None:
-                        moved, seconds = call.connection_event(name)
+                        try:
+                            moved, seconds = call.connection_event(name, info)
+                        except TLSRefused as refused:
+                            await refused.aclose_stream()
+                            raise
                         if moved:
                             now = asyncio.get_running_loop().time()
                             scope.reschedule(None if seconds is None else now + seconds)
 
                     request.extensions["trace"] = trace
-                    response = await self._http.send(request, stream=True)
+                    response = await call.asend(self._http.send, request)
                     try:
                         call.receiving(response)
                         await aread_body(call, response)

@@ -2,8 +2,8 @@
 
 httpx's timeouts apply to each socket operation, so a server that sends its status line, its
 headers or its body one byte at a time never trips one. The asyncio client cancels the whole
-attempt instead; a thread cannot be cancelled, so the sync client's own pool runs on a network
-backend whose streams cut every read, write and connect to the time left before the attempt's
+attempt instead; a thread cannot be cancelled, so the sync client's own pool (``_pool``) runs on a
+network backend whose streams cut every read and connect to the time left before the attempt's
 end. The end is per thread: sync httpx does its I/O in the calling thread. Writes are left
 to httpx's own timeout (see ``_BoundedStream.write``).
 """
@@ -17,9 +17,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpcore
-import httpx
 
-__all__ = ["attempt_ends_at", "bound_sync_transport", "move_attempt_end"]
+__all__ = ["BoundedBackend", "attempt_ends_at", "move_attempt_end"]
 
 
 class _End(threading.local):
@@ -85,7 +84,10 @@ class _BoundedStream(httpcore.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
-class _BoundedBackend(httpcore.NetworkBackend):
+class BoundedBackend(httpcore.NetworkBackend):
+    """An httpcore network backend whose streams end every connect and read by the
+    attempt's end (``attempt_ends_at``); outside an attempt they are ``backend``'s own."""
+
     def __init__(self, backend: httpcore.NetworkBackend) -> None:
         self._backend = backend
 
@@ -112,14 +114,3 @@ class _BoundedBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)
-
-
-def bound_sync_transport(client: httpx.Client) -> None:
-    """Put the client's own default pool on the bounded backend (a no-op for other pools).
-
-    Only a pool this package made is changed, never a caller's ``http_client``.
-    """
-    pool = getattr(getattr(client, "_transport", None), "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.NetworkBackend) and not isinstance(backend, _BoundedBackend):
-        pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]

@@ -38,6 +38,7 @@ from ._models import WechatAccessToken
 from ._operations import Operation
 from ._secret import REDACTED, Secret, redact, redact_value
 from ._settings import ClientOptions
+from ._tls import TLSRefused
 
 __all__ = [
     "BodyTooLarge",
@@ -78,13 +79,14 @@ def build_request(
     )
 
 
-def redacted_copy(request: httpx.Request, secret: Secret) -> httpx.Request:
-    """``request`` as errors carry it: the app secret and ``Authorization`` replaced.
+def redacted_copy(request: httpx.Request, secret: Secret, content: bytes) -> httpx.Request:
+    """``request`` (whose body is ``content``) as errors carry it: the app secret and
+    ``Authorization`` replaced.
 
     Debuggers and error trackers read ``exc.request`` (and ``exc.response.request``); they
     see what was sent, but not the credentials.
     """
-    body = json.loads(request.content)
+    body = json.loads(content)
     plain = secret.reveal()
     if isinstance(body, dict):
         body = {key: REDACTED if value == plain else value for key, value in body.items()}
@@ -115,9 +117,15 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _http_error(response: httpx.Response, attempts: int) -> AuthingAPIError:
+def _http_error(response: httpx.Response, attempts: int, *, cut_off: bool) -> AuthingAPIError:
     """An HTTP error status: the envelope if the body has one, else the status alone."""
     status = response.status_code
+    reason = redact(response.reason_phrase) or "error"
+    if cut_off:
+        return AuthingAPIError(
+            f"HTTP {status} {reason} (body larger than {MAX_BODY_BYTES} bytes; not read)",
+            status_code=status, attempts=attempts, request=response.request, response=response,
+        )  # fmt: skip
     envelope: ErrorRespDto | None = None
     body = _json_object(response)
     if body is not None:
@@ -125,7 +133,6 @@ def _http_error(response: httpx.Response, attempts: int) -> AuthingAPIError:
             envelope = ErrorRespDto.from_dict(body)
         except _SHAPE_ERRORS:
             envelope = None
-    reason = redact(response.reason_phrase) or "error"
     if envelope is None:
         kind = "non-JSON body" if body is None else "body without the error envelope"
         message = f"HTTP {status} {reason} ({kind})"
@@ -147,8 +154,13 @@ def _http_error(response: httpx.Response, attempts: int) -> AuthingAPIError:
     )
 
 
-def read_token(response: httpx.Response, *, attempts: int) -> WechatAccessToken:
+def read_token(
+    response: httpx.Response, *, attempts: int, body_cut_off: bool = False
+) -> WechatAccessToken:
     """Turn a raw response into a token, or raise the error it stands for.
+
+    ``body_cut_off``: an error status's body was too large and left unread; the status
+    still decides.
 
     Raises:
         AuthingAPIError: An HTTP error status, or an envelope whose ``statusCode`` is not 200.
@@ -156,17 +168,17 @@ def read_token(response: httpx.Response, *, attempts: int) -> WechatAccessToken:
     """
     # Raised here, not where it was decided: the deciding frame holds the parsed body, which
     # may echo the secret, and a traceback with locals (error trackers) must not show it.
-    outcome = _classify(response, attempts)
+    outcome = _classify(response, attempts, body_cut_off)
     if isinstance(outcome, AuthingError):
         raise outcome
     return outcome
 
 
 def _classify(  # noqa: PLR0911 - one return for each way an answer can be wrong
-    response: httpx.Response, attempts: int
+    response: httpx.Response, attempts: int, body_cut_off: bool
 ) -> WechatAccessToken | AuthingError:
     if not 200 <= response.status_code < 300:
-        return _http_error(response, attempts)
+        return _http_error(response, attempts, cut_off=body_cut_off)
 
     def malformed(what: str, request_id: str | None = None) -> AuthingResponseError:
         return AuthingResponseError(
@@ -240,10 +252,18 @@ def _certificate_rejected(exc: BaseException) -> bool:
     return False
 
 
-def translate_transport_error(
-    exc: httpx.HTTPError, request: httpx.Request, *, attempts: int
+def translate_transport_error(  # noqa: PLR0911 - one return for each kind of failure
+    exc: httpx.HTTPError | TLSRefused, request: httpx.Request, *, attempts: int
 ) -> AuthingError:
-    """Map an httpx exception to ours; the original stays reachable as ``__cause__``."""
+    """Map an httpx exception (or a TLS refusal) to ours; the original stays reachable as
+    ``__cause__``."""
+    if isinstance(exc, TLSRefused):
+        return AuthingTLSError(
+            f"{request.method} {request.url}: http_client {exc}; authing-wechat sends the "
+            "WeChat app secret and refused to send it there (nothing of the body was sent)",
+            attempts=attempts,
+            request=request,
+        )
     # httpx's message may quote what the server sent (a header, a status line).
     detail = redact(str(exc)) or type(exc).__name__
     if isinstance(exc, BodyTooLarge):
