@@ -118,3 +118,39 @@ def test_the_client_does_not_import_the_provider_layer_until_a_provider_is_made(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert shown.split() == ["False", "True"]
+
+
+def test_importing_the_client_leaves_the_io_layer_for_the_first_client() -> None:
+    # The import budget (scripts/bench.py: at most 1.25x bare httpx): httpcore, h11, attrs and
+    # the generated package load with the first client, as httpx loads httpcore itself.
+    import subprocess
+    import sys
+
+    heavy = ("httpcore", "h11", "attrs", "authing_wechat_client", "authing_wechat._core._call")
+    code = (
+        "import sys\n"
+        "from authing_wechat import WechatTokenClient\n"
+        f"heavy = {heavy!r}\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "WechatTokenClient('https://x.authing.cn', 'app').close()\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert shown[0] == "[]"
+    assert shown[1] == str(sorted(heavy))
+
+
+def test_the_default_retry_policy_is_retry_policy() -> None:
+    import inspect
+
+    from authing_wechat import RetryPolicy, WechatTokenClient
+
+    default = inspect.signature(WechatTokenClient).parameters["retry"].default
+    assert repr(default) == "RetryPolicy()"
+    with WechatTokenClient("https://x.authing.cn", "app") as client:
+        assert client.retry == RetryPolicy()
+        assert isinstance(client.retry, RetryPolicy)
+    with WechatTokenClient("https://x.authing.cn", "app", retry=None) as client:
+        assert client.retry is None

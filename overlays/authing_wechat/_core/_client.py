@@ -12,20 +12,10 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
-import attrs
 import httpx
 
-from ._call import Call, aread_body, read_body
+from . import _io
 from ._clock import Clock, SystemClock
-from ._deprecation import DeprecationGate, DeprecationPolicy
-from ._models import DeprecationNotice, WechatAccessToken
-from ._operations import LEGACY, SUCCESSOR, Operation
-from ._pool import BoundedTransport, environment_proxy
-from ._retry import RetryPolicy, RetryRun, TokenBucket, longest_call
-from ._secret import Secret
-from ._settings import DEFAULT_RETRY, Brand, ClientOptions, check_credentials
-from ._socket_deadline import attempt_ends_at
-from ._tls import TLSRefused, TLSRoute
 from ._validation import check_bool
 
 if TYPE_CHECKING:
@@ -36,8 +26,17 @@ if TYPE_CHECKING:
     from authing_wechat._provider._providers import AsyncWechatTokenProvider, WechatTokenProvider
     from authing_wechat._provider._registry import ProviderRegistry
     from authing_wechat._provider._store import AsyncTokenStore, TokenStore
+
+    from ._call import Call
+    from ._deprecation import DeprecationGate, DeprecationPolicy
+    from ._models import DeprecationNotice, WechatAccessToken
+    from ._operations import Operation
+    from ._retry import RetryPolicy, TokenBucket
+    from ._secret import Secret
+    from ._settings import Brand, ClientOptions
+    from ._tls import TLSRoute
 else:
-    from ._deprecation import pep702_marker as deprecated
+    from ._pep702 import pep702_marker as deprecated
 
 __all__ = ["AsyncWechatTokenClient", "WechatTokenClient"]
 
@@ -50,6 +49,20 @@ class _Unchanged:
 
 
 _UNCHANGED: Any = _Unchanged()
+
+
+class _DefaultRetry:
+    """The default ``retry``, ``RetryPolicy()``: made with the first client.
+
+    A stand-in rather than the policy itself, so that importing the client does not import
+    attrs (a fifth of httpx's own import time) to build a default nobody may use.
+    """
+
+    def __repr__(self) -> str:
+        return "RetryPolicy()"
+
+
+_DEFAULT_RETRY: Any = _DefaultRetry()
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", "WechatTokenProvider", "AsyncWechatTokenProvider")
 
@@ -68,7 +81,7 @@ def _bucket_for(retry: RetryPolicy | None) -> TokenBucket | None:
     # One budget per client, shared by all its calls: a long outage drains it and the client
     # falls back to about one request per call instead of max_attempts.
     budget = None if retry is None else retry.budget
-    return None if budget is None else TokenBucket(budget)
+    return None if budget is None else _io.TokenBucket(budget)
 
 
 class _BaseClient(Generic[_HttpT, _ProviderT]):
@@ -93,7 +106,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         access_token: str | None = None,
         lang: str | None = None,
         timeout: float = 10.0,
-        retry: RetryPolicy | None = DEFAULT_RETRY,
+        retry: RetryPolicy | None = _DEFAULT_RETRY,
         deprecated: DeprecationPolicy = "warn",
         http_client: _HttpT | None = None,
         allow_insecure_http: bool = False,
@@ -104,7 +117,9 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         allow_custom_transport: bool = False,
     ) -> None:
         check_bool("allow_custom_transport", allow_custom_transport)
-        options = ClientOptions(
+        if retry is _DEFAULT_RETRY:
+            retry = _io.DEFAULT_RETRY
+        options = _io.ClientOptions(
             app_host=app_host,
             authing_app_id=authing_app_id,
             brand=brand,
@@ -129,15 +144,15 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         # A caller's client is checked on every connection (see _tls); our own pools verify.
         https = options.base_url.startswith("https://")
         if http_client is not None and https:
-            self._tls = TLSRoute(allow_custom_transport=allow_custom_transport)
+            self._tls = _io.TLSRoute(allow_custom_transport=allow_custom_transport)
 
     def _own_http(self, options: ClientOptions) -> _HttpT:
         limits = _limits(options.max_connections)
         if self._http_type is httpx.Client:
             # The sync pool is our own (see _pool): its socket operations end with the attempt.
-            proxy = environment_proxy(httpx.URL(options.base_url))
+            proxy = _io.environment_proxy(httpx.URL(options.base_url))
             own: Any = httpx.Client(
-                transport=BoundedTransport(limits, proxy), follow_redirects=False
+                transport=_io.BoundedTransport(limits, proxy), follow_redirects=False
             )
             return cast(_HttpT, own)
         return self._http_type(limits=limits, follow_redirects=False)
@@ -150,7 +165,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         self._owns_http = owns_http
         self._bucket = bucket
         self._clock = SystemClock() if options.clock is None else options.clock
-        self._deprecation = DeprecationGate(options.deprecated, options.on_deprecation)
+        self._deprecation = _io.DeprecationGate(options.deprecated, options.on_deprecation)
         self._providers = None  # made by the first token_provider()
         self._tls = None
 
@@ -197,6 +212,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         changes: dict[str, Any] = {
             name: value for name, value in given.items() if value is not _UNCHANGED
         }
+        import attrs  # noqa: PLC0415 - loaded by the settings already
+
         options = attrs.evolve(self._options, **changes)
         same_policy = options.retry is self._options.retry
         derived = object.__new__(type(self))
@@ -216,13 +233,15 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
 
     def _legacy_operation(self) -> Operation:
         """The operation a deprecated-method call goes to, after the deprecation policy."""
-        migrate = self._deprecation.use_deprecated(LEGACY.method, SUCCESSOR.method)
-        return SUCCESSOR if migrate else LEGACY
+        migrate = self._deprecation.use_deprecated(_io.LEGACY.method, _io.SUCCESSOR.method)
+        return _io.SUCCESSOR if migrate else _io.LEGACY
 
     def _start(self, operation: Operation, app_id: str, app_secret: Secret) -> Call:
-        check_credentials(app_id, app_secret)
-        run = RetryRun(self._options.retry, self._bucket, self._clock, operation=operation.method)
-        return Call(
+        _io.check_credentials(app_id, app_secret)
+        run = _io.RetryRun(
+            self._options.retry, self._bucket, self._clock, operation=operation.method
+        )
+        return _io.Call(
             self._options,
             self._deprecation,
             self._clock,
@@ -249,7 +268,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         from authing_wechat._provider._store import check_lock_timeout, store_key  # noqa: PLC0415
 
         timing = RefreshTiming(**margins)
-        check_credentials(app_id, app_secret)
+        _io.check_credentials(app_id, app_secret)
         if self._providers is None:
             self._providers = ProviderRegistry()
         options = self._options
@@ -263,7 +282,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         def build() -> _ProviderT:
             if store is not None:
                 check_lock_timeout(
-                    store, longest_refresh=longest_call(options.retry, options.timeout)
+                    store, longest_refresh=_io.longest_call(options.retry, options.timeout)
                 )
             return make(
                 fetch, app_id=app_id, timing=timing, clock=self._clock, store=store, key=key
@@ -328,9 +347,9 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
             AuthingConnectionError: No usable answer (``AuthingTimeoutError`` on timeouts).
             AuthingResponseError: A 2xx answer that is not the documented shape.
         """
-        secret = Secret(app_secret)
+        secret = _io.Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
-        return self._send(SUCCESSOR, app_id, secret)
+        return self._send(_io.SUCCESSOR, app_id, secret)
 
     # A literal, not a constant: type checkers read the message only from a literal.
     # category=None: the run-time warning is the deprecation policy's to give (or not).
@@ -345,7 +364,7 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         Warns with ``AuthingDeprecationWarning`` (``deprecated="warn"``), raises
         ``DeprecatedEndpointError`` (``"error"``) or calls the successor (``"migrate"``).
         """
-        secret = Secret(app_secret)
+        secret = _io.Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
         return self._send(self._legacy_operation(), app_id, secret)
 
@@ -384,12 +403,12 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
                 other settings exists.
             TypeError: An argument has the wrong type.
         """
-        secret = Secret(app_secret)
+        secret = _io.Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
         from authing_wechat._provider._providers import WechatTokenProvider  # noqa: PLC0415 - see the imports
 
         def fetch() -> WechatAccessToken:
-            return self._send(SUCCESSOR, app_id, secret)
+            return self._send(_io.SUCCESSOR, app_id, secret)
 
         return self._provider(WechatTokenProvider, fetch, app_id, secret, store=store,
                               refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
@@ -402,18 +421,18 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
             request.extensions["trace"] = call.trace
             try:
                 # Every socket operation of our own pool ends by the attempt's end.
-                with attempt_ends_at(time.monotonic() + call.attempt_limit):
+                with _io.attempt_ends_at(time.monotonic() + call.attempt_limit):
                     response = call.send(self._http.send, request)
                     try:
                         call.receiving(response)
-                        read_body(call, response)
+                        _io.read_body(call, response)
                     finally:
                         response.close()
             except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 self._clock.sleep(call.transport_failed(exc, request))
                 continue
             outcome = call.answered(response)
-            if isinstance(outcome, WechatAccessToken):
+            if isinstance(outcome, _io.WechatAccessToken):
                 return outcome
             self._clock.sleep(outcome)
 
@@ -450,9 +469,9 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
         self, *, app_id: str, app_secret: str
     ) -> WechatAccessToken:
         """Fetch the WeChat access token; see ``WechatTokenClient``'s method of the same name."""
-        secret = Secret(app_secret)
+        secret = _io.Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
-        return await self._send(SUCCESSOR, app_id, secret)
+        return await self._send(_io.SUCCESSOR, app_id, secret)
 
     # A literal, not a constant: type checkers read the message only from a literal.
     # category=None: the run-time warning is the deprecation policy's to give (or not).
@@ -465,7 +484,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
         self, *, app_id: str, app_secret: str
     ) -> WechatAccessToken:
         """Deprecated twin of ``get_wechat_mp_access_token_info()``; see the sync client."""
-        secret = Secret(app_secret)
+        secret = _io.Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
         return await self._send(self._legacy_operation(), app_id, secret)
 
@@ -485,12 +504,12 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
         ``AsyncRedisTokenStore(redis.asyncio.Redis(...))``. ``aclose()`` cancels its
         background refresh.
         """
-        secret = Secret(app_secret)
+        secret = _io.Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
         from authing_wechat._provider._providers import AsyncWechatTokenProvider  # noqa: PLC0415 - see the imports
 
         async def fetch() -> WechatAccessToken:
-            return await self._send(SUCCESSOR, app_id, secret)
+            return await self._send(_io.SUCCESSOR, app_id, secret)
 
         return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, store=store,
                               refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
@@ -509,7 +528,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
                     async def trace(name: str, info: dict[str, Any], scope: Any = scope) -> None:
                         try:
                             moved, seconds = call.connection_event(name, info)
-                        except TLSRefused as refused:
+                        except _io.TLSRefused as refused:
                             await refused.aclose_stream()
                             raise
                         if moved:
@@ -520,7 +539,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
                     response = await call.asend(self._http.send, request)
                     try:
                         call.receiving(response)
-                        await aread_body(call, response)
+                        await _io.aread_body(call, response)
                     finally:
                         await response.aclose()
             except TimeoutError:
@@ -532,7 +551,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
                 await self._clock.asleep(call.transport_failed(exc, request))
                 continue
             outcome = call.answered(response)
-            if isinstance(outcome, WechatAccessToken):
+            if isinstance(outcome, _io.WechatAccessToken):
                 return outcome
             await self._clock.asleep(outcome)
 

@@ -22,7 +22,6 @@ __all__ = [
     "DeprecationGate",
     "DeprecationPolicy",
     "parse_deprecation_headers",
-    "pep702_marker",
     "warn_at_caller",
 ]
 
@@ -35,21 +34,6 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 _SKIPPED_PREFIXES = (_PACKAGE_DIR,)
 _LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
 _REL = re.compile(r'rel\s*=\s*"?([^";]+)"?', re.IGNORECASE)
-
-
-def pep702_marker(message: str, /, *, category: None = None) -> Callable[[_F], _F]:
-    """Run-time stand-in for ``typing_extensions.deprecated(message, category=None)``.
-
-    With ``category=None`` that decorator only sets ``__deprecated__``; type checkers read the
-    real one (imported under ``TYPE_CHECKING``), and importing typing_extensions at run time
-    would cost more than a third of this package's import time.
-    """
-
-    def mark(function: _F) -> _F:
-        function.__deprecated__ = message  # type: ignore[attr-defined]
-        return function
-
-    return mark
 
 
 def warn_at_caller(message: str) -> None:

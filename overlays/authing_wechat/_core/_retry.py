@@ -15,7 +15,7 @@ import random
 import re
 import threading
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 import httpx
@@ -36,9 +36,12 @@ from ._validation import (
     seconds_validator,
 )
 
+if TYPE_CHECKING:
+    from ._retry_event import RetryEvent
+
 __all__ = [
+    "DEFAULT_RETRY",
     "RetryBudget",
-    "RetryEvent",
     "RetryPolicy",
     "RetryRun",
     "TokenBucket",
@@ -82,32 +85,6 @@ class RetryBudget:
 
     max_tokens: float = attrs.field(default=10.0, validator=_positive_number)
     token_ratio: float = attrs.field(default=0.1, validator=_positive_number)
-
-
-@attrs.frozen(kw_only=True)
-class RetryEvent:
-    """What an ``on_retry`` hook receives before each retry's sleep.
-
-    Attributes:
-        attempt: The 1-based attempt that just failed.
-        delay: The seconds the client will now sleep before the next attempt.
-        elapsed: Seconds since the call began, sleeps included.
-        reason: Why the attempt counts as retryable, such as ``"HTTP 503"``,
-            ``"envelope statusCode 500 in HTTP 200"``, ``"timeout"`` or ``"connection error"``.
-        http_status: The HTTP status of the failed attempt's response, or ``None`` when none
-            arrived.
-        error: The attempt's error. It holds no secret, so the event is safe to log.
-        operation: The client method being called, such as
-            ``"get_wechat_mp_access_token_info"``.
-    """
-
-    attempt: int
-    delay: float
-    elapsed: float
-    reason: str
-    http_status: int | None
-    error: AuthingError
-    operation: str = ""
 
 
 def _check_max_attempts(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -190,6 +167,10 @@ class RetryPolicy:
                 f"max_backoff ({self.max_backoff!r}) must be >= "
                 f"initial_backoff ({self.initial_backoff!r})"
             )
+
+
+# The clients' default policy: one object, shared (it is immutable).
+DEFAULT_RETRY = RetryPolicy()
 
 
 class TokenBucket:
@@ -530,6 +511,8 @@ class RetryRun:
             reason,
         )
         if policy.on_retry is not None:
+            from ._retry_event import RetryEvent  # noqa: PLC0415 - only for a hook, when one retries
+
             event = RetryEvent(
                 attempt=self._attempts,
                 delay=delay,

@@ -21,7 +21,7 @@ from ._body import ACCEPT_ENCODING
 from ._clock import Clock
 from ._deprecation import DEPRECATION_POLICIES, DeprecationPolicy
 from ._models import DeprecationNotice
-from ._retry import RetryPolicy
+from ._retry import DEFAULT_RETRY, RetryPolicy
 from ._secret import Secret
 from ._validation import (
     bool_validator,
@@ -30,7 +30,15 @@ from ._validation import (
     seconds_validator,
 )
 
-__all__ = ["BRANDS", "Brand", "ClientOptions", "check_credentials", "langs", "user_agent"]
+__all__ = [
+    "BRANDS",
+    "DEFAULT_RETRY",
+    "Brand",
+    "ClientOptions",
+    "check_credentials",
+    "langs",
+    "user_agent",
+]
 
 Brand = Literal["authing", "genauth"]
 BRANDS: tuple[Brand, ...] = ("authing", "genauth")
@@ -50,7 +58,6 @@ _BRAND_KWARGS: dict[str, tuple[str, str]] = {
     "authing": ("x_authing_app_id", "x_authing_lang"),
     "genauth": ("x_genauth_app_id", "x_genauth_lang"),
 }
-DEFAULT_RETRY = RetryPolicy()
 # DNS: labels of 1-63 characters, 253 in all (RFC 1035). Longer ones pass httpx's parser and
 # then fail at connect time, on every attempt, as a UnicodeError from the idna codec.
 _HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")

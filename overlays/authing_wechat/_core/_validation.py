@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import attrs
+if TYPE_CHECKING:  # the validators' signature only: importing the client does not import attrs
+    import attrs
 
 __all__ = [
     "MAX_SECONDS",
