@@ -184,7 +184,7 @@ def test_redis_killed_mid_run_costs_nothing_but_sharing() -> None:
         assert mock.request_count() == 1 + 3 * 2
         stats = on_all(workers, "stats")
         assert all(s["store_errors"] >= 1 for s in stats)
-        assert [s["warnings"] for s in stats] == [1, 1]  # one warning per outage
+        assert [s["store_warnings"] for s in stats] == [1, 1]  # one warning per outage
 
 
 def test_a_slow_refresher_cannot_overwrite_a_newer_token(
