@@ -40,7 +40,7 @@ def test_save_writes_only_a_newer_token_and_the_entry_expires_with_it(
     first = _token("a", expires_at=10_000.5, requested_at=2_800.25)
     assert store.save("k", first)
     assert store.load("k") == first
-    assert 0 < redis_client.pttl("t:k") <= 7_200_250
+    assert 0 < redis_client.pttl("t:{k}") <= 7_200_250
     assert not store.save("k", _token("older", 9_000, 2_900))  # expires sooner
     assert not store.save("k", _token("same", 10_000.5, 2_700))  # asked for earlier
     assert store.load("k") == first
@@ -62,7 +62,7 @@ def test_discard_deletes_only_the_token_reported(redis_client: redis.Redis) -> N
 
 def test_an_unreadable_entry_is_a_miss_and_is_replaced(redis_client: redis.Redis) -> None:
     store = RedisTokenStore(redis_client, prefix="t")
-    redis_client.set("t:k", b"not json")
+    redis_client.set("t:{k}", b"not json")
     assert store.load("k") is None
     assert store.save("k", _token("a", 10_000, 5_000))
     assert store.load("k") is not None
@@ -75,14 +75,14 @@ def test_the_lock_is_exclusive_and_an_expired_holder_cannot_release_the_next_one
     held = store.try_lock("k")
     assert held is not None
     assert store.try_lock("k") is None
-    assert 0 < redis_client.pttl("t:k:lock") <= 30_000
-    redis_client.delete("t:k:lock")  # as if it had expired
+    assert 0 < redis_client.pttl("t:{k}:lock") <= 30_000
+    redis_client.delete("t:{k}:lock")  # as if it had expired
     successor = store.try_lock("k")
     assert successor is not None
     held.release()  # compare-and-delete: not its lock any more
-    assert redis_client.exists("t:k:lock")
+    assert redis_client.exists("t:{k}:lock")
     successor.release()
-    assert not redis_client.exists("t:k:lock")
+    assert not redis_client.exists("t:{k}:lock")
 
 
 def test_the_async_store_follows_the_same_rules(redis_server: RedisServer) -> None:
@@ -123,7 +123,7 @@ def test_two_providers_share_one_token_and_no_secret_reaches_redis(
     assert len(keys) == 2
     dump = " ".join(keys + [str(redis_client.get(key)) for key in keys])
     assert SECRET not in dump
-    assert "authing-wechat:token:127.0.0.1:authing-app:wx1:" in dump
+    assert "authing-wechat:{token:127.0.0.1:authing-app:wx1:" in dump
 
 
 def test_the_store_key_names_the_app_and_fingerprints_the_secret() -> None:
