@@ -1,7 +1,9 @@
-"""The README's recipes, run as a user would: its own text, in a temporary project, as subprocesses.
+"""The recipes of the README and of the guides it sends readers to, run as a user would: their
+own text, in a temporary project, as subprocesses.
 
-Each test reads the code block it checks from ``README.md``, so a recipe edited there is the
-recipe tested here. The user's project sees the package as installed in this venv; pytest runs
+Each test reads the code block it checks from ``README.md`` or the guide page, so a recipe
+edited there is the recipe tested here (``tests/test_docs_examples.py`` runs every Python block
+of the docs as well; these tests check what the blocks promise, line by line). The user's project sees the package as installed in this venv; pytest runs
 without this repository's own dev-only pytest plugins (a user's project would not have them,
 and they cost seconds of start-up each), but with ours, loaded from its entry point.
 """
@@ -17,7 +19,10 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+CLIENT_GUIDE = ROOT / "docs" / "guide" / "client.md"
+TESTING_GUIDE = ROOT / "docs" / "guide" / "testing.md"
 BIN = Path(sys.executable).parent
 # What a user's environment would not have: this repository's dev-only pytest plugins.
 USER_PYTEST = (
@@ -43,13 +48,13 @@ MAIN = "import myapp\n\nprint(myapp.fetch())\n"
 TEST_MODULE = "import myapp\n\n\ndef test_fetch() -> None:\n    assert myapp.fetch()\n"
 
 
-def readme_blocks(section: str, language: str) -> list[str]:
-    """The fenced ``language`` blocks under the README heading ``section`` (any level)."""
+def readme_blocks(section: str, language: str, page: Path = README) -> list[str]:
+    """The fenced ``language`` blocks under the heading ``section`` (any level) of ``page``."""
     blocks: list[str] = []
     level = 0  # the section heading's level while inside the section, else 0
     fenced: list[str] | None = None  # lines of the code block being read, if any
     in_block = False  # inside a code block, where "# comment" is not a heading
-    for line in README.read_text(encoding="utf-8").splitlines(keepends=True):
+    for line in page.read_text(encoding="utf-8").splitlines(keepends=True):
         if line.startswith("```"):
             if in_block and fenced is not None:
                 blocks.append("".join(fenced))
@@ -100,7 +105,7 @@ DEPRECATED = "AuthingDeprecationWarning: get_wechat_mp_access_token() calls a de
 
 
 def test_the_pyproject_recipe_fails_pytest_and_mypy_on_deprecated_use(project: Path) -> None:
-    (toml,) = readme_blocks("Deprecation", "toml")
+    (toml,) = readme_blocks("Deprecation", "toml", CLIENT_GUIDE)
     (project / "pyproject.toml").write_text(toml)
 
     tests = run("pytest -q", project)
@@ -116,7 +121,7 @@ def test_the_pyproject_recipe_fails_pytest_and_mypy_on_deprecated_use(project: P
 
 
 def test_the_command_line_recipes_fail_on_deprecated_use(project: Path) -> None:
-    (block,) = readme_blocks("Deprecation", "sh")
+    (block,) = readme_blocks("Deprecation", "sh", CLIENT_GUIDE)
     lines = commands(block)
     assert lines == [
         "pytest -W error::authing_wechat.AuthingDeprecationWarning",
@@ -132,8 +137,8 @@ def test_the_command_line_recipes_fail_on_deprecated_use(project: Path) -> None:
     assert script.stdout == ""
 
 
-def test_pythons_own_w_option_cannot_name_the_class_as_the_readme_warns(project: Path) -> None:
-    text = " ".join(README.read_text(encoding="utf-8").split())
+def test_pythons_own_w_option_cannot_name_the_class_as_the_guide_warns(project: Path) -> None:
+    text = " ".join(CLIENT_GUIDE.read_text(encoding="utf-8").split())
     trap = "python -W error::authing_wechat.AuthingDeprecationWarning -m pytest"
     assert f"`{trap}` prints `Invalid -W option ignored` and passes" in text
     result = run(trap, project)
@@ -158,7 +163,7 @@ def test_the_warning_is_hidden_in_an_applications_modules_unless_asked_for(
 
 
 def test_simplefilter_in_code_fails_the_call(project: Path) -> None:
-    text = README.read_text(encoding="utf-8")
+    text = " ".join(CLIENT_GUIDE.read_text(encoding="utf-8").split())
     recipe = 'warnings.simplefilter("error", AuthingDeprecationWarning)'
     assert f"`{recipe}` works" in text
     (project / "strict.py").write_text(
@@ -171,21 +176,25 @@ def test_simplefilter_in_code_fails_the_call(project: Path) -> None:
 
 
 def test_the_pytest_plugin_example_passes_under_w_error(tmp_path: Path) -> None:
-    (example,) = readme_blocks("Contract tests in your CI", "python")
+    (example,) = readme_blocks("With the pytest plugin", "python", TESTING_GUIDE)
     (tmp_path / "test_example.py").write_text(example)
     result = run("pytest -W error -q", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
 
 
-@pytest.mark.parametrize("index", [0, 1])
-def test_the_calling_wechat_recipes_run(tmp_path: Path, index: int) -> None:
-    blocks = readme_blocks(
-        "Calling WeChat: `WechatAuth`, wechatpy, and what a rejected token means", "python"
-    )
-    assert len(blocks) == 3
-    # The wechatpy block goes on from the first one (its provider), as a reader's script would.
-    script = blocks[0] + blocks[2] if index == 0 else blocks[1]
-    (tmp_path / "recipe.py").write_text(script)
+def test_the_readmes_calling_wechat_recipe_runs_and_its_snippet_is_python(tmp_path: Path) -> None:
+    import ast
+
+    snippet, recipe = readme_blocks("Calling WeChat", "python")
+    ast.parse(snippet)  # the production lines: they need api.weixin.qq.com and a provider
+    (tmp_path / "recipe.py").write_text(recipe)
     result = run("python -W error recipe.py", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_readme_is_read_in_minutes_and_links_only_to_what_is_here() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 200
+    for target in re.findall(r"\]\(((?:docs/|CHANGELOG)[^)#]*)", text):
+        assert (ROOT / target).exists(), target
