@@ -3,9 +3,10 @@ own text, in a temporary project, as subprocesses.
 
 Each test reads the code block it checks from ``README.md`` or the guide page, so a recipe
 edited there is the recipe tested here (``tests/test_docs_examples.py`` runs every Python block
-of the docs as well; these tests check what the blocks promise, line by line). The user's project sees the package as installed in this venv; pytest runs
-without this repository's own dev-only pytest plugins (a user's project would not have them,
-and they cost seconds of start-up each), but with ours, loaded from its entry point.
+of the docs as well; these tests check what the blocks promise, line by line). The user's
+project sees the package as installed in this venv; pytest runs without this repository's own
+dev-only pytest plugins (a user's project would not have them, and they cost seconds of
+start-up each), but with ours, loaded from its entry point.
 """
 
 from __future__ import annotations

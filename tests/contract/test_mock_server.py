@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -305,7 +306,14 @@ def test_the_cli_takes_a_cloud_credentials_the_varied_mode_and_a_request_log() -
         assert other_cloud.status_code == 400
         process.send_signal(signal.SIGTERM)
         _, log = process.communicate(timeout=10)
-    assert log.splitlines() == [f"POST {SUCCESSOR_PATH} -> {s}" for s in [200] * 8 + [401, 400]]
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"  # ISO 8601, UTC, milliseconds
+    lines = log.splitlines()
+    assert all(re.fullmatch(stamp + " .*", line) for line in lines), lines
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        f"POST {SUCCESSOR_PATH} -> {s}" for s in [200] * 8 + [401, 400]
+    ]
+    first = datetime.strptime(lines[0].split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert abs(first.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds() < 600
     assert "cli-secret" not in log
 
 

@@ -19,6 +19,8 @@ from ._demo import add_demo_command
 from ._token import EXIT_INTERRUPTED, EXIT_USAGE, add_token_command, report_failure
 
 if TYPE_CHECKING:
+    import logging
+
     from authing_wechat.testing import FaultSpec
 
 __all__ = ["build_parser", "main"]
@@ -81,6 +83,17 @@ _NOT_ON_THE_COMMAND_LINE = (
     "(WECHAT_APP_SECRET) or from standard input (--app-secret-stdin), never from the command "
     "line, where every user of the machine can read it (ps)"
 )
+
+
+def _request_line_formatter() -> logging.Formatter:
+    """``2026-12-02T01:23:45.678Z POST /api/v3/... -> 200``: UTC, to the millisecond, so that
+    the mock's lines line up with a client's logs whatever their time zones."""
+    import logging  # noqa: PLC0415 - only with --log-requests
+    import time  # noqa: PLC0415
+
+    formatter = logging.Formatter("%(asctime)s.%(msecs)03dZ %(message)s", "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    return formatter
 
 
 class _UsageError(Exception):
@@ -239,7 +252,7 @@ def _add_mock_server(subcommands: Any) -> None:
     add(
         "--log-requests",
         action="store_true",
-        help="print one line per request on stderr (method, path, status, fault)",
+        help="print one line per request on stderr (UTC time, method, path, status, fault)",
     )
     parser.set_defaults(handler=_run_mock_server)
 
@@ -261,7 +274,9 @@ def _run_mock_server(args: argparse.Namespace) -> int:
         server.add_fault(spec.path, spec.fault, times=spec.times)
     if args.log_requests:
         log = logging.getLogger("authing_wechat.testing")
-        log.addHandler(logging.StreamHandler(sys.stderr))
+        lines = logging.StreamHandler(sys.stderr)
+        lines.setFormatter(_request_line_formatter())
+        log.addHandler(lines)
         log.setLevel(logging.INFO)
     stop = threading.Event()
 
