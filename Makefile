@@ -21,8 +21,8 @@ PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist load
 # tests marked one_python; so unit, integrations, hardening, generation, packaging, the README
 # and docs examples, the demo and the Redis server itself (it installs on every Python). The
 # whole suite on each would not fit make test's 5 minutes on 2 cores.
-OTHER_PYTEST_ARGS ?= --ignore=tests/contract --ignore=tests/fleet/test_fleet.py \
-	--ignore=tests/fleet/test_redis_store.py -m 'not one_python'
+OTHER_PYTEST_ARGS ?= --ignore=tests/contract $(addprefix --ignore=tests/fleet/test_,$(addsuffix .py,\
+	fleet redis_store redis_bounds redis_cluster)) -m 'not one_python'
 
 .PHONY: venv node test $(addprefix test-,$(OTHER_PYTHONS)) lint typecheck spec-check regenerate demo bench fuzz lock clean
 
