@@ -12,6 +12,8 @@ Targets (exit status 1 if the per-call ratio misses its bound):
   ``httpx.Client`` POST of the same body (reading the JSON too): at most 1.25, aim 1.10;
 - async, 100 concurrent callers: calls per second against bare ``httpx.AsyncClient``;
 - a cached ``provider.get()`` in ns/op; 1,000 concurrent getters make 1 upstream request;
+- a FRESH ``get()`` in ns/op with the OpenTelemetry API importable (no SDK: its no-op
+  instruments) and without it, in fresh interpreters, interleaved: the ratio aims at 1.0;
 - ``from authing_wechat import WechatTokenClient`` against ``import httpx`` in a fresh
   interpreter of a venv holding only the runtime dependencies (no httpx CLI extras): at most
   1.25x (``import authing_wechat`` alone loads nothing until used).
@@ -218,6 +220,49 @@ def provider_figures(getters: int) -> dict[str, Any]:
     }
 
 
+# A FRESH get() in a fresh interpreter: ns/op of the best of a few timings of 200,000 calls.
+_FRESH_PROBE = """
+import sys, time
+if sys.argv[1] == "without":
+    sys.modules["opentelemetry"] = None  # the API not installed
+from datetime import UTC, datetime, timedelta
+from authing_wechat import WechatAccessToken, WechatTokenProvider
+from authing_wechat._core._clock import SystemClock
+from authing_wechat._provider._metrics import current_metrics
+from authing_wechat._provider._refresh import RefreshTiming
+
+def fetch():
+    return WechatAccessToken(access_token="t", expires_at=datetime.now(UTC) + timedelta(hours=2))
+
+provider = WechatTokenProvider(fetch, app_id="wx1", timing=RefreshTiming(), clock=SystemClock())
+provider.get()
+best = float("inf")
+for _ in range(5):
+    start = time.perf_counter()
+    for _ in range(200_000):
+        provider.get()
+    best = min(best, (time.perf_counter() - start) / 200_000 * 1e9)
+print(type(current_metrics()).__name__, best)
+"""
+
+
+def otel_fresh_figures(rounds: int) -> dict[str, Any]:
+    """FRESH ``get()`` ns/op with the OpenTelemetry API (no SDK) and without it, interleaved."""
+    samples: dict[str, list[float]] = {"with": [], "without": []}
+    for _ in range(rounds):
+        for condition in ("with", "without"):
+            out = subprocess.run(
+                [sys.executable, "-c", _FRESH_PROBE, condition],
+                capture_output=True, text=True, check=True,
+            ).stdout.split()  # fmt: skip
+            expected = "OtelMetrics" if condition == "with" else "Metrics"
+            if out[0] != expected:
+                raise RuntimeError(f"{condition} the API, the provider recorded to {out[0]}")
+            samples[condition].append(float(out[1]))
+    with_api, without = statistics.median(samples["with"]), statistics.median(samples["without"])
+    return {"with_api_ns": with_api, "without_api_ns": without, "ratio": with_api / without}
+
+
 @contextmanager
 def runtime_only_python() -> Iterator[Path]:
     """A throwaway venv holding only the runtime dependencies (``requirements/runtime.lock``),
@@ -299,6 +344,9 @@ def table(results: dict[str, Any]) -> str:
          "-", "-", "1"),
         (f"{pv['threads']} concurrent getters (threads)",
          f"{pv['thread_upstream_requests']} request(s)", "-", "-", "1"),
+        ("FRESH get(), OTel API without SDK", f"{results['otel']['with_api_ns']:.0f} ns",
+         f"{results['otel']['without_api_ns']:.0f} ns (no API)", f"{results['otel']['ratio']:.2f}x",
+         "about 1.0"),
         ("import the client", f"{im['authing_wechat_ms']:.1f} ms", f"{im['httpx_ms']:.1f} ms",
          f"{im['import_ratio']:.2f}x", f"aim <= {IMPORT_AIM}"),
     ]  # fmt: skip
@@ -320,7 +368,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--import-only", action="store_true", help="only the import figures (about 10 s)"
     )
+    parser.add_argument(
+        "--otel-only", action="store_true", help="only the OpenTelemetry figures (about 10 s)"
+    )
     args = parser.parse_args(argv)
+    if args.otel_only:
+        print(json.dumps(otel_fresh_figures(3 if args.quick else 7), indent=2))
+        return 0
     if args.import_only:
         im = import_times(5 if args.quick else 15)
         print(json.dumps(im, indent=2))
@@ -333,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     results["provider"] = provider_figures(1000)
     results["provider_refresh"] = _bench_provider.run(quick=args.quick)
+    results["otel"] = otel_fresh_figures(3 if args.quick else 7)
     results["import"] = import_times(5 if args.quick else 15)
     results["machine"] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
     print(table(results))

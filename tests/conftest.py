@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import pytest
 
 from tests._support import Driver
+
+if TYPE_CHECKING:
+    from tests._metrics_support import Recorded
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -16,3 +22,11 @@ def driver(request: pytest.FixtureRequest) -> Driver:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def recorded() -> Iterator[Recorded]:
+    """The metrics recorded by the providers this test makes (its own meter provider)."""
+    from tests._metrics_support import recording
+
+    yield from recording()

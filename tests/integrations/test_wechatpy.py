@@ -16,6 +16,7 @@ from authing_wechat.testing import run_fake_wechat_server
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
+from tests._metrics_support import Recorded
 from tests._wechat_support import APP_ID, WechatWorld
 
 
@@ -74,6 +75,17 @@ def test_a_rejection_is_one_invalidation_and_one_resend(
     assert world.wechat.requests[1].access_token not in (None, first)
     assert world.provider.stats().invalidations == 1
     assert world.wechat.request_count("/cgi-bin/token") == 0  # never fetched from WeChat
+
+
+def test_a_rejection_is_counted_by_errcode(
+    recorded: Recorded, world: WechatWorld, client: AuthingWeChatClient
+) -> None:
+    world.token()
+    world.wechat.rotate(APP_ID)
+    assert client.user.get("o1")["openid"] == "o1"
+    assert recorded.points("authing_wechat.wechat.rejections") == [
+        ({"app_id": APP_ID, "errcode": 40001}, 1)
+    ]
 
 
 @pytest.mark.parametrize("errcode", [40001, 40014, 42001])

@@ -30,6 +30,7 @@ from authing_wechat._core._clock import Clock
 from authing_wechat._core._errors import AuthingResponseError
 from authing_wechat._core._models import WechatAccessToken
 
+from ._metrics import Metrics
 from ._refresh import Refreshed, failure_backoff
 from ._store import AsyncStoreLock, AsyncTokenStore, StoredToken, StoreLock, TokenStore
 
@@ -239,12 +240,14 @@ class StoreGuard:
 
     Args:
         clock: For the skip deadlines.
-        app_id: The WeChat app id, for log lines.
+        app_id: The WeChat app id, for log lines and metrics.
+        metrics: Where store errors are counted, by step.
     """
 
-    def __init__(self, clock: Clock, app_id: str) -> None:
+    def __init__(self, clock: Clock, app_id: str, metrics: Metrics | None = None) -> None:
         self._clock = clock
         self._app_id = app_id
+        self._metrics: Metrics = Metrics() if metrics is None else metrics
         self._skip_until = float("-inf")
         self._failures = 0
         self.errors = 0
@@ -263,6 +266,7 @@ class StoreGuard:
         self._failures += 1
         skip = failure_backoff(self._failures, _MAX_STORE_SKIP)
         self._skip_until = self._clock.monotonic() + skip
+        self._metrics.store_failed(self._app_id, type(step).__name__.lower())
         logger.log(
             logging.WARNING if self._failures == 1 else logging.DEBUG,
             "the token store failed (%s in %s: %s); the provider of %s asks Authing alone and "

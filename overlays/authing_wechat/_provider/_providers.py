@@ -27,6 +27,7 @@ from ._fleet import (
     refresh_steps,
     run_refresh,
 )
+from ._metrics import current_metrics
 from ._refresh import (
     Decision,
     FastPath,
@@ -82,7 +83,9 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         self._clock = clock
         self._store: _StoreT | None = store
         self._key = key
-        self._guard = StoreGuard(clock, app_id)
+        # The instruments current when the provider is made (made with the first provider).
+        self._metrics = current_metrics()
+        self._guard = StoreGuard(clock, app_id, self._metrics)
         self._closed = False
         # The FRESH path is every WeChat call's cost: time.time itself rather than a method
         # around it, and the token read from this object rather than through the rule.
@@ -95,6 +98,7 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
             new_signal=self._new_signal,
             publish=self._publish,
             app_id=app_id,
+            metrics=self._metrics,
         )
         _LIVE.add(self)
 

@@ -39,6 +39,8 @@ from authing_wechat._core._errors import AuthingError, WechatTokenRejectedError
 from authing_wechat._core._models import WechatAccessToken
 from authing_wechat._core._validation import check_bool, seconds_validator
 
+from ._metrics import Metrics
+
 __all__ = [
     "Decision",
     "FastPath",
@@ -127,6 +129,7 @@ class Flight(Generic[_SignalT]):
     local_expires: float  # epoch seconds of the cached token when it started (-inf: none)
     rejected: frozenset[str]  # access tokens invalidated here, never taken from the store
     signal: _SignalT
+    started: float = 0.0  # monotonic, for the refresh duration metric
     outcome: Refreshed | BaseException | None = None
     worker: Any = None  # the thread or task running it, kept referenced
 
@@ -241,7 +244,9 @@ class RefreshRule(Generic[_SignalT]):
         new_signal: Makes the waiting primitive of a new flight.
         publish: Called (under the lock) with each new ``FastPath`` for the provider's
             lock-free FRESH path.
-        app_id: The WeChat app id, for log lines.
+        app_id: The WeChat app id, for log lines and metrics.
+        metrics: Where refreshes and invalidations are recorded; it also reads ``served()``
+            and ``seconds_left()`` when metrics are collected.
     """
 
     def __init__(
@@ -253,8 +258,10 @@ class RefreshRule(Generic[_SignalT]):
         new_signal: Callable[[], _SignalT],
         publish: Callable[[FastPath], None],
         app_id: str,
+        metrics: Metrics | None = None,
     ) -> None:
         self.timing = timing
+        self._metrics: Metrics = Metrics() if metrics is None else metrics
         self._publish = publish
         self._time = time
         self._monotonic = monotonic
@@ -286,6 +293,7 @@ class RefreshRule(Generic[_SignalT]):
             "background": {"upstream": 0, "store": 0, "failed": 0},
             "blocking": {"upstream": 0, "store": 0, "failed": 0},
         }
+        self._metrics.watch(self)
 
     def after_fork(self) -> None:
         """Forget any refresh in flight and take a new lock (in a forked child, or at start).
@@ -348,6 +356,7 @@ class RefreshRule(Generic[_SignalT]):
         self._last_start = self._monotonic()
         self._flight = Flight(
             mode=mode,
+            started=self._last_start,
             local_expires=self._expires if self._token is not None else -math.inf,
             rejected=frozenset(self._rejected),
             signal=self._new_signal(),
@@ -387,6 +396,14 @@ class RefreshRule(Generic[_SignalT]):
                 backoff = failure_backoff(self._failures, self.timing.min_refresh_interval)
                 self._retry_at = self._monotonic() + backoff
                 left = self._expires - self._time() if self._token is not None else 0.0
+            seconds = self._monotonic() - flight.started
+        self._metrics.refreshed(
+            self._app_id,
+            mode=flight.mode,
+            seconds=seconds,
+            source=outcome.source if isinstance(outcome, Refreshed) else None,
+            error=None if isinstance(outcome, Refreshed) else type(outcome).__qualname__,
+        )
         if isinstance(outcome, Refreshed):
             logger.debug("refreshed the WeChat access token of %s (from %s)", self._app_id,
                          outcome.source)  # fmt: skip
@@ -498,7 +515,8 @@ class RefreshRule(Generic[_SignalT]):
             self._token, self._expires = None, -math.inf
             self._publish((None, -math.inf, self.fresh_served))
             self._invalidations += 1
-            return True
+        self._metrics.invalidated(self._app_id)
+        return True
 
     def _refuse(self, access_token: str) -> None:
         if access_token not in self._refused:
@@ -509,12 +527,27 @@ class RefreshRule(Generic[_SignalT]):
         with self._lock:
             return self._flight
 
+    def served(self) -> Mapping[TokenState, int]:
+        """``get()`` calls that returned a token, by the state they found."""
+        with self._lock:
+            return MappingProxyType(self._served_now())
+
+    def _served_now(self) -> dict[TokenState, int]:
+        served = dict(self._served)
+        # Reading the lock-free counter advances it: each read is subtracted again.
+        served[TokenState.FRESH] += next(self.fresh_served) - self._stats_reads
+        self._stats_reads += 1
+        return served
+
+    def seconds_left(self) -> float | None:
+        """Seconds until the cached token expires (negative once it has); ``None`` without one."""
+        with self._lock:
+            return None if self._token is None else self._expires - self._time()
+
     def stats(self, *, store_errors: int = 0, store_skips: int = 0) -> ProviderStats:
         """A frozen snapshot of the counters and the cached token's state."""
         with self._lock:
-            served = dict(self._served)
-            served[TokenState.FRESH] += next(self.fresh_served) - self._stats_reads
-            self._stats_reads += 1
+            served = self._served_now()
             token = self._token
             return ProviderStats(
                 state=self._state(self._time()),

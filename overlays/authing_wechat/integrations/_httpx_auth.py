@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote_plus
 import httpx
 
 from authing_wechat._core._errors import WechatTokenRejectedError
+from authing_wechat._provider._metrics import metrics_of
 
 from ._rejection import (
     TokenRejection,
@@ -216,6 +217,7 @@ class _Exchange:
         # happens, so a hundred callers meeting one bad token cause one refresh.
         self._provider.invalidate(token, rejected=True)
         app_id = self._provider.app_id
+        metrics_of(self._provider).rejected(app_id, rejection.errcode)
         if self._attempts >= 2:
             raise rejection_error(app_id, rejection, resent=True, attempts=self._attempts,
                                   request=response.request, response=response)  # fmt: skip

