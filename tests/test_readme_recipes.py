@@ -184,14 +184,54 @@ def test_the_pytest_plugin_example_passes_under_w_error(tmp_path: Path) -> None:
     assert "1 passed" in result.stdout
 
 
-def test_the_readmes_calling_wechat_recipe_runs_and_its_snippet_is_python(tmp_path: Path) -> None:
-    import ast
-
-    snippet, recipe = readme_blocks("Calling WeChat", "python")
-    ast.parse(snippet)  # the production lines: they need api.weixin.qq.com and a provider
+def test_the_readmes_calling_wechat_recipe_runs(tmp_path: Path) -> None:
+    _, recipe = readme_blocks("Calling WeChat", "python")
     (tmp_path / "recipe.py").write_text(recipe)
     result = run("python -W error recipe.py", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_readmes_production_lines_run_against_stand_ins(tmp_path: Path) -> None:
+    # The first call, the provider on Redis and the WeChat call, as the README has them, with
+    # its placeholders pointed at the mock Authing, a throwaway Redis and the fake WeChat.
+    from authing_wechat.testing import (
+        FakeWechatServer,
+        MockAuthingServer,
+        run_fake_wechat_server,
+        run_mock_server,
+    )
+    from authing_wechat.testing._redis_server import find_redis_server, run_redis_server
+
+    if find_redis_server() is None:
+        pytest.skip("no redis-server or valkey-server binary (install the dev dependencies)")
+    (first_call,) = readme_blocks("A first call", "python")
+    (provider,) = readme_blocks("The provider: a cached token for every WeChat call", "python")
+    wechat_call, _ = readme_blocks("Calling WeChat", "python")
+    authing = MockAuthingServer()
+    with (
+        run_mock_server(authing) as mock,
+        run_fake_wechat_server(FakeWechatServer(authing)) as wechat,
+        run_redis_server() as redis_server,
+    ):
+        script = "\n".join([
+            first_call,
+            provider,
+            wechat_call,
+            'assert answer.json()["errcode"] == 0, answer.text',
+            "assert provider.stats().blocking.upstream == 1",
+            "client.close()",
+        ])  # fmt: skip
+        for placeholder, stand_in in {
+            "https://<your-app>.authing.cn": mock.url,
+            "redis://redis.internal:6379/0": redis_server.url,
+            "https://api.weixin.qq.com": wechat.url,
+        }.items():
+            assert placeholder in script
+            script = script.replace(placeholder, stand_in)
+        (tmp_path / "production.py").write_text(script)
+        result = run("python -W error production.py", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert authing.request_count() == 2  # the first call, and the provider's one refresh
 
 
 def test_the_readme_is_read_in_minutes_and_links_only_to_what_is_here() -> None:
