@@ -105,6 +105,7 @@ def project(tmp_path: Path) -> Path:
 DEPRECATED = "AuthingDeprecationWarning: get_wechat_mp_access_token() calls a deprecated endpoint"
 
 
+@pytest.mark.one_python  # mypy's verdict on the same code: the same on every Python
 def test_the_pyproject_recipe_fails_pytest_and_mypy_on_deprecated_use(project: Path) -> None:
     (toml,) = readme_blocks("Deprecation", "toml", CLIENT_GUIDE)
     (project / "pyproject.toml").write_text(toml)

@@ -174,6 +174,7 @@ def test_no_deprecation_headers_no_notice() -> None:
     assert parse_deprecation_headers(headers, DEPRECATED_PATH) is None
 
 
+@pytest.mark.one_python  # mypy's verdict on the same code: the same on every Python
 def test_type_checkers_flag_deprecated_calls(tmp_path: Path) -> None:
     from mypy import api
 
