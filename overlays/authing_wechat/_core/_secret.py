@@ -50,6 +50,22 @@ _LIVE_LOCK = threading.Lock()
 # be weakly referenced; a token is useless two hours after it was issued, so a bounded window
 # of the latest ones is enough (a process serving many WeChat apps holds one or two each).
 _TOKENS: collections.deque[str] = collections.deque(maxlen=256)
+
+
+class _Forms:
+    """The values ``redact`` searches for, made again only after one was added.
+
+    Every call redacts what the server echoed, so the set is not rebuilt on each: a value
+    added bumps ``version``; a secret that dies stays in the set until the next rebuild, which
+    only ever redacts a little more.
+    """
+
+    version = 0
+    built = -1
+    values: frozenset[str] = frozenset()
+
+
+_FORMS = _Forms()
 # ``access_token=...`` in a URL or form, ``"access_token": "..."`` in JSON or a dict's repr
 # (wechatpy's params), also Authing's ``accessToken``: the value up to the next delimiter.
 _TOKEN_FIELD = re.compile(
@@ -81,6 +97,8 @@ class Secret:
             escaped = json.dumps(value)[1:-1]
             self._forms = (value,) if escaped == value else (value, escaped)
             with _LIVE_LOCK:
+                if self._forms[0] not in _FORMS.values:
+                    _FORMS.version += 1
                 _LIVE.add(self)
 
     def reveal(self) -> str:
@@ -112,6 +130,7 @@ def register_token(access_token: str) -> None:
         with _LIVE_LOCK:
             if access_token not in _TOKENS:
                 _TOKENS.append(access_token)
+                _FORMS.version += 1
 
 
 def redact(text: str) -> str:
@@ -119,11 +138,14 @@ def redact(text: str) -> str:
     replaced by ``[redacted]``; ``text`` itself if it holds none."""
     if len(text) < MIN_REDACTED_LENGTH:
         return text
-    with _LIVE_LOCK:
-        # Calls of one app hold equal secrets: each value is searched for once.
-        forms = {form for secret in _LIVE for form in secret._forms}
-        forms.update(_TOKENS)
-    for form in forms:
+    if _FORMS.built != _FORMS.version:
+        with _LIVE_LOCK:
+            version = _FORMS.version
+            # Calls of one app hold equal secrets: each value is searched for once.
+            values = {form for secret in _LIVE for form in secret._forms}
+            values.update(_TOKENS)
+            _FORMS.values, _FORMS.built = frozenset(values), version
+    for form in _FORMS.values:
         if form in text:
             text = text.replace(form, REDACTED)
     if "oken" in text or "OKEN" in text:  # skips the regex for most text
