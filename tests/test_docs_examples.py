@@ -3,7 +3,8 @@
 A block runs as a user would run it: written into a temporary project and run by this venv's
 ``python -W error`` in a subprocess, with the settings the examples read from the environment
 pointing at a reference mock server this module starts (``AUTHING_APP_HOST`` and friends,
-``REDIS_URL`` at a throwaway Redis when the page uses one).
+``REDIS_URL`` at a throwaway Redis when the page uses one, ``WECHAT_API_URL`` at the fake
+WeChat on that mock).
 
 An HTML comment on the line just above a fence tells this module what the block is, as
 space-separated options (``<!-- docs-test: file=app.py needs=flask -->``):
@@ -42,7 +43,12 @@ from pathlib import Path
 import httpx
 import pytest
 from authing_wechat import __all__ as PUBLIC_NAMES
-from authing_wechat.testing import MockAuthingServer, run_mock_server
+from authing_wechat.testing import (
+    FakeWechatServer,
+    MockAuthingServer,
+    run_fake_wechat_server,
+    run_mock_server,
+)
 from authing_wechat.testing import __all__ as TESTING_NAMES
 from authing_wechat.testing._redis_server import find_redis_server, run_redis_server
 
@@ -127,10 +133,21 @@ def _page_uses_redis(page: Path) -> bool:
 
 
 @pytest.fixture(scope="module")
-def authing() -> Iterator[str]:
-    """One reference mock server for every example of this module; its URL."""
-    with run_mock_server(MockAuthingServer()) as handle:
-        yield handle.url
+def stand_ins() -> Iterator[tuple[str, str]]:
+    """One reference mock server for every example of this module, and the fake WeChat on
+    it (it accepts the tokens that mock hands out); their URLs."""
+    server = MockAuthingServer()
+    with (
+        run_mock_server(server) as handle,
+        run_fake_wechat_server(FakeWechatServer(server)) as wechat,
+    ):
+        yield handle.url, wechat.url
+
+
+@pytest.fixture(scope="module")
+def authing(stand_ins: tuple[str, str]) -> str:
+    """The mock server's URL."""
+    return stand_ins[0]
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +166,7 @@ def project_for(
         if block.page == page and "file" in block.options:
             (directory / block.options["file"]).write_text(block.code, encoding="utf-8")
     env = {"AUTHING_APP_HOST": authing, **SETTINGS}
+    env["WECHAT_API_URL"] = request.getfixturevalue("stand_ins")[1]
     if _page_uses_redis(page):
         env["REDIS_URL"] = request.getfixturevalue("redis_url")
     return env
