@@ -30,6 +30,9 @@ APP_HOST = "https://example.authing.cn"  # the paths are authing_wechat.testing'
 EXPIRES_AT = 1_735_696_800
 
 Handler = Callable[[httpx.Request], httpx.Response]
+# How often a test server's loop looks for shutdown(): socketserver's default of 0.5 s would
+# add half a second to the end of every test that starts one.
+POLL_SECONDS = 0.02
 
 
 def envelope(
@@ -268,7 +271,7 @@ def serving(server: socketserver.TCPServer) -> Iterator[str]:
 
     Stopped and closed on exit.
     """
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
     thread.start()
     try:
         yield f"127.0.0.1:{server.server_address[1]}"

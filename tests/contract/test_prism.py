@@ -40,7 +40,7 @@ from authing_wechat import (
 )
 from authing_wechat.testing import Fault, MockAuthingServer, contract_path, run_mock_server
 
-from tests._support import SECRET, TOKEN, Driver
+from tests._support import POLL_SECONDS, SECRET, TOKEN, Driver
 from tests.contract._processes import REPO, free_port, running_process
 from tests.contract._spec_tools import DEPRECATED_PATH, SUCCESSOR_PATH, assert_request_conforms
 
@@ -119,7 +119,9 @@ class ScriptedServer:
         self.received: list[Received] = []
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._http.daemon_threads = True
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, args=(POLL_SECONDS,), daemon=True
+        )
         self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
 
     def script(self, answer: Scripted) -> None:

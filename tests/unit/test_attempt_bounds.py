@@ -22,7 +22,7 @@ from authing_wechat import (
     WechatTokenClient,
 )
 
-from tests._support import SECRET, Driver, Recorder, TokenHandler, envelope
+from tests._support import POLL_SECONDS, SECRET, Driver, Recorder, TokenHandler, envelope
 
 MIB = 1024 * 1024
 
@@ -114,7 +114,7 @@ class _DripServer(socketserver.ThreadingTCPServer):
 @pytest.fixture(params=["body", "headers"])
 def drip_url(request: pytest.FixtureRequest) -> Iterator[tuple[str, _DripServer]]:
     server = _DripServer(drip_headers=request.param == "headers")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", server
@@ -166,7 +166,7 @@ class _SlowHandler(TokenHandler):
 def slow_url() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -1,14 +1,20 @@
-"""The clients' own pools honour the environment's proxies as ``httpx.Client()`` does."""
+"""The clients' own pools: the environment's proxies honoured as ``httpx.Client()`` does, and
+what they keep (and do not keep) of httpx.Client's behaviour."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime
+import json
+import logging
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 
 import pytest
-from authing_wechat import AuthingConnectionError, WechatAccessToken
+from authing_wechat import AuthingAPIError, AuthingConnectionError, AuthingError, WechatAccessToken
+from authing_wechat.testing import SUCCESSOR_PATH
 
-from tests._support import Driver, TokenHandler, serving
+from tests._support import SECRET, Driver, TokenHandler, serving
 
 APP = "http://authing.invalid"  # never resolves: only a proxy can reach it
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
@@ -73,3 +79,108 @@ def test_a_proxy_for_the_other_scheme_is_not_used(
     with pytest.raises(AuthingConnectionError):
         _fetch(driver)
     assert proxy.targets == []
+
+
+# What the own pools keep of httpx.Client's behaviour. The sync pool's requests go through
+# its transport alone (``BoundedTransport.send``), not httpx.Client.send: these hold for it as
+# they hold for the async pool, which httpx.AsyncClient sends.
+
+
+class _Recording(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, handler: type[TokenHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.cookies: list[str | None] = []
+
+
+class _CookieSetter(TokenHandler):
+    """Answers with a token and a load balancer's sticky cookie; keeps the Cookie headers."""
+
+    server: _Recording
+
+    def do_POST(self) -> None:
+        self.server.cookies.append(self.headers.get("Cookie"))
+        super().do_POST()
+
+    def end_headers(self) -> None:
+        self.send_header("Set-Cookie", "lb=sticky-7; Path=/")
+        super().end_headers()
+
+
+class _Unavailable(TokenHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps({"statusCode": 503, "message": "busy"}).encode()
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _calls(driver: Driver, url: str, count: int) -> list[WechatAccessToken]:
+    client = driver.client_for(url, retry=None)
+    try:
+        return [driver.fetch(client) for _ in range(count)]
+    finally:
+        driver.close(client)
+
+
+def test_the_own_pools_keep_no_cookies(driver: Driver) -> None:
+    server = _Recording(_CookieSetter)
+    with serving(server) as address:
+        if driver.mode == "async":  # one event loop for both calls: they share a connection
+            client = driver.client_for(f"http://{address}", retry=None)
+
+            async def twice() -> None:
+                for _ in range(2):
+                    await client.get_wechat_mp_access_token_info(app_id="wx1", app_secret=SECRET)
+                await client.aclose()
+
+            asyncio.run(twice())
+        else:
+            _calls(driver, f"http://{address}", 2)
+    assert server.cookies == [None, None]
+
+
+def test_the_own_pools_log_httpxs_request_line(
+    driver: Driver, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TokenHandler)
+    with serving(server) as address, caplog.at_level(logging.INFO, logger="httpx"):
+        driver.fetch_once(driver.client_for(f"http://{address}", retry=None))
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert lines == [f'HTTP Request: POST http://{address}{SUCCESSOR_PATH} "HTTP/1.1 200 OK"']
+
+
+def test_an_error_from_the_own_pools_has_the_response_timed(driver: Driver) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    with serving(server) as address, pytest.raises(AuthingAPIError) as caught:
+        driver.fetch_once(driver.client_for(f"http://{address}", retry=None))
+    response = caught.value.response
+    assert response is not None
+    assert response.status_code == 503
+    assert response.request.url.path == SUCCESSOR_PATH
+    assert datetime.timedelta(0) < response.elapsed < datetime.timedelta(seconds=10)
+
+
+def test_a_closed_client_sends_nothing(driver: Driver) -> None:
+    server = _Recording(_CookieSetter)
+    with serving(server) as address:
+        client = driver.client_for(f"http://{address}", retry=None)
+        if driver.mode == "async":
+
+            async def call_close_call() -> None:
+                await client.get_wechat_mp_access_token_info(app_id="wx1", app_secret=SECRET)
+                await client.aclose()
+                await client.get_wechat_mp_access_token_info(app_id="wx1", app_secret=SECRET)
+
+            with pytest.raises(AuthingError, match="RuntimeError"):
+                asyncio.run(call_close_call())
+        else:
+            driver.fetch(client)
+            client.close()
+            with pytest.raises(AuthingError, match="RuntimeError"):
+                driver.fetch(client)
+    assert len(server.cookies) == 1  # one request: none after close

@@ -38,17 +38,21 @@ __all__ = ["Call", "aread_body", "read_body"]
 # Pooled connections a call closes, at most, before it gives up finding one it can check.
 _MAX_UNSEEN_CONNECTIONS = 32
 
-# httpcore trace events that mean an attempt has its connection: a new one being opened, or a
-# pooled one starting to send.
-_CONNECTED_EVENTS = (
-    "connect_tcp.started",
-    "connect_unix_socket.started",
-    "send_request_headers.started",
-)
-# ... that it starts writing its request, and how the writing ended.
-_WRITING_EVENT = "send_request_headers.started"
-_SENT_EVENT = "send_request_body.complete"
-_WRITE_FAILED_EVENTS = ("send_request_headers.failed", "send_request_body.failed")
+# The httpcore trace events (named "<layer>.<event>", the layer being "connection", "http11",
+# "proxy", ...) that move an attempt's end; the others leave it where it is.
+_CONNECTING, _WRITING, _SENT, _WRITE_FAILED = range(4)
+_EVENT_KINDS = {
+    # a new connection being opened: the attempt has its connection
+    "connect_tcp.started": _CONNECTING,
+    "connect_unix_socket.started": _CONNECTING,
+    # it starts writing its request (on a pooled connection: it has its connection too)
+    "send_request_headers.started": _WRITING,
+    # how the writing ended
+    "send_request_body.complete": _SENT,
+    "send_request_headers.failed": _WRITE_FAILED,
+    "send_request_body.failed": _WRITE_FAILED,
+}
+_UNMOVED = (False, None)
 
 
 class Call:
@@ -150,22 +154,23 @@ class Call:
         if self._tls is not None:
             self._tls.event(name, info)
         if getattr(info.get("request"), "method", b"") == b"CONNECT":
-            return False, None  # a proxy tunnel being set up: our request is not written yet
+            return _UNMOVED  # a proxy tunnel being set up: our request is not written yet
         self._traced = True
-        if self._sent:
-            return False, None
+        kind = _EVENT_KINDS.get(name.partition(".")[2])
+        if kind is None or self._sent:
+            return _UNMOVED
         moved = False
-        if not self._connected and name.endswith(_CONNECTED_EVENTS):
+        if not self._connected and kind <= _WRITING:
             self._connected = moved = True
             self._attempt_started = self._clock.monotonic()
             self._limit = max(0.0, min(self._options.timeout, self._run.deadline_left()))
-        if name.endswith(_WRITING_EVENT):
+        if kind == _WRITING:
             return True, None
-        if name.endswith(_SENT_EVENT):
+        if kind == _SENT:
             self._sent = moved = True
             # Nothing later matters here: httpcore makes no more trace calls for this request.
             self._request_extensions.pop("trace", None)
-        elif name.endswith(_WRITE_FAILED_EVENTS):
+        elif kind == _WRITE_FAILED:
             moved = True
         elapsed = self._clock.monotonic() - self._attempt_started
         return moved, max(0.0, self._limit - elapsed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
@@ -91,6 +92,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
     _options: ClientOptions
     _http: _HttpT
     _owns_http: bool
+    # ``_http.send``, or for the sync client's own pool its transport's (see _pool).
+    _sender: Callable[..., Any]
     _bucket: TokenBucket | None
     _clock: Clock
     _deprecation: DeprecationGate
@@ -139,30 +142,41 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
                 f"http_client must be an httpx.{self._http_type.__name__}, "
                 f"not {type(http_client).__name__}"
             )
-        http = self._own_http(options) if http_client is None else http_client
-        self._setup(options, http, owns_http=http_client is None, bucket=_bucket_for(retry))
+        http, sender = (http_client, None) if http_client is not None else self._own_http(options)
+        self._setup(
+            options, http, owns_http=http_client is None, bucket=_bucket_for(retry), sender=sender
+        )
         # A caller's client is checked on every connection (see _tls); our own pools verify.
         https = options.base_url.startswith("https://")
         if http_client is not None and https:
             self._tls = _io.TLSRoute(allow_custom_transport=allow_custom_transport)
 
-    def _own_http(self, options: ClientOptions) -> _HttpT:
+    def _own_http(self, options: ClientOptions) -> tuple[_HttpT, Callable[..., Any] | None]:
         limits = _limits(options.max_connections)
         if self._http_type is httpx.Client:
             # The sync pool is our own (see _pool): its socket operations end with the attempt.
             proxy = _io.environment_proxy(httpx.URL(options.base_url))
-            own: Any = httpx.Client(
-                transport=_io.BoundedTransport(limits, proxy), follow_redirects=False
-            )
-            return cast(_HttpT, own)
-        return self._http_type(limits=limits, follow_redirects=False)
+            transport = _io.BoundedTransport(limits, proxy)
+            own: Any = httpx.Client(transport=transport, follow_redirects=False)
+            return cast(_HttpT, own), transport.send
+        # No cookies kept, as the sync pool keeps none (its send is not httpx.Client's): each
+        # call stands alone, as the official SDKs' calls do.
+        cookies = CookieJar(DefaultCookiePolicy(allowed_domains=[]))
+        return self._http_type(limits=limits, follow_redirects=False, cookies=cookies), None
 
     def _setup(
-        self, options: ClientOptions, http: _HttpT, *, owns_http: bool, bucket: TokenBucket | None
+        self,
+        options: ClientOptions,
+        http: _HttpT,
+        *,
+        owns_http: bool,
+        bucket: TokenBucket | None,
+        sender: Callable[..., Any] | None = None,
     ) -> None:
         self._options = options
         self._http = http
         self._owns_http = owns_http
+        self._sender = http.send if sender is None else sender
         self._bucket = bucket
         self._clock = SystemClock() if options.clock is None else options.clock
         self._deprecation = _io.DeprecationGate(options.deprecated, options.on_deprecation)
@@ -222,6 +236,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             self._http,
             owns_http=False,
             bucket=self._bucket if same_policy else _bucket_for(options.retry),
+            sender=self._sender,
         )
         derived._tls = self._tls
         return derived
@@ -422,7 +437,7 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
             try:
                 # Every socket operation of our own pool ends by the attempt's end.
                 with _io.attempt_ends_at(time.monotonic() + call.attempt_limit):
-                    response = call.send(self._http.send, request)
+                    response = call.send(self._sender, request)
                     try:
                         call.receiving(response)
                         _io.read_body(call, response)
@@ -536,7 +551,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
                             scope.reschedule(None if seconds is None else now + seconds)
 
                     request.extensions["trace"] = trace
-                    response = await call.asend(self._http.send, request)
+                    response = await call.asend(self._sender, request)
                     try:
                         call.receiving(response)
                         await _io.aread_body(call, response)

@@ -7,14 +7,20 @@ the backend of ``_socket_deadline``, TLS verified by httpx's default context, HT
 keep-alive as ``limits`` say. Requests, responses and exceptions are mapped the way httpx's
 own transport maps them; the ``trace`` and ``timeout`` extensions pass through.
 
+The client builds its requests with that ``httpx.Client`` and sends them with
+``BoundedTransport.send``: the transport alone, without the parts of ``httpx.Client.send``
+(auth, redirects, hooks, cookies) that the client's own pool never uses.
+
 Proxies: like ``httpx.Client(trust_env=True)``, the pool honours ``HTTPS_PROXY`` (``HTTP_PROXY``
 for an ``http://`` app host), ``ALL_PROXY`` and ``NO_PROXY``, read once, for the app host, by
-``the rules of ``urllib.request.getproxies()``
-and httpx's docs.
+the rules of ``urllib.request.getproxies()`` and httpx's docs.
 """
 
 from __future__ import annotations
 
+import datetime
+import logging
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +31,9 @@ import httpx
 from ._socket_deadline import BoundedBackend
 
 __all__ = ["BoundedTransport", "environment_proxy"]
+
+# httpx.Client's own logger and line: the same record, whether a call went through it or not.
+_HTTPX_LOG = logging.getLogger("httpx")
 
 # Most specific first: the first match wins.
 _EXCEPTIONS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
@@ -87,6 +96,10 @@ def _core_url(url: httpx.URL) -> httpcore.URL:
 class _ResponseBody(httpx.SyncByteStream):
     def __init__(self, stream: Any) -> None:
         self._stream = stream
+        # Set by BoundedTransport.send, which times the response as httpx.Client does (until
+        # it is closed); dropped on close, which ends the response -> stream -> response cycle.
+        self.response: httpx.Response | None = None
+        self.started = 0.0
 
     def __iter__(self) -> Iterator[bytes]:
         try:
@@ -98,6 +111,9 @@ class _ResponseBody(httpx.SyncByteStream):
             raise translated from exc
 
     def close(self) -> None:
+        response, self.response = self.response, None
+        if response is not None:
+            response.elapsed = datetime.timedelta(seconds=time.perf_counter() - self.started)
         self._stream.close()
 
 
@@ -144,6 +160,36 @@ class BoundedTransport(httpx.BaseTransport):
                 network_backend=backend,
             )
         self._pool: httpcore.ConnectionPool = pool
+        self._closed = False
+
+    def send(self, request: httpx.Request, *, stream: bool = True) -> httpx.Response:
+        """What ``httpx.Client.send(request, stream=True)`` does with this transport, without
+        the rest of that client, which the client's own pool never uses.
+
+        A call's cost is mostly httpx.Client's: auth flows, redirects, event hooks and cookie
+        jars are features of a caller's own ``http_client`` (whose ``send`` the clients use
+        then). Here, as there: the response knows its request and its ``elapsed``, the
+        ``httpx`` logger gets its ``HTTP Request:`` line, and a closed pool refuses requests.
+
+        Raises:
+            RuntimeError: The pool was closed.
+        """
+        if self._closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        started = time.perf_counter()
+        response = self.handle_request(request)
+        response.request = request
+        body: Any = response.stream
+        body.response, body.started = response, started
+        _HTTPX_LOG.info(
+            'HTTP Request: %s %s "%s %d %s"',
+            request.method,
+            request.url,
+            response.http_version,
+            response.status_code,
+            response.reason_phrase,
+        )
+        return response
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` over the pool (httpx errors, as ``httpx.HTTPTransport`` raises)."""
@@ -169,5 +215,6 @@ class BoundedTransport(httpx.BaseTransport):
         )
 
     def close(self) -> None:
-        """Close every connection of the pool."""
+        """Close every connection of the pool; ``send`` refuses requests from then on."""
+        self._closed = True
         self._pool.close()

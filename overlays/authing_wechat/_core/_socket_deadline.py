@@ -5,7 +5,7 @@ headers or its body one byte at a time never trips one. The asyncio client cance
 attempt instead; a thread cannot be cancelled, so the sync client's own pool (``_pool``) runs on a
 network backend whose streams cut every read and connect to the time left before the attempt's
 end. The end is per thread: sync httpx does its I/O in the calling thread. Writes are left
-to httpx's own timeout (see ``_BoundedStream.write``).
+to httpx's own timeout (see ``_BoundedStream``).
 """
 
 from __future__ import annotations
@@ -58,18 +58,17 @@ def _clamp(timeout: float | None, expired: type[Exception]) -> float | None:
 class _BoundedStream(httpcore.NetworkStream):
     def __init__(self, stream: httpcore.NetworkStream) -> None:
         self._stream = stream
+        # What is not bounded is the wrapped stream's own, bound here: httpcore makes several
+        # of these calls per request, and a forwarding method would add a frame to each.
+        # Writes are not cut short: a request is a few hundred bytes, written at once, and one
+        # cut off after its last byte left (h11 ends a message with an empty write) would be a
+        # request the server saw and the client did not count. httpx's write timeout applies.
+        self.write = stream.write  # type: ignore[method-assign]
+        self.close = stream.close  # type: ignore[method-assign]
+        self.get_extra_info = stream.get_extra_info  # type: ignore[method-assign]
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._stream.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        # Not cut short: a request is a few hundred bytes, written at once, and one cut off
-        # after its last byte left (h11 ends a message with an empty write) would be a request
-        # the server saw and the client did not count. httpx's write timeout still applies.
-        self._stream.write(buffer, timeout)
-
-    def close(self) -> None:
-        self._stream.close()
 
     def start_tls(
         self,
@@ -79,9 +78,6 @@ class _BoundedStream(httpcore.NetworkStream):
     ) -> httpcore.NetworkStream:
         bounded = _clamp(timeout, httpcore.ConnectTimeout)
         return _BoundedStream(self._stream.start_tls(ssl_context, server_hostname, bounded))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
 
 
 class BoundedBackend(httpcore.NetworkBackend):
