@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -324,6 +323,8 @@ class Call:
 
 def _already_read(call: Call, response: httpx.Response) -> bool:
     # An in-process transport may hand over a response it has read (and decoded) itself.
+    if not response.is_stream_consumed:
+        return False  # a stream, as from httpcore: asked first, as an exception costs more
     try:
         content = response.content
     except httpx.ResponseNotRead:
@@ -391,31 +392,33 @@ class _BoundedBody(httpx.SyncByteStream, httpx.AsyncByteStream):
         await raw.aclose()
 
 
-@contextmanager
-def _reading(call: Call, response: httpx.Response) -> Iterator[None]:
+def _bounded(call: Call, response: httpx.Response) -> httpx.Headers:
     # Public API only: the body stream and the headers httpx picks its decoder from are
-    # swapped while httpx reads, then the headers are given back as they came.
+    # swapped while httpx reads; the caller gives the headers returned here back after.
     headers = response.headers
     response.stream = _BoundedBody(call, response)
     if "content-encoding" in headers:
         plain = headers.copy()
         del plain["content-encoding"]
         response.headers = plain
-    try:
-        yield
-    finally:
-        response.headers = headers
+    return headers
 
 
 def read_body(call: Call, response: httpx.Response) -> None:
     """Read the body under the attempt's bounds (instead of a bare ``response.read()``)."""
     if not _already_read(call, response):
-        with _reading(call, response):
+        headers = _bounded(call, response)
+        try:
             response.read()
+        finally:
+            response.headers = headers
 
 
 async def aread_body(call: Call, response: httpx.Response) -> None:
     """``read_body`` for an async response."""
     if not _already_read(call, response):
-        with _reading(call, response):
+        headers = _bounded(call, response)
+        try:
             await response.aread()
+        finally:
+            response.headers = headers
