@@ -24,7 +24,8 @@ PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist load
 OTHER_PYTEST_ARGS ?= --ignore=tests/contract $(addprefix --ignore=tests/fleet/test_,$(addsuffix .py,\
 	fleet redis_store redis_bounds redis_cluster)) -m 'not one_python'
 
-.PHONY: venv node test $(addprefix test-,$(OTHER_PYTHONS)) lint typecheck spec-check regenerate demo bench fuzz lock clean
+.PHONY: venv node test $(addprefix venv-,$(OTHER_PYTHONS)) $(addprefix test-,$(OTHER_PYTHONS)) \
+	checks regenerate-check lint typecheck spec-check regenerate demo bench fuzz lock clean
 
 venv: $(STAMP)
 
@@ -52,6 +53,9 @@ spec-check: venv node
 	$(BIN)/openapi-spec-validator openapi/authing-wechat.yaml openapi/clouds/*.yaml
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format=stylish --config openapi/redocly.yaml openapi/authing-wechat.yaml openapi/clouds/*.yaml
 
+regenerate-check: venv
+	$(BIN)/python scripts/regenerate.py --check
+
 lint: venv
 	$(BIN)/ruff check overlays tests scripts
 	$(BIN)/ruff format --check overlays tests scripts
@@ -59,26 +63,40 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: venv node spec-check docs
-	$(BIN)/python scripts/regenerate.py --check
-	$(MAKE) --no-print-directory lint typecheck
+# Everything but the tests: the spec, the generated tree and the cloud documents, ruff, mypy, the
+# docs site.
+checks: spec-check regenerate-check lint typecheck docs
+
+# The installs go side by side (they wait on disk and on the package caches more than on a
+# core), then the checks two at a time (each is one process), then the suites, one Python at a
+# time on PYTEST_WORKERS workers. --output-sync keeps each step's output in one piece.
+test:
+	$(MAKE) --no-print-directory -j4 --output-sync=target venv node $(addprefix venv-,$(OTHER_PYTHONS))
+	$(MAKE) --no-print-directory -j2 --output-sync=target checks
 	$(BIN)/pytest $(PYTEST_XDIST)
 	$(MAKE) --no-print-directory $(addprefix test-,$(OTHER_PYTHONS))
 
-$(addprefix test-,$(OTHER_PYTHONS)): test-%: node
-	@found=; for candidate in python$* $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$*.*/bin/python$*; do \
-	  if "$$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(COMMA),$*)))' 2>/dev/null; then \
-	    found=$$candidate; break; \
-	  fi; \
-	done; \
-	if [ -z "$$found" ]; then \
-	  echo "make: Python $* not found (python$* on PATH, or pyenv's $*.*)" >&2; \
-	  case "$${CI:-}" in true|1) echo "make: CI tests every Python that pyproject declares" >&2; exit 1;; esac; \
-	  echo "make: the tests on Python $* are skipped here (CI fails on this)" >&2; exit 0; \
-	fi; \
+# Python X.Y for the other Pythons' targets: pythonX.Y on PATH or pyenv's X.Y.*, else nothing.
+python_for = $(firstword $(foreach candidate,python$(1) $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/$(1).*/bin/python$(1)),\
+	$(shell "$(candidate)" -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(COMMA),$(1))))' 2>/dev/null && echo "$(candidate)")))
+# What a missing one does: fail under CI, else say so and go on.
+define missing_python
+echo "make: Python $(1) not found (python$(1) on PATH, or pyenv's $(1).*)" >&2; \
+case "$${CI:-}" in true|1) echo "make: CI tests every Python that pyproject declares" >&2; exit 1;; esac; \
+echo "make: the tests on Python $(1) are skipped here (CI fails on this)" >&2; exit 0
+endef
+
+$(addprefix venv-,$(OTHER_PYTHONS)): venv-%:
+	@found='$(call python_for,$*)'; \
+	if [ -z "$$found" ]; then $(call missing_python,$*); fi; \
 	echo "Python $*: $$found"; \
 	$(MAKE) --no-print-directory venv PYTHON="$$found" VENV=.venv-$* \
-	  PYTHON_OK='import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(COMMA),$*)))' && \
+	  PYTHON_OK='import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(COMMA),$*)))'
+
+# (Without Python X.Y, venv-X.Y has said so, or failed the run under CI.)
+$(addprefix test-,$(OTHER_PYTHONS)): test-%: venv-% node
+	@if [ -z '$(call python_for,$*)' ]; then exit 0; fi; \
+	echo ".venv-$*/bin/pytest $(PYTEST_XDIST) $(OTHER_PYTEST_ARGS)"; \
 	.venv-$*/bin/pytest $(PYTEST_XDIST) $(OTHER_PYTEST_ARGS)
 
 # The docs site (mkdocs.yml, docs/) into site/; --strict fails on any warning (a dead link, a

@@ -9,7 +9,8 @@ process, so the client's CPU time is not shared with the server's).
 
 Targets (exit status 1 if the per-call ratio misses its bound):
 - per call, median and p99: ``get_wechat_mp_access_token_info`` / bare keep-alive
-  ``httpx.Client`` POST of the same body (reading the JSON too): at most 1.25, aim 1.10;
+  ``httpx.Client`` POST of the same body (reading the JSON too): median at most 1.10, p99
+  at most 1.25;
 - async, 100 concurrent callers: calls per second against bare ``httpx.AsyncClient``;
 - a cached ``provider.get()`` in ns/op; 1,000 concurrent getters make 1 upstream request;
 - a FRESH ``get()`` in ns/op with the OpenTelemetry API importable (no SDK: its no-op
@@ -47,7 +48,8 @@ from authing_wechat.testing import SUCCESSOR_PATH, run_mock_server
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ID, APP_SECRET, AUTHING_APP_ID = "wx-bench", "bench-secret", "bench-app"
-PER_CALL_BOUND, PER_CALL_AIM, IMPORT_AIM = 1.25, 1.10, 1.25
+# The median is the budget (issue 16); p99 is noisier, on both sides.
+PER_CALL_BOUNDS, IMPORT_AIM = {"median": 1.10, "p99": 1.25}, 1.25
 
 
 @contextmanager
@@ -332,9 +334,9 @@ def table(results: dict[str, Any]) -> str:
     server_cpu = "-" if pc["server_cpu_us"] is None else f"{pc['server_cpu_us']:.0f} µs"
     rows = [
         ("per call, median", f"{pc['client_median_us']:.0f} µs", f"{pc['httpx_median_us']:.0f} µs",
-         f"{pc['median_ratio']:.2f}x", f"<= {PER_CALL_BOUND} (aim {PER_CALL_AIM})"),
+         f"{pc['median_ratio']:.2f}x", f"<= {PER_CALL_BOUNDS['median']}"),
         ("per call, p99", f"{pc['client_p99_us']:.0f} µs", f"{pc['httpx_p99_us']:.0f} µs",
-         f"{pc['p99_ratio']:.2f}x", f"<= {PER_CALL_BOUND}"),
+         f"{pc['p99_ratio']:.2f}x", f"<= {PER_CALL_BOUNDS['p99']}"),
         ("mock server CPU per request", server_cpu, "-", "-", "well below a call"),
         ("async, 100 callers", f"{ac['client_calls_per_s']:.0f} calls/s",
          f"{ac['httpx_calls_per_s']:.0f} calls/s", f"{ac['throughput_ratio']:.2f}x",
@@ -395,9 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nwrote {args.json}")
     pc = results["per_call"]
     failures = [
-        f"per-call {kind} ratio {pc[f'{kind}_ratio']:.2f} exceeds {PER_CALL_BOUND}"
-        for kind in ("median", "p99")
-        if pc[f"{kind}_ratio"] > PER_CALL_BOUND
+        f"per-call {kind} ratio {pc[f'{kind}_ratio']:.2f} exceeds {bound}"
+        for kind, bound in PER_CALL_BOUNDS.items()
+        if pc[f"{kind}_ratio"] > bound
     ]
     if results["import"]["import_ratio"] > IMPORT_AIM:
         failures.append(

@@ -8,6 +8,7 @@ also in the dev extra), then installed with uv into a directory of its own and r
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -181,3 +182,37 @@ def test_every_file_the_project_files_mention_is_in_the_repository() -> None:
         text = (root / name).read_text(encoding="utf-8")
         for mentioned in set(re.findall(r"\b[A-Z][A-Z_]+\.md\b", text)):
             assert (root / mentioned).exists(), f"{name} mentions {mentioned}, which is not here"
+
+
+# --- make test's other Pythons, when one is missing --------------------------------------
+
+
+def _make_other_python(
+    target: str, tmp_path: Path, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    # No python3.12 on this PATH, and a pyenv root without versions.
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "CI")
+    }
+    env.update(PATH="/usr/bin:/bin", PYENV_ROOT=str(tmp_path), **extra)
+    return _run(["make", "--no-print-directory", "-C", str(ROOT), target], env=env)
+
+
+@pytest.mark.parametrize("target", ["venv-3.12", "test-3.12"])
+def test_a_missing_other_python_is_skipped_saying_so(tmp_path: Path, target: str) -> None:
+    if shutil.which("python3.12", path="/usr/bin:/bin"):
+        pytest.skip("this machine has python3.12 on its system PATH")
+    result = _make_other_python(target, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "make: Python 3.12 not found" in result.stderr
+    assert "the tests on Python 3.12 are skipped here (CI fails on this)" in result.stderr
+    assert not (tmp_path / "versions").exists()
+
+
+def test_a_missing_other_python_fails_under_ci(tmp_path: Path) -> None:
+    if shutil.which("python3.12", path="/usr/bin:/bin"):
+        pytest.skip("this machine has python3.12 on its system PATH")
+    result = _make_other_python("test-3.12", tmp_path, CI="true")
+    assert result.returncode != 0
+    assert "CI tests every Python that pyproject declares" in result.stderr
+    assert "pytest" not in result.stdout
