@@ -81,9 +81,8 @@ def test_a_proxy_for_the_other_scheme_is_not_used(
     assert proxy.targets == []
 
 
-# What the own pools keep of httpx.Client's behaviour. The sync pool's requests go through
-# its transport alone (``BoundedTransport.send``), not httpx.Client.send: these hold for it as
-# they hold for the async pool, which httpx.AsyncClient sends.
+# What the own pools keep of httpx's clients' behaviour: their requests go through their
+# transports alone (``OwnSender`` / ``AsyncOwnSender``), not httpx.Client.send.
 
 
 class _Recording(ThreadingHTTPServer):

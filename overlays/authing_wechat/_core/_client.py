@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
@@ -151,18 +150,20 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         if http_client is not None and https:
             self._tls = _io.TLSRoute(allow_custom_transport=allow_custom_transport)
 
-    def _own_http(self, options: ClientOptions) -> tuple[_HttpT, Callable[..., Any] | None]:
+    def _own_http(self, options: ClientOptions) -> tuple[_HttpT, Callable[..., Any]]:
+        # Sent on by the transport alone (see _pool): no cookies kept, so each call stands
+        # alone, as the official SDKs' calls do; the environment's proxy, as httpx would.
         limits = _limits(options.max_connections)
+        proxy = _io.environment_proxy(httpx.URL(options.base_url))
+        own: Any
         if self._http_type is httpx.Client:
             # The sync pool is our own (see _pool): its socket operations end with the attempt.
-            proxy = _io.environment_proxy(httpx.URL(options.base_url))
             transport = _io.BoundedTransport(limits, proxy)
-            own: Any = httpx.Client(transport=transport, follow_redirects=False)
-            return cast(_HttpT, own), transport.send
-        # No cookies kept, as the sync pool keeps none (its send is not httpx.Client's): each
-        # call stands alone, as the official SDKs' calls do.
-        cookies = CookieJar(DefaultCookiePolicy(allowed_domains=[]))
-        return self._http_type(limits=limits, follow_redirects=False, cookies=cookies), None
+            own = httpx.Client(transport=transport, follow_redirects=False)
+            return cast(_HttpT, own), _io.OwnSender(own, transport).send
+        async_transport = httpx.AsyncHTTPTransport(limits=limits, proxy=proxy)
+        own = httpx.AsyncClient(transport=async_transport, follow_redirects=False)
+        return cast(_HttpT, own), _io.AsyncOwnSender(own, async_transport).send
 
     def _setup(
         self,

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ._deprecation import DeprecationGate
     from ._models import WechatAccessToken
     from ._operations import LEGACY, SUCCESSOR
-    from ._pool import BoundedTransport, environment_proxy
+    from ._pool import AsyncOwnSender, BoundedTransport, OwnSender, environment_proxy
     from ._retry import DEFAULT_RETRY, RetryRun, TokenBucket, longest_call
     from ._secret import Secret
     from ._settings import ClientOptions, check_credentials
@@ -30,10 +30,12 @@ __all__ = [
     "DEFAULT_RETRY",
     "LEGACY",
     "SUCCESSOR",
+    "AsyncOwnSender",
     "BoundedTransport",
     "Call",
     "ClientOptions",
     "DeprecationGate",
+    "OwnSender",
     "RetryRun",
     "Secret",
     "TLSRefused",
@@ -53,7 +55,7 @@ _HOMES = {
     "._deprecation": ("DeprecationGate",),
     "._models": ("WechatAccessToken",),
     "._operations": ("LEGACY", "SUCCESSOR"),
-    "._pool": ("BoundedTransport", "environment_proxy"),
+    "._pool": ("AsyncOwnSender", "BoundedTransport", "OwnSender", "environment_proxy"),
     "._retry": ("DEFAULT_RETRY", "RetryRun", "TokenBucket", "longest_call"),
     "._secret": ("Secret",),
     "._settings": ("ClientOptions", "check_credentials"),

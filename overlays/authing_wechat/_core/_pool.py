@@ -7,9 +7,10 @@ the backend of ``_socket_deadline``, TLS verified by httpx's default context, HT
 keep-alive as ``limits`` say. Requests, responses and exceptions are mapped the way httpx's
 own transport maps them; the ``trace`` and ``timeout`` extensions pass through.
 
-The client builds its requests with that ``httpx.Client`` and sends them with
-``BoundedTransport.send``: the transport alone, without the parts of ``httpx.Client.send``
-(auth, redirects, hooks, cookies) that the client's own pool never uses.
+The clients build their requests with their own ``httpx.Client`` / ``AsyncClient`` and send
+them with ``OwnSender`` / ``AsyncOwnSender``: the transport alone, without the parts of
+``httpx.Client.send`` (auth, redirects, hooks, cookies) that their own pools never use. The
+async pool's transport is httpx's own.
 
 Proxies: like ``httpx.Client(trust_env=True)``, the pool honours ``HTTPS_PROXY`` (``HTTP_PROXY``
 for an ``http://`` app host), ``ALL_PROXY`` and ``NO_PROXY``, read once, for the app host, by
@@ -22,7 +23,7 @@ import datetime
 import logging
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpcore
@@ -30,7 +31,7 @@ import httpx
 
 from ._socket_deadline import BoundedBackend
 
-__all__ = ["BoundedTransport", "environment_proxy"]
+__all__ = ["AsyncOwnSender", "BoundedTransport", "OwnSender", "environment_proxy"]
 
 # httpx.Client's own logger and line: the same record, whether a call went through it or not.
 _HTTPX_LOG = logging.getLogger("httpx")
@@ -96,10 +97,6 @@ def _core_url(url: httpx.URL) -> httpcore.URL:
 class _ResponseBody(httpx.SyncByteStream):
     def __init__(self, stream: Any) -> None:
         self._stream = stream
-        # Set by BoundedTransport.send, which times the response as httpx.Client does (until
-        # it is closed); dropped on close, which ends the response -> stream -> response cycle.
-        self.response: httpx.Response | None = None
-        self.started = 0.0
 
     def __iter__(self) -> Iterator[bytes]:
         try:
@@ -111,9 +108,6 @@ class _ResponseBody(httpx.SyncByteStream):
             raise translated from exc
 
     def close(self) -> None:
-        response, self.response = self.response, None
-        if response is not None:
-            response.elapsed = datetime.timedelta(seconds=time.perf_counter() - self.started)
         self._stream.close()
 
 
@@ -160,36 +154,6 @@ class BoundedTransport(httpx.BaseTransport):
                 network_backend=backend,
             )
         self._pool: httpcore.ConnectionPool = pool
-        self._closed = False
-
-    def send(self, request: httpx.Request, *, stream: bool = True) -> httpx.Response:
-        """What ``httpx.Client.send(request, stream=True)`` does with this transport, without
-        the rest of that client, which the client's own pool never uses.
-
-        A call's cost is mostly httpx.Client's: auth flows, redirects, event hooks and cookie
-        jars are features of a caller's own ``http_client`` (whose ``send`` the clients use
-        then). Here, as there: the response knows its request and its ``elapsed``, the
-        ``httpx`` logger gets its ``HTTP Request:`` line, and a closed pool refuses requests.
-
-        Raises:
-            RuntimeError: The pool was closed.
-        """
-        if self._closed:
-            raise RuntimeError("Cannot send a request, as the client has been closed.")
-        started = time.perf_counter()
-        response = self.handle_request(request)
-        response.request = request
-        body: Any = response.stream
-        body.response, body.started = response, started
-        _HTTPX_LOG.info(
-            'HTTP Request: %s %s "%s %d %s"',
-            request.method,
-            request.url,
-            response.http_version,
-            response.status_code,
-            response.reason_phrase,
-        )
-        return response
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` over the pool (httpx errors, as ``httpx.HTTPTransport`` raises)."""
@@ -215,6 +179,106 @@ class BoundedTransport(httpx.BaseTransport):
         )
 
     def close(self) -> None:
-        """Close every connection of the pool; ``send`` refuses requests from then on."""
-        self._closed = True
+        """Close every connection of the pool."""
         self._pool.close()
+
+
+class _Timed(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response's body that sets its ``elapsed`` once closed, as httpx's clients do; the
+    reference to the response goes then too, which ends the response -> body -> response
+    cycle."""
+
+    def __init__(self, stream: Any, response: httpx.Response, started: float) -> None:
+        self._stream = stream
+        self._response: httpx.Response | None = response
+        self._started = started
+
+    def _ended(self) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            response.elapsed = datetime.timedelta(seconds=time.perf_counter() - self._started)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    def close(self) -> None:
+        self._ended()
+        self._stream.close()
+
+    async def aclose(self) -> None:
+        self._ended()
+        await self._stream.aclose()
+
+
+class _OwnSend:
+    # What both senders do around their transport's call.
+
+    def __init__(self, client: httpx.Client | httpx.AsyncClient) -> None:
+        self._client = client
+
+    def _started(self) -> float:
+        if self._client.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        return time.perf_counter()
+
+    def _sent(self, request: httpx.Request, response: httpx.Response, started: float) -> None:
+        response.request = request
+        response.stream = _Timed(response.stream, response, started)
+        _HTTPX_LOG.info(
+            'HTTP Request: %s %s "%s %d %s"',
+            request.method,
+            request.url,
+            response.http_version,
+            response.status_code,
+            response.reason_phrase,
+        )
+
+
+class OwnSender(_OwnSend):
+    """``send(request, stream=True)`` for a client's own pool: its transport alone.
+
+    Most of a call's cost is ``httpx.Client.send``'s: auth flows, redirects, event hooks and
+    the cookie jar, none of which the client's own pool uses (they are what a caller's own
+    ``http_client`` is for, and its ``send`` is used then). As there, the response knows its
+    request and, once closed, its ``elapsed``; the ``httpx`` logger gets its ``HTTP Request:``
+    line; and once the client is closed, nothing is sent.
+
+    Args:
+        client: The pool's ``httpx.Client`` (which builds the requests, and is closed with it).
+        transport: That client's transport.
+    """
+
+    def __init__(self, client: httpx.Client, transport: httpx.BaseTransport) -> None:
+        super().__init__(client)
+        self._transport = transport
+
+    def send(self, request: httpx.Request, *, stream: bool = True) -> httpx.Response:
+        """Send ``request``; its body is left to read.
+
+        Raises:
+            RuntimeError: The client was closed.
+            httpx.HTTPError: As the transport raises them.
+        """
+        started = self._started()
+        response = self._transport.handle_request(request)
+        self._sent(request, response, started)
+        return response
+
+
+class AsyncOwnSender(_OwnSend):
+    """``OwnSender`` for an ``httpx.AsyncClient`` and its transport."""
+
+    def __init__(self, client: httpx.AsyncClient, transport: httpx.AsyncBaseTransport) -> None:
+        super().__init__(client)
+        self._transport = transport
+
+    async def send(self, request: httpx.Request, *, stream: bool = True) -> httpx.Response:
+        """Send ``request``; see ``OwnSender.send``."""
+        started = self._started()
+        response = await self._transport.handle_async_request(request)
+        self._sent(request, response, started)
+        return response
