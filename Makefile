@@ -124,8 +124,9 @@ fuzz: venv node
 clean:
 	rm -rf $(VENV) $(addprefix .venv-,$(OTHER_PYTHONS)) node_modules .mypy_cache .ruff_cache .hypothesis .schemathesis
 
-# Re-resolve the locks after changing dependencies in pyproject.toml or package.json.
+# Re-resolve the locks after changing dependencies in pyproject.toml or package.json. The runtime
+# lock (a user's install, as the import benchmark measures it) takes dev.lock's versions.
 lock: venv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --universal -o requirements/dev.lock
-	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --universal -o requirements/runtime.lock
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --universal -c requirements/dev.lock -o requirements/runtime.lock
 	npm install --package-lock-only --no-audit --no-fund

@@ -216,3 +216,18 @@ def test_a_missing_other_python_fails_under_ci(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "CI tests every Python that pyproject declares" in result.stderr
     assert "pytest" not in result.stdout
+
+
+def _pins(lock: Path) -> dict[str, str]:
+    import re
+
+    text = lock.read_text(encoding="utf-8")
+    return dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^ ;\\]+)", text, flags=re.MULTILINE))
+
+
+def test_the_runtime_lock_pins_what_the_dev_lock_pins() -> None:
+    # A user's install (as bench.py measures the import in) and the tested venv hold the same
+    # versions of every runtime dependency.
+    runtime, dev = _pins(ROOT / "requirements/runtime.lock"), _pins(ROOT / "requirements/dev.lock")
+    assert {"httpx", "attrs", "typing-extensions"} <= runtime.keys()
+    assert {name: version for name, version in runtime.items() if dev.get(name) != version} == {}
