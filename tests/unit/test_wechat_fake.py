@@ -134,3 +134,17 @@ def test_the_fixtures_share_the_mock(
         answer = wx.get(f"{wechat_fake_url}/x", params={"access_token": "nope"})
         assert answer.json()["errcode"] == 40001
     assert wechat_fake.request_count("/x") == 2
+
+
+def test_the_mocks_record_of_issued_tokens_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(MockAuthingServer, "MAX_SUPERSEDED", 5)
+    mock = MockAuthingServer(clock=FakeClock())
+    quiet = mock.rotate_token("wx-quiet")  # an app whose one token outlives many others
+    busy = [mock.rotate_token("wx-busy") for _ in range(20)]
+    kept = [token for token in busy if mock.issued_token(token) is not None]
+    assert kept == busy[-6:]  # the latest and the 5 most recent superseded ones
+    latest = mock.issued_token(busy[-1])
+    assert latest is not None
+    assert latest.superseded_at is None
+    assert mock.issued_token(quiet) is not None  # the latest of its app, however old
+    assert mock.tokens_issued == 21  # the count stays exact

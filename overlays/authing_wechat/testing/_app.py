@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMappi
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import attrs
 import httpx
@@ -237,6 +237,9 @@ class MockAuthingServer:
             ``sunset`` is a naive datetime, or ``max_recorded`` is negative.
     """
 
+    MAX_SUPERSEDED: ClassVar[int] = 10_000
+    """How many tokens that are no app's latest ``issued_token`` remembers (newest first)."""
+
     def __init__(
         self,
         *,
@@ -369,7 +372,12 @@ class MockAuthingServer:
         return token[0]
 
     def issued_token(self, access_token: str) -> IssuedToken | None:
-        """What the mock knows of a token it issued, or ``None`` for any other string."""
+        """What the mock knows of a token it issued, or ``None`` for any other string.
+
+        It remembers every app's latest token and the ``MAX_SUPERSEDED`` most recent others
+        (older ones are ``None``, which WeChat would refuse anyway): a mock left running with
+        short-lived tokens holds a bounded record.
+        """
         with self._lock:
             return self._history.get(access_token)
 
@@ -522,7 +530,15 @@ class MockAuthingServer:
         self._history[fresh[0]] = IssuedToken(
             access_token=fresh[0], app_id=app_id, issued_at=now, expires_at=fresh[1], served=serve
         )
+        if len(self._history) > len(self._latest) + self.MAX_SUPERSEDED:
+            self._forget_oldest_superseded()
         return fresh
+
+    def _forget_oldest_superseded(self) -> None:
+        # Oldest first (dicts keep insertion order); an app's latest token stays whatever its age.
+        latest = set(self._latest.values())
+        oldest = next(token for token in self._history if token not in latest)
+        del self._history[oldest]
 
     def _headers(
         self, path: str, status: int, extra: tuple[tuple[bytes, bytes], ...] = ()
