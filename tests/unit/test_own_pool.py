@@ -7,6 +7,9 @@ import asyncio
 import datetime
 import json
 import logging
+import re
+import socketserver
+import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 
@@ -14,7 +17,7 @@ import pytest
 from authing_wechat import AuthingAPIError, AuthingConnectionError, AuthingError, WechatAccessToken
 from authing_wechat.testing import SUCCESSOR_PATH
 
-from tests._support import SECRET, Driver, TokenHandler, serving
+from tests._support import SECRET, Driver, TokenHandler, envelope, serving
 
 APP = "http://authing.invalid"  # never resolves: only a proxy can reach it
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
@@ -183,3 +186,75 @@ def test_a_closed_client_sends_nothing(driver: Driver) -> None:
             with pytest.raises(AuthingError, match="RuntimeError"):
                 driver.fetch(client)
     assert len(server.cookies) == 1  # one request: none after close
+
+
+class _ExtraAnswer(socketserver.BaseRequestHandler):
+    """On the first connection: one good answer followed by a second, unasked-for response,
+    and the connection kept open, unread. On the others: good answers, kept alive."""
+
+    server: _ExtraAnswerServer
+
+    def _read_request(self, buffer: bytes) -> bytes | None:
+        while b"\r\n\r\n" not in buffer:
+            chunk = self.request.recv(65536)
+            if not chunk:
+                return None
+            buffer += chunk
+        head, _, rest = buffer.partition(b"\r\n\r\n")
+        found = re.search(rb"(?i)content-length: *(\d+)", head)
+        assert found is not None
+        length = int(found.group(1))
+        while len(rest) < length:
+            rest += self.request.recv(65536)
+        self.server.requests += 1
+        return rest[length:]
+
+    def handle(self) -> None:
+        first = self.server.connections == 0
+        self.server.connections += 1
+        body = json.dumps(envelope()).encode()
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        buffer = b""
+        while (rest := self._read_request(buffer)) is not None:
+            buffer = rest
+            if first:
+                self.request.sendall(answer + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra")
+                self.server.release.wait(10)  # open, and nothing more read from it
+                return
+            self.request.sendall(answer)
+
+
+class _ExtraAnswerServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ExtraAnswer)
+        self.connections = self.requests = 0
+        self.release = threading.Event()
+
+
+def test_an_answer_that_came_before_its_request_is_refused(driver: Driver) -> None:
+    # The second call's request goes out on the kept-alive connection, where h11 already holds
+    # the extra response: that is not its answer. It goes again on a new connection, uncounted.
+    server = _ExtraAnswerServer()
+    with serving(server) as address:
+        client = driver.client_for(f"http://{address}", retry=None)
+
+        async def twice_async() -> list[WechatAccessToken]:
+            async with client:
+                return [
+                    await client.get_wechat_mp_access_token_info(app_id="wx1", app_secret=SECRET)
+                    for _ in range(2)
+                ]
+
+        try:
+            if driver.mode == "async":
+                tokens = asyncio.run(twice_async())
+            else:
+                with client:
+                    tokens = [driver.fetch(client) for _ in range(2)]
+        finally:
+            server.release.set()
+    assert [token.access_token for token in tokens] == [envelope()["data"]["accessToken"]] * 2
+    assert [token.attempts for token in tokens] == [1, 1]
+    assert (server.connections, server.requests) == (2, 2)  # each call's request, read once

@@ -23,7 +23,8 @@ from ._retry import RetryRun
 from ._secret import Secret, redact
 from ._settings import ClientOptions
 from ._socket_deadline import move_attempt_end
-from ._tls import GatedBody, TLSRefused, TLSRoute, UnseenConnection
+from ._tls import GatedBody, TLSRefused, TLSRoute
+from ._unusable import UnusableConnection
 from ._wire import (
     BodyTooLarge,
     build_request,
@@ -34,8 +35,8 @@ from ._wire import (
 
 __all__ = ["Call", "aread_body", "read_body"]
 
-# Pooled connections a call closes, at most, before it gives up finding one it can check.
-_MAX_UNSEEN_CONNECTIONS = 32
+# Pooled connections a call closes, at most, before it gives up finding one it can use.
+_MAX_UNUSABLE_CONNECTIONS = 32
 
 # The httpcore trace events (named "<layer>.<event>", the layer being "connection", "http11",
 # "proxy", ...) that move an attempt's end; the others leave it where it is.
@@ -90,6 +91,7 @@ class Call:
         self._received = 0
         self._cut_off = False
         self._request_extensions: dict[str, Any] = {}
+        self._trace: Any = None
 
     def __repr__(self) -> str:
         return f"<Call {self._operation.method} attempts={self._run.attempts}>"
@@ -105,6 +107,7 @@ class Call:
         self._run.begin_attempt()
         self._attempt_started = self._clock.monotonic()
         self._connected = self._traced = self._sent = False
+        self._trace = None
         request = build_request(
             http,
             self._operation,
@@ -167,8 +170,9 @@ class Call:
             return True, None
         if kind == _SENT:
             self._sent = moved = True
-            # Nothing later matters here: httpcore makes no more trace calls for this request.
-            self._request_extensions.pop("trace", None)
+            # Nothing later matters here: httpcore makes no more trace calls for this request
+            # (unless it goes again on another connection: see send).
+            self._trace = self._request_extensions.pop("trace", None)
         elif kind == _WRITE_FAILED:
             moved = True
         elapsed = self._clock.monotonic() - self._attempt_started
@@ -285,29 +289,35 @@ class Call:
         except AuthingError as final:
             raise final from exc
 
-    def _unseen_connection_closed(self) -> None:
-        # httpcore closed the connection the trace refused; the same request goes again.
+    def _unusable_connection_closed(self, unusable: UnusableConnection, tries: int) -> None:
+        # httpcore has closed the connection; the same request goes again, on another one.
+        if tries + 1 == _MAX_UNUSABLE_CONNECTIONS:
+            raise unusable.given_up() from unusable
         self._connected = self._traced = self._sent = False
+        if self._trace is not None:  # taken out once the request was written: see trace
+            self._request_extensions.setdefault("trace", self._trace)
 
     def send(self, send: Callable[..., httpx.Response], request: httpx.Request) -> httpx.Response:
-        """``send(request, stream=True)``, on a connection the TLS route can vouch for."""
-        for _ in range(_MAX_UNSEEN_CONNECTIONS):
+        """``send(request, stream=True)``, on a connection it can use: one the TLS route can
+        vouch for, and one whose answer comes after the request (see ``UnusableConnection``).
+        """
+        for tries in range(_MAX_UNUSABLE_CONNECTIONS):
             try:
                 return send(request, stream=True)
-            except UnseenConnection:
-                self._unseen_connection_closed()
-        raise TLSRefused("keeps offering pooled connections this client never saw opened")
+            except UnusableConnection as unusable:
+                self._unusable_connection_closed(unusable, tries)
+        raise AssertionError("unreachable: the last try raises")
 
     async def asend(
         self, send: Callable[..., Awaitable[httpx.Response]], request: httpx.Request
     ) -> httpx.Response:
         """``send`` for an async client."""
-        for _ in range(_MAX_UNSEEN_CONNECTIONS):
+        for tries in range(_MAX_UNUSABLE_CONNECTIONS):
             try:
                 return await send(request, stream=True)
-            except UnseenConnection:
-                self._unseen_connection_closed()
-        raise TLSRefused("keeps offering pooled connections this client never saw opened")
+            except UnusableConnection as unusable:
+                self._unusable_connection_closed(unusable, tries)
+        raise AssertionError("unreachable: the last try raises")
 
     def answered(self, response: httpx.Response) -> WechatAccessToken | float:
         """The token, or the delay before the next attempt; raises when the call must stop."""

@@ -161,7 +161,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             transport = _io.BoundedTransport(limits, proxy)
             own = httpx.Client(transport=transport, follow_redirects=False)
             return cast(_HttpT, own), _io.OwnSender(own, transport).send
-        async_transport = httpx.AsyncHTTPTransport(limits=limits, proxy=proxy)
+        async_transport = _io.AsyncOwnTransport(limits, proxy)
         own = httpx.AsyncClient(transport=async_transport, follow_redirects=False)
         return cast(_HttpT, own), _io.AsyncOwnSender(own, async_transport).send
 

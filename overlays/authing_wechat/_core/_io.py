@@ -19,7 +19,13 @@ if TYPE_CHECKING:
     from ._deprecation import DeprecationGate
     from ._models import WechatAccessToken
     from ._operations import LEGACY, SUCCESSOR
-    from ._pool import AsyncOwnSender, BoundedTransport, OwnSender, environment_proxy
+    from ._pool import (
+        AsyncOwnSender,
+        AsyncOwnTransport,
+        BoundedTransport,
+        OwnSender,
+        environment_proxy,
+    )
     from ._retry import DEFAULT_RETRY, RetryRun, TokenBucket, longest_call
     from ._secret import Secret
     from ._settings import ClientOptions, check_credentials
@@ -31,6 +37,7 @@ __all__ = [
     "LEGACY",
     "SUCCESSOR",
     "AsyncOwnSender",
+    "AsyncOwnTransport",
     "BoundedTransport",
     "Call",
     "ClientOptions",
@@ -55,7 +62,13 @@ _HOMES = {
     "._deprecation": ("DeprecationGate",),
     "._models": ("WechatAccessToken",),
     "._operations": ("LEGACY", "SUCCESSOR"),
-    "._pool": ("AsyncOwnSender", "BoundedTransport", "OwnSender", "environment_proxy"),
+    "._pool": (
+        "AsyncOwnSender",
+        "AsyncOwnTransport",
+        "BoundedTransport",
+        "OwnSender",
+        "environment_proxy",
+    ),
     "._retry": ("DEFAULT_RETRY", "RetryRun", "TokenBucket", "longest_call"),
     "._secret": ("Secret",),
     "._settings": ("ClientOptions", "check_credentials"),

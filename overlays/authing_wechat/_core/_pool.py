@@ -1,4 +1,4 @@
-"""The sync client's own pool: an httpx transport over httpcore, on the bounded network backend.
+"""The clients' own pools: httpx transports over httpcore's pools, on backends of our own.
 
 httpx's ``HTTPTransport`` gives no public way to choose its pool's network backend, so the
 client's own ``httpx.Client`` gets this transport instead: httpcore's public pool
@@ -10,7 +10,8 @@ own transport maps them; the ``trace`` and ``timeout`` extensions pass through.
 The clients build their requests with their own ``httpx.Client`` / ``AsyncClient`` and send
 them with ``OwnSender`` / ``AsyncOwnSender``: the transport alone, without the parts of
 ``httpx.Client.send`` (auth, redirects, hooks, cookies) that their own pools never use. The
-async pool's transport is httpx's own.
+async pool is httpcore's too (``AsyncOwnTransport``), on a backend whose streams note their
+reads (``_answer_order``), as the sync pool's do.
 
 Proxies: like ``httpx.Client(trust_env=True)``, the pool honours ``HTTPS_PROXY`` (``HTTP_PROXY``
 for an ``http://`` app host), ``ALL_PROXY`` and ``NO_PROXY``, read once, for the app host, by
@@ -29,9 +30,18 @@ from typing import Any
 import httpcore
 import httpx
 
+from ._answer_order import NotingAsyncBackend, answered_before_sent
 from ._socket_deadline import BoundedBackend
+from ._unusable import UnusableConnection
 
-__all__ = ["AsyncOwnSender", "BoundedTransport", "OwnSender", "environment_proxy"]
+__all__ = [
+    "AsyncOwnSender",
+    "AsyncOwnTransport",
+    "BoundedTransport",
+    "OwnSender",
+    "StaleConnection",
+    "environment_proxy",
+]
 
 # httpx.Client's own logger and line: the same record, whether a call went through it or not.
 _HTTPX_LOG = logging.getLogger("httpx")
@@ -55,12 +65,20 @@ _EXCEPTIONS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
 )
 
 
-def _translated(exc: Exception) -> Exception | None:
-    # httpx's exception for an httpcore one; None for any other (raised as it is).
-    for theirs, ours in _EXCEPTIONS:
-        if isinstance(exc, theirs):
-            return ours(str(exc))
-    return None
+class _HttpxErrors:
+    """Raises httpx's exception for an httpcore one, as httpx's own transports map them."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        for theirs, ours in _EXCEPTIONS if isinstance(exc, Exception) else ():
+            if isinstance(exc, theirs):
+                raise ours(str(exc)) from exc
+
+
+# Stateless: one serves every use (a class, not @contextmanager: this is on every request).
+_HTTPX_ERRORS = _HttpxErrors()
 
 
 def _bypassed(host: str, no_proxy: str) -> bool:
@@ -94,25 +112,72 @@ def _core_url(url: httpx.URL) -> httpcore.URL:
     )
 
 
-class _ResponseBody(httpx.SyncByteStream):
+class _ResponseBody(httpx.SyncByteStream, httpx.AsyncByteStream):
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
     def __iter__(self) -> Iterator[bytes]:
-        try:
+        with _HTTPX_ERRORS:
             yield from self._stream
-        except Exception as exc:
-            translated = _translated(exc)
-            if translated is None:
-                raise
-            raise translated from exc
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _HTTPX_ERRORS:
+            async for chunk in self._stream:
+                yield chunk
 
     def close(self) -> None:
         self._stream.close()
 
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+def _core_pool(kinds: tuple[Any, Any, Any], limits: httpx.Limits, proxy: httpx.Proxy | None,
+               backend: Any) -> Any:  # fmt: skip
+    # One of httpcore's pools (sync or async ``kinds``: direct, HTTP proxy, SOCKS proxy).
+    direct, http_proxy, socks_proxy = kinds
+    common: dict[str, Any] = {
+        "ssl_context": httpx.create_ssl_context(),  # httpx's default: verified
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+        "network_backend": backend,
+    }
+    if proxy is None:
+        return direct(**common)
+    if proxy.url.scheme in ("http", "https"):
+        return http_proxy(
+            proxy_url=_core_url(proxy.url),
+            proxy_auth=proxy.raw_auth,
+            proxy_headers=proxy.headers.raw,
+            proxy_ssl_context=proxy.ssl_context,
+            **common,
+        )
+    # socks5 / socks5h: httpx.Proxy accepts no other scheme
+    return socks_proxy(proxy_url=_core_url(proxy.url), proxy_auth=proxy.raw_auth, **common)
+
+
+def _core_request(request: httpx.Request) -> httpcore.Request:
+    return httpcore.Request(
+        method=request.method,
+        url=_core_url(request.url),
+        headers=request.headers.raw,
+        content=request.stream,
+        extensions=request.extensions,
+    )
+
+
+def _response(core: httpcore.Response) -> httpx.Response:
+    return httpx.Response(
+        status_code=core.status,
+        headers=core.headers,
+        stream=_ResponseBody(core.stream),
+        extensions=core.extensions,
+    )
+
 
 class BoundedTransport(httpx.BaseTransport):
-    """httpcore's pool on ``BoundedBackend``, as an httpx transport.
+    """httpcore's pool on ``BoundedBackend``, as an httpx transport: the sync client's own.
 
     Args:
         limits: Connections and keep-alive of the pool.
@@ -120,67 +185,51 @@ class BoundedTransport(httpx.BaseTransport):
     """
 
     def __init__(self, limits: httpx.Limits, proxy: httpx.Proxy | None = None) -> None:
-        ssl_context = httpx.create_ssl_context()
+        kinds = (httpcore.ConnectionPool, httpcore.HTTPProxy, httpcore.SOCKSProxy)
         backend = BoundedBackend(httpcore.SyncBackend())
-        pool: Any
-        if proxy is None:
-            pool = httpcore.ConnectionPool(
-                ssl_context=ssl_context,
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-                network_backend=backend,
-            )
-        elif proxy.url.scheme in ("http", "https"):
-            pool = httpcore.HTTPProxy(
-                proxy_url=_core_url(proxy.url),
-                proxy_auth=proxy.raw_auth,
-                proxy_headers=proxy.headers.raw,
-                ssl_context=ssl_context,
-                proxy_ssl_context=proxy.ssl_context,
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-                network_backend=backend,
-            )
-        else:  # socks5 / socks5h: httpx.Proxy accepts no other scheme
-            pool = httpcore.SOCKSProxy(
-                proxy_url=_core_url(proxy.url),
-                proxy_auth=proxy.raw_auth,
-                ssl_context=ssl_context,
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-                network_backend=backend,
-            )
-        self._pool: httpcore.ConnectionPool = pool
+        self._pool: httpcore.ConnectionPool = _core_pool(kinds, limits, proxy, backend)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` over the pool (httpx errors, as ``httpx.HTTPTransport`` raises)."""
-        core_request = httpcore.Request(
-            method=request.method,
-            url=_core_url(request.url),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
-        try:
-            response = self._pool.handle_request(core_request)
-        except Exception as exc:
-            translated = _translated(exc)
-            if translated is None:
-                raise
-            raise translated from exc
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_ResponseBody(response.stream),
-            extensions=response.extensions,
-        )
+        with _HTTPX_ERRORS:
+            return _response(self._pool.handle_request(_core_request(request)))
 
     def close(self) -> None:
         """Close every connection of the pool."""
         self._pool.close()
+
+
+class AsyncOwnTransport(httpx.AsyncBaseTransport):
+    """httpcore's async pool on ``NotingAsyncBackend``, as an httpx transport: the async
+    client's own (httpx's ``AsyncHTTPTransport`` gives no public way to choose the backend).
+
+    Args:
+        limits: Connections and keep-alive of the pool.
+        proxy: A proxy to reach every origin through, or ``None``.
+    """
+
+    def __init__(self, limits: httpx.Limits, proxy: httpx.Proxy | None = None) -> None:
+        kinds = (httpcore.AsyncConnectionPool, httpcore.AsyncHTTPProxy, httpcore.AsyncSOCKSProxy)
+        backend = NotingAsyncBackend(httpcore.AnyIOBackend())
+        self._pool: httpcore.AsyncConnectionPool = _core_pool(kinds, limits, proxy, backend)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` over the pool (httpx errors, as ``httpx.AsyncHTTPTransport``)."""
+        with _HTTPX_ERRORS:
+            return _response(await self._pool.handle_async_request(_core_request(request)))
+
+    async def aclose(self) -> None:
+        """Close every connection of the pool."""
+        await self._pool.aclose()
+
+
+class StaleConnection(UnusableConnection):
+    """A kept-alive connection that held an answer before the request was written on it (see
+    ``answered_before_sent``): that answer is not the request's; it goes again elsewhere."""
+
+    def given_up(self) -> Exception:
+        """The server answers every connection's requests before they are written."""
+        return httpx.RemoteProtocolError(f"the server {self}, on every connection")
 
 
 class _Timed(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -245,7 +294,9 @@ class OwnSender(_OwnSend):
     the cookie jar, none of which the client's own pool uses (they are what a caller's own
     ``http_client`` is for, and its ``send`` is used then). As there, the response knows its
     request and, once closed, its ``elapsed``; the ``httpx`` logger gets its ``HTTP Request:``
-    line; and once the client is closed, nothing is sent.
+    line; and once the client is closed, nothing is sent. Unlike there, an answer read before
+    its request was written (stale bytes on a kept-alive connection) is refused, and the
+    request goes again on another connection (``StaleConnection``).
 
     Args:
         client: The pool's ``httpx.Client`` (which builds the requests, and is closed with it).
@@ -265,6 +316,9 @@ class OwnSender(_OwnSend):
         """
         started = self._started()
         response = self._transport.handle_request(request)
+        if answered_before_sent(response):
+            response.close()  # unread, so httpcore closes the connection
+            raise StaleConnection("answers before the request is sent")
         self._sent(request, response, started)
         return response
 
@@ -280,5 +334,8 @@ class AsyncOwnSender(_OwnSend):
         """Send ``request``; see ``OwnSender.send``."""
         started = self._started()
         response = await self._transport.handle_async_request(request)
+        if answered_before_sent(response):
+            await response.aclose()  # unread, so httpcore closes the connection
+            raise StaleConnection("answers before the request is sent")
         self._sent(request, response, started)
         return response

@@ -5,7 +5,8 @@ headers or its body one byte at a time never trips one. The asyncio client cance
 attempt instead; a thread cannot be cancelled, so the sync client's own pool (``_pool``) runs on a
 network backend whose streams cut every read and connect to the time left before the attempt's
 end. The end is per thread: sync httpx does its I/O in the calling thread. Writes are left
-to httpx's own timeout (see ``_BoundedStream``).
+to httpx's own timeout (see ``_BoundedStream.write``). The streams also note their reads
+(``_answer_order``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpcore
+
+from ._answer_order import NotesReads
 
 __all__ = ["BoundedBackend", "attempt_ends_at", "move_attempt_end"]
 
@@ -55,20 +58,25 @@ def _clamp(timeout: float | None, expired: type[Exception]) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
-class _BoundedStream(httpcore.NetworkStream):
+class _BoundedStream(NotesReads, httpcore.NetworkStream):
     def __init__(self, stream: httpcore.NetworkStream) -> None:
         self._stream = stream
-        # What is not bounded is the wrapped stream's own, bound here: httpcore makes several
-        # of these calls per request, and a forwarding method would add a frame to each.
-        # Writes are not cut short: a request is a few hundred bytes, written at once, and one
-        # cut off after its last byte left (h11 ends a message with an empty write) would be a
-        # request the server saw and the client did not count. httpx's write timeout applies.
-        self.write = stream.write  # type: ignore[method-assign]
+        # What needs nothing of its own is the wrapped stream's, bound here: httpcore makes
+        # these calls per request, and a forwarding method would add a frame to each.
         self.close = stream.close  # type: ignore[method-assign]
         self.get_extra_info = stream.get_extra_info  # type: ignore[method-assign]
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
+        data = self._stream.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
+        self.read_since_write = True
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        # Not cut short: a request is a few hundred bytes, written at once, and one cut off
+        # after its last byte left (h11 ends a message with an empty write) would be a request
+        # the server saw and the client did not count. httpx's write timeout still applies.
+        self.read_since_write = False
+        self._stream.write(buffer, timeout)
 
     def start_tls(
         self,

@@ -30,6 +30,8 @@ from typing import Any
 
 import httpx
 
+from ._unusable import UnusableConnection
+
 __all__ = ["GatedBody", "TLSRefused", "TLSRoute", "UnseenConnection"]
 
 _IN_PROCESS = (httpx.MockTransport, httpx.ASGITransport, httpx.WSGITransport)
@@ -59,8 +61,12 @@ class TLSRefused(Exception):
             await stream.aclose()
 
 
-class UnseenConnection(Exception):
+class UnseenConnection(UnusableConnection):
     """A pooled connection of a route not yet seen verified: closed, the request sent again."""
+
+    def given_up(self) -> Exception:
+        """The pool keeps offering connections that cannot be checked."""
+        return TLSRefused("keeps offering pooled connections this client never saw opened")
 
 
 def _unverified(context: ssl.SSLContext) -> bool:
