@@ -91,7 +91,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
     _options: ClientOptions
     _http: _HttpT
     _owns_http: bool
-    # ``_http.send``, or for the sync client's own pool its transport's (see _pool).
+    # ``_http.send`` (a caller's http_client), or the own pool's sender (see _pool).
     _sender: Callable[..., Any]
     _bucket: TokenBucket | None
     _clock: Clock
