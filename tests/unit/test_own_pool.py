@@ -8,6 +8,7 @@ import datetime
 import json
 import logging
 import re
+import socket
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -258,3 +259,48 @@ def test_an_answer_that_came_before_its_request_is_refused(driver: Driver) -> No
     assert [token.access_token for token in tokens] == [envelope()["data"]["accessToken"]] * 2
     assert [token.attempts for token in tokens] == [1, 1]
     assert (server.connections, server.requests) == (2, 2)  # each call's request, read once
+
+
+def test_the_request_sent_again_is_counted_as_any_other(driver: Driver) -> None:
+    # After a stale answer the request goes again, traced as the first send was: here the
+    # server stopped listening, so it reaches nobody, and the call says so (attempts 0).
+    listener = socket.create_server(("127.0.0.1", 0))
+    address = f"127.0.0.1:{listener.getsockname()[1]}"
+    release = threading.Event()
+    body = json.dumps(envelope()).encode()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+    def serve_once() -> None:
+        connection, _ = listener.accept()
+        listener.close()  # a new connection is refused from now on
+        with connection:
+            received = b""
+            while b"}" not in received:  # the request's JSON body ends with its one "}"
+                received += connection.recv(65536)
+            connection.sendall(answer + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra")
+            release.wait(10)
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    client = driver.client_for(f"http://{address}", retry=None)
+
+    async def twice_async() -> AuthingError:
+        async with client:
+            await client.get_wechat_mp_access_token_info(app_id="wx1", app_secret=SECRET)
+            with pytest.raises(AuthingConnectionError) as caught:
+                await client.get_wechat_mp_access_token_info(app_id="wx1", app_secret=SECRET)
+            return caught.value
+
+    try:
+        if driver.mode == "async":
+            error = asyncio.run(twice_async())
+        else:
+            with client:
+                driver.fetch(client)
+                with pytest.raises(AuthingConnectionError) as caught:
+                    driver.fetch(client)
+                error = caught.value
+    finally:
+        release.set()
+        thread.join(10)
+    assert error.attempts == 0
