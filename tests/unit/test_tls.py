@@ -141,6 +141,22 @@ def test_the_own_pool_verifies_in_both_flavours(driver: Driver, https_url: str) 
         driver.fetch_once(driver.client_for(https_url, retry=None))
 
 
+def test_the_own_pool_calls_a_host_its_trust_store_vouches_for_in_both_flavours(
+    driver: Driver,
+    https_server: _RecordingServer,
+    authority: trustme.CA,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The own pools trust what httpx trusts (SSL_CERT_FILE here): a verified handshake, through
+    # the pools' own network streams, and the request on it.
+    url = f"https://127.0.0.1:{https_server.server_address[1]}"
+    with authority.cert_pem.tempfile() as ca_file:
+        monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+        token = driver.fetch_once(driver.client_for(url, retry=None))
+    assert token.attempts == 1
+    assert https_server.secret_seen
+
+
 def test_the_recording_server_sees_the_secret_of_a_verified_client(
     https_server: _RecordingServer, https_url: str, authority: trustme.CA
 ) -> None:
