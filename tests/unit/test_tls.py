@@ -7,8 +7,11 @@ transports publicly): a route that does not verify is refused at send time with
 
 from __future__ import annotations
 
+import socket
+import socketserver
 import ssl
 import sys
+import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -154,6 +157,67 @@ def test_the_own_pool_calls_a_host_its_trust_store_vouches_for_in_both_flavours(
         monkeypatch.setenv("SSL_CERT_FILE", ca_file)
         token = driver.fetch_once(driver.client_for(url, retry=None))
     assert token.attempts == 1
+    assert https_server.secret_seen
+
+
+class _Tunnel(socketserver.BaseRequestHandler):
+    """An HTTP proxy that only tunnels: ``CONNECT host:port``, then bytes both ways."""
+
+    server: _TunnelProxy
+
+    def handle(self) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.request.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        line = head.split(b"\r\n", 1)[0].decode()
+        self.server.requests.append(line)
+        host, port = line.split()[1].rsplit(":", 1)
+        with socket.create_connection((host, int(port))) as upstream:
+            self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            back = threading.Thread(target=_pump, args=(upstream, self.request), daemon=True)
+            back.start()
+            _pump(self.request, upstream)
+            back.join(5)
+
+
+def _pump(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+        target.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # the other side is gone: so is the tunnel
+
+
+class _TunnelProxy(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Tunnel)
+        self.requests: list[str] = []
+
+
+def test_the_own_pool_tunnels_https_through_the_environments_proxy(
+    driver: Driver,
+    https_server: _RecordingServer,
+    authority: trustme.CA,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # CONNECT, then TLS to the app host inside the tunnel, verified, and the request on it.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    target = f"127.0.0.1:{https_server.server_address[1]}"
+    proxy = _TunnelProxy()
+    with serving(proxy) as proxy_address, authority.cert_pem.tempfile() as ca_file:
+        monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+        monkeypatch.setenv("HTTPS_PROXY", f"http://{proxy_address}")
+        token = driver.fetch_once(driver.client_for(f"https://{target}", retry=None))
+    assert token.attempts == 1
+    assert proxy.requests == [f"CONNECT {target} HTTP/1.1"]
     assert https_server.secret_seen
 
 
