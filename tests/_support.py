@@ -131,15 +131,16 @@ class Driver:
         **kwargs: Any,
     ) -> Any:
         """An ``httpx.Client`` or ``AsyncClient`` (with ``kwargs``) whose event hooks call
-        these sync functions."""
+        these sync functions.
+
+        ``on_response`` gets the response read, its request too, as a hook that keeps them
+        must: the package streams both (httpx's own streamed requests are the same).
+        """
         hooks: dict[str, list[Any]] = {"request": [], "response": []}
-        for name, hook in (("request", on_request), ("response", on_response)):
-            if hook is None:
-                continue
-            if self.mode == "sync":
-                hooks[name].append(hook)
-            else:
-                hooks[name].append(_async_hook(hook))
+        if on_request is not None:
+            hooks["request"].append(on_request if self.mode == "sync" else _async_hook(on_request))
+        if on_response is not None:
+            hooks["response"].append(_reading(on_response, self.mode))
         if self.mode == "sync":
             return httpx.Client(event_hooks=hooks, **kwargs)
         return httpx.AsyncClient(event_hooks=hooks, **kwargs)
@@ -181,6 +182,20 @@ class Driver:
             return awaited
 
         return asyncio.run(run())
+
+
+def _reading(hook: Callable[[httpx.Response], None], mode: str) -> Callable[..., Any]:
+    def read(response: httpx.Response) -> None:
+        response.request.read()
+        response.read()
+        hook(response)
+
+    async def aread(response: httpx.Response) -> None:
+        response.request.read()
+        await response.aread()
+        hook(response)
+
+    return read if mode == "sync" else aread
 
 
 def _async_hook(hook: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, None]]:

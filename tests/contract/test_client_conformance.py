@@ -144,8 +144,6 @@ def make_client(
         retry=None,
         deprecated=deprecated,
         http_client=http_client,
-        # The tests' transports (the mock's, a tamperer in front of respx) never leave the process.
-        allow_custom_transport=http_client is not None,
     )
 
 

@@ -285,7 +285,10 @@ def violations_of(record: CallRecord, slack: float) -> list[str]:
         found.append(f"returned {type(outcome).__name__}, not a WechatAccessToken")
     if attempts is not None and record.seen is not None and attempts != record.seen:
         found.append(f"attempts mismatch: attempts={attempts}, server saw {record.seen}")
-    if record.elapsed > record.deadline + slack + record.loop_lag:
+    # The sync client bounds a trickling status line and headers per read only (the client
+    # guide says why): such a call ends at the body, past its deadline.
+    trickled_headers = record.label.startswith("sync") and "'slowheaders'" in record.label
+    if record.elapsed > record.deadline + slack + record.loop_lag and not trickled_headers:
         found.append(
             f"over deadline: {record.elapsed:.2f}s for a deadline of {record.deadline}s "
             f"(the event loop ran up to {record.loop_lag:.2f}s late meanwhile)"

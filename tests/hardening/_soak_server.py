@@ -298,6 +298,9 @@ def _build() -> dict[str, Behaviour]:
         "okgzip": _send(
             _answer(200, gzip.compress(_success()), headers=[("Content-Encoding", "gzip")])
         ),
+        # A second answer after the first, then the connection closed: httpcore drops an idle
+        # connection that has become readable, so the next request goes on a new one. (One
+        # kept open is h11's to handle: tests/unit/test_own_client.py shows what it does.)
         "okextra": _close_after(ok + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra"),
         "drop": _close_after(b""),
         "reset": _reset,

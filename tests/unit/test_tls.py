@@ -1,8 +1,8 @@
 """TLS against a real loopback HTTPS server: certificates are verified, a bad one is final.
 
-A caller's ``http_client`` is checked on each connection it sends on (httpx shows no
-transports publicly): a route that does not verify is refused at send time with
-``AuthingTLSError``, before the body (the secret) is written, and never retried.
+The client the package builds always verifies, with httpx's defaults (its trust store, the
+environment's proxy). A caller's ``http_client`` is the caller's, used as given, TLS settings
+included, as httpx, openai-python and botocore use one.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import trustme
 from authing_wechat import AuthingTLSError, RetryPolicy, WechatTokenClient
 from authing_wechat.testing import FakeClock
 
-from tests._support import SECRET, Driver, TokenHandler, envelope, serving
+from tests._support import SECRET, Driver, TokenHandler, serving
 
 
 class _RecordingHandler(TokenHandler):
@@ -101,42 +101,19 @@ def test_a_trusted_certificate_works_with_the_callers_own_client(
     assert token.attempts == 1
 
 
-UNVERIFIED_ROUTES = ["https mount", "all mount", "host mount", "no hostname check"]
-
-
-def _unverified_route(route: str, authority: trustme.CA) -> dict[str, Any]:
-    if route == "no hostname check":  # the certificate itself is trusted: only the name is not
-        context = _trusting(authority)
-        context.check_hostname = False
-        return {"mounts": {"https://": httpx.HTTPTransport(verify=context)}}
-    pattern = {"https mount": "https://", "all mount": "all://", "host mount": "all://127.0.0.1"}
-    return {"mounts": {pattern[route]: httpx.HTTPTransport(verify=False)}}
-
-
-@pytest.mark.parametrize("route", UNVERIFIED_ROUTES)
-def test_an_unverified_route_to_https_is_refused_before_the_secret_is_sent(
-    https_server: _RecordingServer, https_url: str, route: str, authority: trustme.CA
-) -> None:
-    clock = FakeClock()
-    with httpx.Client(**_unverified_route(route, authority)) as http:
-        client = WechatTokenClient(https_url, "a", http_client=http, clock=clock)
-        with pytest.raises(AuthingTLSError, match="does not verify TLS certificates") as caught:
-            client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
-    assert (caught.value.attempts, clock.sleeps) == (0, [])  # never sent, never retried
-    assert https_server.received == []
-    assert SECRET not in repr(caught.value)
-    assert SECRET not in str(caught.value)
-
-
-def test_a_client_without_verification_is_refused_in_both_flavours(
+def test_a_callers_http_client_is_used_as_given_tls_settings_included(
     driver: Driver, https_server: _RecordingServer, https_url: str
 ) -> None:
+    # verify=False is the caller's choice, as with any httpx client: the call goes through.
     http: Any = driver.http_client(verify=False)
-    client = driver.client(http_client=http, app_host=https_url, retry=RetryPolicy())
-    with pytest.raises(AuthingTLSError) as caught:
-        driver.fetch_once(client, http=http)
-    assert caught.value.attempts == 0
-    assert https_server.received == []
+    client = driver.client(http_client=http, app_host=https_url, retry=None)
+    assert driver.fetch_once(client, http=http).attempts == 1
+    assert https_server.secret_seen
+
+
+def test_nothing_turns_the_own_clients_verification_off() -> None:
+    with pytest.raises(TypeError, match="allow_custom_transport"):
+        WechatTokenClient("https://example.authing.cn", "a", allow_custom_transport=True)  # type: ignore[call-arg]
 
 
 def test_the_own_pool_verifies_in_both_flavours(driver: Driver, https_url: str) -> None:
@@ -230,67 +207,4 @@ def test_the_recording_server_sees_the_secret_of_a_verified_client(
         assert client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
         assert client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
     assert https_server.secret_seen
-    assert len(https_server.received) == 2  # the second call reused the checked route
-
-
-def test_a_pooled_connection_it_did_not_see_opened_never_carries_the_secret(
-    https_server: _RecordingServer, https_url: str
-) -> None:
-    with httpx.Client(verify=False) as http:  # noqa: S501 - the point
-        http.post(https_url + "/elsewhere", json={})  # leaves an unverified connection pooled
-        client = WechatTokenClient(https_url, "a", http_client=http, retry=None)
-        with pytest.raises(AuthingTLSError):
-            client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
-    assert len(https_server.received) == 1
-    assert not https_server.secret_seen
-
-
-def test_a_pooled_connection_of_a_verified_route_is_used_once_checked(
-    https_server: _RecordingServer, https_url: str, authority: trustme.CA
-) -> None:
-    with httpx.Client(verify=_trusting(authority)) as http:
-        http.post(https_url + "/elsewhere", json={})
-        client = WechatTokenClient(https_url, "a", http_client=http, retry=None)
-        assert client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET).attempts == 1
-    assert https_server.secret_seen
-
-
-class _OpaqueTransport(httpx.BaseTransport):
-    """Not httpx's and not in-process: it would send the body somewhere."""
-
-    def __init__(self) -> None:
-        self.bodies: list[bytes] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.bodies.append(request.read())
-        return httpx.Response(200, json=envelope())
-
-
-def test_a_transport_that_cannot_be_inspected_needs_an_explicit_opt_in() -> None:
-    transport = _OpaqueTransport()
-    with httpx.Client(transport=transport) as http:
-        client = WechatTokenClient("https://example.authing.cn", "a", http_client=http)
-        with pytest.raises(AuthingTLSError, match=r"allow_custom_transport=True") as caught:
-            client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET)
-        assert (caught.value.attempts, transport.bodies) == (0, [])
-        client = WechatTokenClient(
-            "https://example.authing.cn", "a", http_client=http, allow_custom_transport=True
-        )
-        assert client.get_wechat_mp_access_token_info(app_id="wx", app_secret=SECRET).attempts == 1
-    assert len(transport.bodies) == 1
-    with pytest.raises(TypeError, match="allow_custom_transport"):
-        WechatTokenClient("https://example.authing.cn", "a", allow_custom_transport="yes")  # type: ignore[arg-type]
-
-
-def test_an_in_process_transport_needs_no_opt_in(driver: Driver) -> None:
-    # Mock, ASGI: each reads the body in its own handle_request, which the check finds.
-    assert driver.fetch(driver.client()).attempts == 1
-
-
-def test_plain_http_mounts_and_in_process_transports_are_fine() -> None:
-    mounts = {"http://": httpx.HTTPTransport(verify=False)}
-    with httpx.Client(mounts=mounts) as http:
-        WechatTokenClient("https://example.authing.cn", "a", http_client=http).close()
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=envelope()))
-    with httpx.Client(transport=transport) as http:
-        WechatTokenClient("https://example.authing.cn", "a", http_client=http).close()
+    assert len(https_server.received) == 2

@@ -44,19 +44,9 @@ class BodyReader:
         Raises:
             httpx.DecodingError: The compressed data is corrupt.
         """
-        data = self.decode(raw)
-        self._parts.append(data)
-        return len(data)
-
-    def decode(self, raw: bytes) -> bytes:
-        """Decode ``raw`` without keeping it: what it adds to the body (stops past the cap).
-
-        Raises:
-            httpx.DecodingError: The compressed data is corrupt.
-        """
         room = MAX_BODY_BYTES + 1 - self._size
         if room <= 0:
-            return b""
+            return 0
         if self._decoder is None:
             data = raw[:room]
         else:
@@ -68,9 +58,10 @@ class BodyReader:
                 # "deflate" is also sent raw, without the zlib header (as httpx allows).
                 self._wbits = -zlib.MAX_WBITS
                 self._decoder = zlib.decompressobj(self._wbits)
-                return self.decode(raw)
+                return self.feed(raw)
         self._size += len(data)
-        return data
+        self._parts.append(data)
+        return len(data)
 
     def content(self) -> bytes:
         """The decoded body."""

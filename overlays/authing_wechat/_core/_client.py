@@ -7,18 +7,20 @@ send a request and how they sleep.
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Callable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import httpx
 
-from . import _io
+from . import _deferred_imports as _io
 from ._clock import Clock, SystemClock
-from ._validation import check_bool
 
 if TYPE_CHECKING:
+    import asyncio
+
     from typing_extensions import deprecated
 
     # The provider layer is built on this one and imported by token_provider() alone: a
@@ -34,9 +36,8 @@ if TYPE_CHECKING:
     from ._retry import RetryPolicy, TokenBucket
     from ._secret import Secret
     from ._settings import Brand, ClientOptions
-    from ._tls import TLSRoute
 else:
-    from ._pep702 import pep702_marker as deprecated
+    from ._deprecated_marker import pep702_marker as deprecated
 
 __all__ = ["AsyncWechatTokenClient", "WechatTokenClient"]
 
@@ -77,6 +78,13 @@ def _limits(max_connections: int) -> httpx.Limits:
     )
 
 
+def _end_in(scope: asyncio.Timeout, seconds: float) -> None:
+    # The async attempt's end, moved once its request is leaving (see _call).
+    import asyncio  # noqa: PLC0415 - loaded by the async client already
+
+    scope.reschedule(asyncio.get_running_loop().time() + seconds)
+
+
 def _bucket_for(retry: RetryPolicy | None) -> TokenBucket | None:
     # One budget per client, shared by all its calls: a long outage drains it and the client
     # falls back to about one request per call instead of max_attempts.
@@ -91,13 +99,10 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
     _options: ClientOptions
     _http: _HttpT
     _owns_http: bool
-    # ``_http.send`` (a caller's http_client), or the own pool's sender (see _pool).
-    _sender: Callable[..., Any]
     _bucket: TokenBucket | None
     _clock: Clock
     _deprecation: DeprecationGate
     _providers: ProviderRegistry[_ProviderT] | None
-    _tls: TLSRoute | None
 
     def __init__(
         self,
@@ -116,9 +121,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         clock: Clock | None = None,
         pool_timeout: float = 30.0,
         max_connections: int = 100,
-        allow_custom_transport: bool = False,
     ) -> None:
-        check_bool("allow_custom_transport", allow_custom_transport)
         if retry is _DEFAULT_RETRY:
             retry = _io.DEFAULT_RETRY
         options = _io.ClientOptions(
@@ -141,29 +144,19 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
                 f"http_client must be an httpx.{self._http_type.__name__}, "
                 f"not {type(http_client).__name__}"
             )
-        http, sender = (http_client, None) if http_client is not None else self._own_http(options)
-        self._setup(
-            options, http, owns_http=http_client is None, bucket=_bucket_for(retry), sender=sender
-        )
-        # A caller's client is checked on every connection (see _tls); our own pools verify.
-        https = options.base_url.startswith("https://")
-        if http_client is not None and https:
-            self._tls = _io.TLSRoute(allow_custom_transport=allow_custom_transport)
+        _io.install_log_filters()
+        http = self._own_http(options) if http_client is None else http_client
+        self._setup(options, http, owns_http=http_client is None, bucket=_bucket_for(retry))
 
-    def _own_http(self, options: ClientOptions) -> tuple[_HttpT, Callable[..., Any]]:
-        # Sent on by the transport alone (see _pool): no cookies kept, so each call stands
-        # alone, as the official SDKs' calls do; the environment's proxy, as httpx would.
-        limits = _limits(options.max_connections)
-        proxy = _io.environment_proxy(httpx.URL(options.base_url))
-        own: Any
-        if self._http_type is httpx.Client:
-            # The sync pool is our own (see _pool): its socket operations end with the attempt.
-            transport = _io.BoundedTransport(limits, proxy)
-            own = httpx.Client(transport=transport, follow_redirects=False)
-            return cast(_HttpT, own), _io.OwnSender(own, transport).send
-        async_transport = _io.AsyncOwnTransport(limits, proxy)
-        own = httpx.AsyncClient(transport=async_transport, follow_redirects=False)
-        return cast(_HttpT, own), _io.AsyncOwnSender(own, async_transport).send
+    def _own_http(self, options: ClientOptions) -> _HttpT:
+        # An ordinary httpx client: TLS verified by httpx's defaults, proxies and trust_env
+        # as httpx reads them, no redirects. Its cookie jar refuses every cookie, so each call
+        # stands alone, as the official SDKs' calls do.
+        return self._http_type(
+            limits=_limits(options.max_connections),
+            follow_redirects=False,
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+        )
 
     def _setup(
         self,
@@ -172,17 +165,14 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         *,
         owns_http: bool,
         bucket: TokenBucket | None,
-        sender: Callable[..., Any] | None = None,
     ) -> None:
         self._options = options
         self._http = http
         self._owns_http = owns_http
-        self._sender = http.send if sender is None else sender
         self._bucket = bucket
         self._clock = SystemClock() if options.clock is None else options.clock
         self._deprecation = _io.DeprecationGate(options.deprecated, options.on_deprecation)
         self._providers = None  # made by the first token_provider()
-        self._tls = None
 
     def __repr__(self) -> str:
         o = self._options
@@ -237,9 +227,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             self._http,
             owns_http=False,
             bucket=self._bucket if same_policy else _bucket_for(options.retry),
-            sender=self._sender,
         )
-        derived._tls = self._tls
         return derived
 
     @property
@@ -265,7 +253,6 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             run,
             app_id=app_id,
             secret=app_secret,
-            tls=self._tls,
         )
 
     def _provider(
@@ -323,21 +310,18 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         deprecated: What the deprecated method does: ``"warn"`` (warn, then call it),
             ``"error"`` (raise ``DeprecatedEndpointError`` before any request) or
             ``"migrate"`` (call the successor endpoint instead).
-        http_client: Your own ``httpx.Client`` (not closed by ``close()``). TLS verification
-            must stay on for every route to ``https://`` (default transport, mounts, proxies):
-            each connection is checked when a call uses it (``AuthingTLSError`` otherwise).
+        http_client: Your own ``httpx.Client``, used as given (not closed by ``close()``): its
+            transports, proxies, hooks and TLS settings are yours, as with httpx and
+            openai-python. The client the package builds always verifies TLS.
         allow_insecure_http: Allow ``http://`` to a non-loopback host.
         on_deprecation: Called with each ``DeprecationNotice`` a response carries.
         clock: Time source and sleeper for retries (``authing_wechat.testing.FakeClock`` in
             tests).
         pool_timeout: Seconds a call may wait for a free connection when
             ``max_connections`` calls are already in flight (never past the deadline); the
-            attempt's ``timeout`` starts once it has its connection.
+            attempt's ``timeout`` starts once its request is leaving.
         max_connections: Connections of the client's own pool, hence calls in flight at once;
             the rest wait up to ``pool_timeout``. Ignored with ``http_client``.
-        allow_custom_transport: Hand the request to an ``http_client`` transport for
-            ``https://`` that is neither httpcore's nor in-process (so its TLS verification
-            cannot be checked): you vouch that it verifies certificates.
 
     Raises:
         ValueError: An argument has a value that cannot work (blank app id, ``http://`` to a
@@ -434,20 +418,12 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         call = self._start(operation, app_id, secret)
         while True:
             request = call.next_request(self._http)
-            request.extensions["trace"] = call.trace
             try:
-                # Every socket operation of our own pool ends by the attempt's end.
-                with _io.attempt_ends_at(time.monotonic() + call.attempt_limit):
-                    response = call.send(self._sender, request)
-                    try:
-                        call.receiving(response)
-                        _io.read_body(call, response)
-                    finally:
-                        response.close()
+                answer = _io.read_body(call, self._http.send(request, stream=True))
             except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 self._clock.sleep(call.transport_failed(exc, request))
                 continue
-            outcome = call.answered(response)
+            outcome = call.answered(answer)
             if isinstance(outcome, _io.WechatAccessToken):
                 return outcome
             self._clock.sleep(outcome)
@@ -538,26 +514,12 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
         while True:
             request = call.next_request(self._http)
             try:
-                # On asyncio the whole attempt is bounded at once, body reads included.
+                # The whole attempt is bounded at once, body included; its end moves once the
+                # request is leaving (see _call).
                 async with asyncio.timeout(call.attempt_limit) as scope:
-
-                    async def trace(name: str, info: dict[str, Any], scope: Any = scope) -> None:
-                        try:
-                            moved, seconds = call.connection_event(name, info)
-                        except _io.TLSRefused as refused:
-                            await refused.aclose_stream()
-                            raise
-                        if moved:
-                            now = asyncio.get_running_loop().time()
-                            scope.reschedule(None if seconds is None else now + seconds)
-
-                    request.extensions["trace"] = trace
-                    response = await call.asend(self._sender, request)
-                    try:
-                        call.receiving(response)
-                        await _io.aread_body(call, response)
-                    finally:
-                        await response.aclose()
+                    call.on_sending = functools.partial(_end_in, scope)
+                    response = await self._http.send(request, stream=True)
+                    answer = await _io.aread_body(call, response)
             except TimeoutError:
                 timed_out = httpx.ReadTimeout("the attempt ran out of time", request=request)
                 delay = call.transport_failed(timed_out, request, cut_short=True)
@@ -566,7 +528,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
             except Exception as exc:  # every failure of the HTTP client becomes an AuthingError
                 await self._clock.asleep(call.transport_failed(exc, request))
                 continue
-            outcome = call.answered(response)
+            outcome = call.answered(answer)
             if isinstance(outcome, _io.WechatAccessToken):
                 return outcome
             await self._clock.asleep(outcome)

@@ -32,6 +32,7 @@ __all__ = [
     "MIN_REDACTED_LENGTH",
     "REDACTED",
     "Secret",
+    "install_log_filters",
     "redact",
     "redact_value",
     "register_token",
@@ -180,12 +181,21 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
-def _install_filter() -> None:
+_filters_installed = False
+
+
+def install_log_filters() -> None:
+    """Put the redacting filter on the loggers that see our requests, once per process.
+
+    Called when the first client is made, not when the package is imported: importing a
+    library should not change the process's logging.
+    """
+    global _filters_installed  # noqa: PLW0603 - once per process
+    if _filters_installed:
+        return
+    _filters_installed = True
     log_filter = _RedactingFilter()
     for name in _LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _RedactingFilter) for f in logger.filters):
             logger.addFilter(log_filter)
-
-
-_install_filter()

@@ -42,9 +42,6 @@ class MockAuthingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         server: The mock served.
     """
 
-    # It never leaves the process: the clients accept it without allow_custom_transport.
-    _authing_wechat_in_process = True
-
     def __init__(self, server: MockAuthingServer | None = None) -> None:
         self.server = MockAuthingServer() if server is None else server
 

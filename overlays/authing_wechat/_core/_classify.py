@@ -1,4 +1,4 @@
-"""Requests built by the generated package; responses classified here, robustly.
+"""Answers classified robustly: a token, or the typed error each failure stands for.
 
 The generated parsers trust the server (``KeyError`` on a missing field, ``JSONDecodeError`` on an
 HTML page, ``ValueError`` on status 520). Every raw response is classified here instead: by HTTP
@@ -9,7 +9,6 @@ through regeneration alone.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import ssl
@@ -20,7 +19,6 @@ import httpx
 from authing_wechat_client.models import (
     ErrorRespDto,
     GetWechatAccessTokenDataDto,
-    GetWechatAccessTokenDto,
     GetWechatAccessTokenRespDto,
 )
 from authing_wechat_client.types import Unset
@@ -36,73 +34,14 @@ from ._errors import (
     AuthingTLSError,
 )
 from ._models import WechatAccessToken
-from ._operations import Operation
-from ._secret import REDACTED, Secret, redact, redact_value
-from ._settings import ClientOptions
-from ._tls import TLSRefused
+from ._secret import redact, redact_value
 
-__all__ = [
-    "BodyTooLarge",
-    "build_request",
-    "read_token",
-    "redacted_copy",
-    "translate_transport_error",
-]
+__all__ = ["BodyTooLarge", "read_token", "translate_transport_error"]
 
 # Any run of ASCII digits (leading zeros too); out-of-range values fail in fromtimestamp().
 _EPOCH_SECONDS = re.compile(r"[0-9]+")
 # Generated from_dict raises these on a wrong shape (missing key, non-mapping, bad enum).
 _SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
-
-
-def build_request(
-    http: httpx.Client | httpx.AsyncClient,
-    operation: Operation,
-    settings: ClientOptions,
-    *,
-    app_id: str,
-    app_secret: Secret,
-    timeout: httpx.Timeout,
-) -> httpx.Request:
-    """Build one attempt's request with the generated builder, on the client's pool."""
-    # Positional: the body model's fields are (app id, app secret) in the spec's order, so a
-    # field renamed in the spec reaches the wire through regeneration alone.
-    body = GetWechatAccessTokenDto(app_id, app_secret.reveal())
-    kwargs = operation.endpoint._get_kwargs(body=body, **settings.header_kwargs)
-    headers = kwargs["headers"]
-    headers.update(settings.extra_headers)
-    return http.build_request(
-        kwargs["method"].upper(),
-        _parsed_url(settings.base_url + kwargs["url"]),
-        json=kwargs["json"],
-        headers=headers,
-        timeout=timeout,
-    )
-
-
-@functools.lru_cache(maxsize=64)
-def _parsed_url(url: str) -> httpx.URL:
-    # Parsing a URL is a tenth of an httpx request's cost, and a client's calls go to one or
-    # two: each is parsed once (httpx.URL is immutable, so one object serves every request).
-    return httpx.URL(url)
-
-
-def redacted_copy(request: httpx.Request, secret: Secret, content: bytes) -> httpx.Request:
-    """``request`` (whose body is ``content``) as errors carry it: the app secret and
-    ``Authorization`` replaced.
-
-    Debuggers and error trackers read ``exc.request`` (and ``exc.response.request``); they
-    see what was sent, but not the credentials.
-    """
-    body = json.loads(content)
-    plain = secret.reveal()
-    if isinstance(body, dict):
-        body = {key: REDACTED if value == plain else value for key, value in body.items()}
-    headers = request.headers.copy()
-    if "authorization" in headers:
-        headers["authorization"] = REDACTED
-    headers.pop("content-length", None)
-    return httpx.Request(request.method, request.url, headers=headers, json=body)
 
 
 class BodyTooLarge(httpx.DecodingError):
@@ -260,18 +199,10 @@ def _certificate_rejected(exc: BaseException) -> bool:
     return False
 
 
-def translate_transport_error(  # noqa: PLR0911 - one return for each kind of failure
-    exc: httpx.HTTPError | TLSRefused, request: httpx.Request, *, attempts: int
+def translate_transport_error(
+    exc: httpx.HTTPError, request: httpx.Request, *, attempts: int
 ) -> AuthingError:
-    """Map an httpx exception (or a TLS refusal) to ours; the original stays reachable as
-    ``__cause__``."""
-    if isinstance(exc, TLSRefused):
-        return AuthingTLSError(
-            f"{request.method} {request.url}: http_client {exc}; authing-wechat sends the "
-            "WeChat app secret and refused to send it there (nothing of the body was sent)",
-            attempts=attempts,
-            request=request,
-        )
+    """Map an httpx exception to ours; the original stays reachable as ``__cause__``."""
     # httpx's message may quote what the server sent (a header, a status line).
     detail = redact(str(exc)) or type(exc).__name__
     if isinstance(exc, BodyTooLarge):
