@@ -55,6 +55,9 @@ from authing_wechat.testing._redis_server import find_redis_server, run_redis_se
 from tests.test_readme_recipes import user_env
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+# The package of this checkout, which the venv's editable install may not be (git worktrees
+# share one venv): the examples show what this checkout's docs say about its own code.
+CHECKOUT_PATH = os.pathsep.join(str(DOCS.parent / tree) for tree in ("overlays", "generated"))
 BIN = Path(sys.executable).parent
 OPTIONS = re.compile(r"<!--\s*docs-test:\s*(.*?)\s*-->")
 FENCE = re.compile(r"^```(\w+)?\s*$")
@@ -165,7 +168,7 @@ def project_for(
     for block in ALL_BLOCKS:
         if block.page == page and "file" in block.options:
             (directory / block.options["file"]).write_text(block.code, encoding="utf-8")
-    env = {"AUTHING_APP_HOST": authing, **SETTINGS}
+    env = {"AUTHING_APP_HOST": authing, "PYTHONPATH": CHECKOUT_PATH, **SETTINGS}
     env["WECHAT_API_URL"] = request.getfixturevalue("stand_ins")[1]
     if _page_uses_redis(page):
         env["REDIS_URL"] = request.getfixturevalue("redis_url")
@@ -236,9 +239,10 @@ def test_the_api_reference_documents_every_public_name() -> None:
     public = {f"authing_wechat.{name}" for name in PUBLIC_NAMES}
     public |= {f"authing_wechat.testing.{name}" for name in TESTING_NAMES}
     # The integrations are public modules of their own (each behind an extra).
-    from authing_wechat.integrations import wechatpy
+    from authing_wechat.integrations import otel, wechatpy
 
-    public |= {f"{wechatpy.__name__}.{name}" for name in wechatpy.__all__}
+    for module in (otel, wechatpy):
+        public |= {f"{module.__name__}.{name}" for name in module.__all__}
     assert sorted(public - documented) == [], "public names missing from docs/reference/"
     assert sorted(documented - public) == [], "docs/reference/ names what is not public"
 
