@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,3 +107,21 @@ def test_the_scan_lets_a_class_use_its_own_attributes() -> None:
 )
 def test_no_module_touches_private_attributes_of_httpx_or_httpcore(path: Path) -> None:
     assert violations(path.read_text(encoding="utf-8"), FORBIDDEN) == []
+
+
+# What the package once used to steer httpx from inside (stack inspection, its own network
+# backends and pools, httpcore trace callbacks): none of it outside testing/.
+_INSIDE_HTTPX = re.compile(
+    r"inspect\.(currentframe|stack)|f_locals|NetworkBackend|ConnectionPool\(|\"trace\""
+)
+_RUNTIME = [p for p in sorted(OVERLAYS.rglob("*.py")) if "testing" not in p.parts]
+
+
+def test_the_scan_for_transport_control_finds_it() -> None:
+    for source in ('request.extensions["trace"] = hook', "inspect.currentframe()"):
+        assert _INSIDE_HTTPX.search(source)
+
+
+@pytest.mark.parametrize("path", _RUNTIME, ids=lambda p: str(p.relative_to(OVERLAYS)))
+def test_no_module_steers_httpx_from_inside(path: Path) -> None:
+    assert _INSIDE_HTTPX.findall(path.read_text(encoding="utf-8")) == []
