@@ -236,6 +236,16 @@ def _ended(stop: httpx.HTTPError | bool) -> None:
         raise stop
 
 
+def _first_look(call: Call, response: httpx.Response) -> httpx.Response | BodyReader | None:
+    # Before the body: the answer already read by an in-process transport (httpx.MockTransport,
+    # respx), the reader to feed it to, or None to leave it unread (too large an error page).
+    call.receiving(response)
+    if response.is_stream_consumed:
+        _ended(call.body_stops(len(response.content), response))
+        return _decoded(response, response.content)
+    return None if call.body_cut_off else BodyReader(response.headers)
+
+
 def read_body(call: Call, response: httpx.Response) -> httpx.Response:
     """The response closed, its body decoded and read under the attempt's bounds.
 
@@ -243,39 +253,29 @@ def read_body(call: Call, response: httpx.Response) -> httpx.Response:
         httpx.HTTPError: The body is too large (``BodyTooLarge``), took longer than the
             attempt's time (``ReadTimeout``), is corrupt, or the transport failed.
     """
-    try:
-        call.receiving(response)
-        if response.is_stream_consumed:  # read (and decoded) by an in-process transport
-            _ended(call.body_stops(len(response.content), response))
-            return _decoded(response, response.content)
-        reader = BodyReader(response.headers)
-        if not call.body_cut_off:
-            for raw in response.iter_raw():
-                read_on = call.body_stops(reader.feed(raw), response)
-                del raw  # a traceback with locals must not show a body echoing the secret
-                if read_on is not True:
-                    _ended(read_on)
-                    break
-    finally:
-        response.close()
+    with contextlib.closing(response):
+        reader = _first_look(call, response)
+        if not isinstance(reader, BodyReader):
+            return _decoded(response, b"") if reader is None else reader
+        for raw in response.iter_raw():
+            read_on = call.body_stops(reader.feed(raw), response)
+            del raw  # a traceback with locals must not show a body echoing the secret
+            if read_on is not True:
+                _ended(read_on)
+                break
     return _decoded(response, reader.content())
 
 
 async def aread_body(call: Call, response: httpx.Response) -> httpx.Response:
     """``read_body`` for an async response."""
-    try:
-        call.receiving(response)
-        if response.is_stream_consumed:  # read (and decoded) by an in-process transport
-            _ended(call.body_stops(len(response.content), response))
-            return _decoded(response, response.content)
-        reader = BodyReader(response.headers)
-        if not call.body_cut_off:
-            async for raw in response.aiter_raw():
-                read_on = call.body_stops(reader.feed(raw), response)
-                del raw  # a traceback with locals must not show a body echoing the secret
-                if read_on is not True:
-                    _ended(read_on)
-                    break
-    finally:
-        await response.aclose()
+    async with contextlib.aclosing(response):
+        reader = _first_look(call, response)
+        if not isinstance(reader, BodyReader):
+            return _decoded(response, b"") if reader is None else reader
+        async for raw in response.aiter_raw():
+            read_on = call.body_stops(reader.feed(raw), response)
+            del raw  # a traceback with locals must not show a body echoing the secret
+            if read_on is not True:
+                _ended(read_on)
+                break
     return _decoded(response, reader.content())

@@ -176,10 +176,7 @@ DEFAULT_RETRY = RetryPolicy()
 class TokenBucket:
     """The mutable state of a ``RetryBudget``: one per client, shared by all its calls.
 
-    Thread-safe; async calls on one event loop use it too (no method awaits).
-
-    Args:
-        budget: The bucket's size and refill ratio; the bucket starts full.
+    Thread-safe; no method awaits. ``budget``: its size and refill ratio; it starts full.
     """
 
     def __init__(self, budget: RetryBudget) -> None:
@@ -266,12 +263,11 @@ def parse_retry_after(headers: httpx.Headers, *, now: float) -> float | None:
     return _http_date_seconds(value, now=now)
 
 
-def _retryable_http_status(status: int) -> bool:
-    return status in (408, 429) or (500 <= status <= 599 and status != 501)
-
-
-def _retryable_envelope_status(status: int) -> bool:
-    return status == 429 or (500 <= status <= 599 and status != 501)
+def _retryable_status(status: int, *, envelope: bool = False) -> bool:
+    # 408 is an HTTP status only; an envelope's statusCode retries on 429 and 5xx alone.
+    return status in ((429,) if envelope else (408, 429)) or (
+        500 <= status <= 599 and status != 501
+    )
 
 
 def retry_reason(error: AuthingError) -> str | None:
@@ -294,9 +290,9 @@ def retry_reason(error: AuthingError) -> str | None:
     http_status = error.http_status
     if not isinstance(error, AuthingAPIError) or http_status is None:
         return None
-    if _retryable_http_status(http_status):
+    if _retryable_status(http_status):
         return f"HTTP {http_status}"
-    if 200 <= http_status <= 299 and _retryable_envelope_status(error.status_code):
+    if 200 <= http_status <= 299 and _retryable_status(error.status_code, envelope=True):
         return f"envelope statusCode {error.status_code} in HTTP {http_status}"
     return None
 
@@ -356,21 +352,8 @@ def backoff_delay(
 
 
 class RetryRun:
-    """One call's retry state machine; the client loop drives it and does the I/O.
-
-    Typical use (async: ``await clock.asleep(delay)``)::
-
-        run = RetryRun(policy, bucket, clock, operation="get_wechat_mp_access_token_info")
-        while True:
-            timeout = run.attempt_timeout(default_timeout)
-            run.begin_attempt()
-            try:
-                result = send_one_attempt(timeout)
-            except AuthingError as error:
-                clock.sleep(run.failed(error))  # or raises ``error`` itself
-                continue
-            run.succeeded()
-            return result
+    """One call's retry state machine; the client loop drives it and does the I/O
+    (``attempt_timeout``, ``begin_attempt``, then ``succeeded`` or ``failed``).
 
     Args:
         policy: The retry policy, or ``None`` for exactly one attempt.
@@ -500,8 +483,7 @@ class RetryRun:
         if policy.deadline is not None and elapsed + delay >= policy.deadline:
             self._give_up(error, hint)
 
-        # INFO, as openai-python does: a retry is the policy working, not yet a problem; the
-        # error the call may end with is the application's to report.
+        # INFO, as openai-python does: a retry is the policy working, not yet a problem.
         logger.info(
             "retrying %s after attempt %d of %d in %.3fs: %s",
             self._operation,

@@ -30,7 +30,7 @@ import typing
 from authing_wechat import _lazy
 
 if typing.TYPE_CHECKING:
-    from authing_wechat._core._clock import FakeClock
+    from authing_wechat.testing._clock import FakeClock
 
     from ._app import Answer, IssuedToken, MockAuthingServer, RecordedRequest
     from ._contracts import contract_path
@@ -79,7 +79,7 @@ if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
     __getattr__, __dir__ = _lazy.load_on_first_use(
         __name__,
         {
-            "authing_wechat._core._clock": ("FakeClock",),
+            "authing_wechat.testing._clock": ("FakeClock",),
             "._app": ("Answer", "IssuedToken", "MockAuthingServer", "RecordedRequest"),
             "._contracts": ("contract_path",),
             "._faults": ("Fault", "FaultSpec", "parse_fault_spec"),

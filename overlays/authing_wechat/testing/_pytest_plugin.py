@@ -118,7 +118,8 @@ def authing_mock_clock(request: pytest.FixtureRequest) -> Clock:
     ``sleeps`` lists every sleep. Over loopback a fake clock makes delay faults instant, which
     trips no real timeout; ask for ``@pytest.mark.authing_mock(clock="system")`` there.
     """
-    from authing_wechat._core._clock import FakeClock, SystemClock  # noqa: PLC0415 - stays cheap
+    from authing_wechat._core._clock import SystemClock  # noqa: PLC0415 - stays cheap
+    from authing_wechat.testing._clock import FakeClock  # noqa: PLC0415
 
     choice = _options(request).get("clock", "fake")
     if choice == "fake":

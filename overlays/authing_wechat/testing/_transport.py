@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from authing_wechat._core._clock import FakeClock
+from authing_wechat.testing._clock import FakeClock
 
 from ._app import Answer, MockAuthingServer
 
