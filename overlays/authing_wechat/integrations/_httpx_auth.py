@@ -80,10 +80,6 @@ class WechatAuth(httpx.Auth):
         AuthingError: The provider could not get a token from Authing.
     """
 
-    # The flows below read the body themselves, and only of an answer that can be a token
-    # rejection (small, JSON): an image or a large download is never read or parsed here.
-    requires_response_body = True
-
     def __init__(self, provider: WechatTokenProvider | AsyncWechatTokenProvider) -> None:
         if not callable(getattr(provider, "get", None)) or not callable(
             getattr(provider, "invalidate", None)
