@@ -39,7 +39,6 @@ __all__ = [
     "OtelMetrics",
     "Watched",
     "current_metrics",
-    "metrics_of",
     "use_metrics",
 ]
 
@@ -216,9 +215,3 @@ def use_metrics(metrics: Metrics | None) -> Metrics | None:
     with _lock:
         previous, _current = _current, metrics
         return previous
-
-
-def metrics_of(provider: object) -> Metrics:
-    """The instruments ``provider`` records to (the current ones for another object)."""
-    found = getattr(provider, "_metrics", None)
-    return found if found is not None else current_metrics()

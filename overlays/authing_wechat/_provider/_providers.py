@@ -142,6 +142,23 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         errors, invalidations, store errors, and the cached token's state and expiry."""
         return self._rule.stats(store_errors=self._guard.errors, store_skips=self._guard.skips)
 
+    def record_rejection(self, errcode: int) -> None:
+        """Count one WeChat answer that rejected this provider's token (metric
+        ``authing_wechat.wechat.rejections``, by ``errcode``); it drops no token.
+
+        ``WechatAuth`` and ``AuthingWeChatClient`` call it for you, beside
+        ``invalidate(token, rejected=True)``; an integration of your own should do the same.
+
+        Args:
+            errcode: WeChat's errcode: 40001, 40014 or 42001.
+
+        Raises:
+            TypeError: ``errcode`` is not an int.
+        """
+        if not isinstance(errcode, int) or isinstance(errcode, bool):
+            raise TypeError(f"errcode must be an int, not {type(errcode).__name__}")
+        self._metrics.rejected(self._rule.app_id, errcode)
+
     def _decide(self) -> tuple[Decision[_SignalT], Flight[_SignalT] | None]:
         """A ``get()`` past the FRESH path: the rule's decision, with any refresh it needs
         started, and the refresh to wait for, if any."""

@@ -18,7 +18,6 @@ from urllib.parse import quote, unquote_plus
 import httpx
 
 from authing_wechat._core._errors import WechatTokenRejectedError
-from authing_wechat._provider._metrics import metrics_of
 
 from ._rejection import (
     TokenRejection,
@@ -81,9 +80,8 @@ class WechatAuth(httpx.Auth):
     """
 
     def __init__(self, provider: WechatTokenProvider | AsyncWechatTokenProvider) -> None:
-        if not callable(getattr(provider, "get", None)) or not callable(
-            getattr(provider, "invalidate", None)
-        ):
+        if not all(callable(getattr(provider, name, None))
+                   for name in ("get", "invalidate", "record_rejection")):  # fmt: skip
             raise TypeError(
                 "WechatAuth needs a token provider (client.token_provider(...)), "
                 f"not {type(provider).__name__}"
@@ -212,8 +210,8 @@ class _Exchange:
         # Only this token: if another caller's refresh has replaced it already, nothing
         # happens, so a hundred callers meeting one bad token cause one refresh.
         self._provider.invalidate(token, rejected=True)
+        self._provider.record_rejection(rejection.errcode)
         app_id = self._provider.app_id
-        metrics_of(self._provider).rejected(app_id, rejection.errcode)
         if self._attempts >= 2:
             raise rejection_error(app_id, rejection, resent=True, attempts=self._attempts,
                                   request=response.request, response=response)  # fmt: skip

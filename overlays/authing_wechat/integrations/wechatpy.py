@@ -24,7 +24,6 @@ from wechatpy.exceptions import WeChatClientException
 
 from authing_wechat._core._errors import WechatTokenRejectedError
 from authing_wechat._core._models import WechatAccessToken
-from authing_wechat._provider._metrics import metrics_of
 
 from ._rejection import (
     TokenRejection,
@@ -123,7 +122,7 @@ class AuthingWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has n
             return super()._handle_result(res, method, url, result_processor, **kwargs)
         params = kwargs.get("params")
         sent = params.get("access_token") if isinstance(params, dict) else None
-        metrics_of(self._provider).rejected(self._provider.app_id, rejection.errcode)
+        self._provider.record_rejection(rejection.errcode)
         if isinstance(sent, str):
             # Only that token: if another call's refresh replaced it already, nothing happens.
             self._provider.invalidate(_named(sent), rejected=True)
