@@ -171,7 +171,7 @@ def test_a_rejection_reported_to_the_provider_is_counted_and_drops_nothing(
     assert pdriver.get(provider) == token  # still cached: invalidate() drops tokens
     for wrong in (True, "40001", None):
         with pytest.raises(TypeError, match="errcode must be an int"):
-            provider.record_rejection(wrong)  # type: ignore[arg-type]
+            provider.record_rejection(wrong)
 
 
 def _python(code: str) -> str:

@@ -1,9 +1,9 @@
 """One refresh, written once for both providers: the steps, and two small drivers for them.
 
-``refresh_steps`` is a generator that yields what it needs done (ask Authing, read or write
-the store, take or release the store's lock, pause) and receives the answers, so the sync and
-async providers share every decision and differ only in how they perform each step
-(``run_refresh`` and ``arun_refresh``). With a store, a refresh follows the fleet protocol:
+``refresh_steps`` is a generator that yields what it needs done (ask Authing, call the store,
+pause) and receives the answers, so the sync and async providers share every decision and
+differ only in how they perform a step (``run_refresh``, ``arun_refresh``). With a store, a
+refresh follows the fleet protocol:
 
 1. read the store; a token there that is newer than ours (or that another process asked
    Authing for within ``min_refresh_interval``) is the result, with no request;
@@ -32,24 +32,17 @@ from authing_wechat._core._models import WechatAccessToken
 
 from ._metrics import Metrics
 from ._refresh import Refreshed, failure_backoff
-from ._store import AsyncStoreLock, AsyncTokenStore, StoredToken, StoreLock, TokenStore
+from ._store import AsyncTokenStore, StoredToken, TokenStore
 
-__all__ = [
-    "AsyncFetch",
-    "RefreshJob",
-    "StoreGuard",
-    "SyncFetch",
-    "arun_refresh",
-    "refresh_steps",
-    "run_refresh",
-]
+__all__ = ["AsyncFetch", "RefreshJob", "StoreGuard", "SyncFetch", "arun_refresh", "run_refresh"]
 
 logger = logging.getLogger("authing_wechat")
 
-# How often a process that missed the lock looks for the holder's token.
-_POLL_SECONDS = 0.05
-# The longest a failing store is skipped before it is tried again.
-_MAX_STORE_SKIP = 30.0
+_POLL_SECONDS = 0.05  # how often a process that missed the lock looks for the holder's token
+_MAX_STORE_SKIP = 30.0  # the longest a failing store is skipped before it is tried again
+ALONE = object()  # try_lock's answer without a usable store: go ahead alone
+SyncFetch = Callable[[], WechatAccessToken]
+AsyncFetch = Callable[[], Awaitable[WechatAccessToken]]
 
 
 @attrs.frozen
@@ -64,80 +57,27 @@ class Pause:
     seconds: float
 
 
-# The store steps: each names the store method it calls, with its arguments typed, and what
-# answers it when the store is unavailable or fails (``fallback``).
-
-
 @attrs.frozen
-class Load:
-    """``store.load(key)``; a failing store has no entry."""
+class StoreCall:
+    """Call ``method`` of the store (``release``: of the lock in ``args``).
 
-    key: str
-    fallback: None = None
+    ``fallback`` is its answer while the store is unavailable or failing: no entry, nothing
+    written or discarded, and ``ALONE`` for ``try_lock``. Its step name in logs and metrics is
+    ``method`` without underscores (``trylock``).
+    """
+
+    method: str
+    args: tuple[Any, ...] = attrs.field(repr=False)  # may hold a token
+    fallback: Any = None
 
     def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
         """The call that performs this step on ``store``."""
-        return functools.partial(store.load, self.key)
+        if self.method == "release":
+            return self.args[0].release  # type: ignore[no-any-return]
+        return functools.partial(getattr(store, self.method), *self.args)
 
 
-@attrs.frozen
-class Save:
-    """``store.save(key, token)``; a failing store wrote nothing, as far as we know."""
-
-    key: str
-    token: StoredToken
-    fallback: None = None
-
-    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
-        """The call that performs this step on ``store``."""
-        return functools.partial(store.save, self.key, self.token)
-
-
-@attrs.frozen
-class Discard:
-    """``store.discard(key, access_token)``; a failing store discarded nothing."""
-
-    key: str
-    access_token: str = attrs.field(repr=False)
-    fallback: bool = False
-
-    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
-        """The call that performs this step on ``store``."""
-        return functools.partial(store.discard, self.key, self.access_token)
-
-
-ALONE = object()  # try_lock's answer when there is no usable store: go ahead alone
-
-
-@attrs.frozen
-class TryLock:
-    """``store.try_lock(key)``; without a usable store the refresh goes ahead ``ALONE``."""
-
-    key: str
-    fallback: object = ALONE
-
-    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
-        """The call that performs this step on ``store``."""
-        return functools.partial(store.try_lock, self.key)
-
-
-@attrs.frozen
-class Release:
-    """Release a lock the steps hold (``ALONE`` needs nothing)."""
-
-    lock: StoreLock | AsyncStoreLock | object
-    fallback: None = None
-
-    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
-        """The call that performs this step (on the lock, not the store)."""
-        assert isinstance(self.lock, StoreLock | AsyncStoreLock)  # noqa: S101 - never ALONE
-        return self.lock.release
-
-
-StoreStep = Load | Save | Discard | TryLock | Release
-Step = Fetch | Pause | StoreStep
-SyncFetch = Callable[[], WechatAccessToken]
-AsyncFetch = Callable[[], Awaitable[WechatAccessToken]]
+Step = Fetch | Pause | StoreCall
 
 
 @attrs.frozen(kw_only=True)
@@ -158,8 +98,8 @@ def _adoptable(entry: StoredToken | None, job: RefreshJob, now: float) -> bool:
     # Newer than ours, or as new but asked for recently: Authing caches the WeChat token, so
     # asking again now would bring back the same one.
     recent = now - entry.requested_at < job.min_refresh_interval
-    # A token's expiry went through a datetime (microseconds) on one side only: a difference
-    # below a millisecond is the same token.
+    # An expiry went through a datetime (microseconds) on one side only: a difference below
+    # a millisecond is the same token.
     return entry.expires_at > job.local_expires + 1e-3 or recent
 
 
@@ -178,35 +118,39 @@ def refresh_steps(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refresh
     if job.key is None:
         return (yield from _ask_authing(job, clock))
     key = job.key
-    entry = yield Load(key)
+    entry = yield StoreCall("load", (key,))
     if _adoptable(entry, job, clock.time()):
         return _adopt(entry)
     if entry is not None and entry.access_token in job.rejected:
         # Reported bad here: drop it for the fleet, unless another process replaced it.
-        yield Discard(key, entry.access_token)
+        yield StoreCall("discard", (key, entry.access_token), fallback=False)
     deadline = clock.monotonic() + job.lock_timeout
     while True:
-        lock = yield TryLock(key)
+        lock = yield StoreCall("try_lock", (key,), fallback=ALONE)
         if lock is not None:
             try:
                 if lock is not ALONE:
-                    entry = yield Load(key)  # again: a holder may just be done
-                    if _adoptable(entry, job, clock.time()):
-                        outcome = _adopt(entry)
-                        yield Release(lock)
-                        return outcome
-                outcome = yield from _ask_authing(job, clock)
+                    entry = yield StoreCall("load", (key,))  # again: a holder may just be done
+                if lock is not ALONE and _adoptable(entry, job, clock.time()):
+                    outcome = _adopt(entry)
+                else:
+                    outcome = yield from _ask_authing(job, clock)
             except Exception:
-                yield Release(lock)
+                yield from _release(lock)
                 raise
-            yield Release(lock)
+            yield from _release(lock)
             return outcome
         if clock.monotonic() >= deadline:
             return (yield from _ask_authing(job, clock))  # the holder is stuck or gone
         yield Pause(_POLL_SECONDS)
-        entry = yield Load(key)
+        entry = yield StoreCall("load", (key,))
         if _adoptable(entry, job, clock.time()):
             return _adopt(entry)
+
+
+def _release(lock: Any) -> Generator[Step, Any, None]:
+    if lock is not ALONE:
+        yield StoreCall("release", (lock,))
 
 
 def _ask_authing(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshed]:
@@ -224,11 +168,10 @@ def _ask_authing(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshe
         return Refreshed(token=token, source="upstream")
     stored = StoredToken(access_token=token.access_token, expires_at=expires,
                          requested_at=requested_at)  # fmt: skip
-    written = yield Save(job.key, stored)
-    if written is False:
+    if (yield StoreCall("save", (job.key, stored))) is False:
         # Another process wrote a newer token while this request was on its way (a slow
         # refresher): use that one instead of overwriting it.
-        entry = yield Load(job.key)
+        entry = yield StoreCall("load", (job.key,))
         if entry is not None and entry.newer_than(stored) and _adoptable(entry, job, clock.time()):
             return _adopt(entry)
     return Refreshed(token=token, source="upstream")
@@ -236,18 +179,13 @@ def _ask_authing(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshe
 
 class StoreGuard:
     """Keeps a failing store from slowing refreshes: after an error the store is skipped for
-    a while (1 s, doubling up to 30 s), with one warning per outage.
+    a while (1 s, doubling up to 30 s), with one warning per outage; counts errors (also in
+    ``metrics``, by step) and skips."""
 
-    Args:
-        clock: For the skip deadlines.
-        app_id: The WeChat app id, for log lines and metrics.
-        metrics: Where store errors are counted, by step.
-    """
-
-    def __init__(self, clock: Clock, app_id: str, metrics: Metrics | None = None) -> None:
+    def __init__(self, clock: Clock, app_id: str, metrics: Metrics) -> None:
         self._clock = clock
         self._app_id = app_id
-        self._metrics: Metrics = Metrics() if metrics is None else metrics
+        self._metrics = metrics
         self._skip_until = float("-inf")
         self._failures = 0
         self.errors = 0
@@ -260,19 +198,20 @@ class StoreGuard:
             return False
         return True
 
-    def failed(self, step: StoreStep, error: Exception) -> None:
+    def failed(self, step: StoreCall, error: Exception) -> None:
         """Record a failed store operation."""
         self.errors += 1
         self._failures += 1
         skip = failure_backoff(self._failures, _MAX_STORE_SKIP)
         self._skip_until = self._clock.monotonic() + skip
-        self._metrics.store_failed(self._app_id, type(step).__name__.lower())
+        name = step.method.replace("_", "")
+        self._metrics.store_failed(self._app_id, name)
         logger.log(
             logging.WARNING if self._failures == 1 else logging.DEBUG,
             "the token store failed (%s in %s: %s); the provider of %s asks Authing alone and "
             "tries the store again in %.0f s",
             type(error).__name__,
-            type(step).__name__.lower(),
+            name,
             error,
             self._app_id,
             skip,
@@ -291,25 +230,23 @@ class _Driver:
 
     def __init__(
         self,
-        steps: Generator[Step, Any, Refreshed],
+        job: RefreshJob,
         *,
         fetch: Callable[[], Any],
         sleep: Callable[[float], Any],
         store: TokenStore | AsyncTokenStore | None,
         guard: StoreGuard,
+        clock: Clock,
     ) -> None:
-        self._steps = steps
-        self._fetch = fetch
-        self._sleep = sleep
-        self._store = store
-        self._guard = guard
-        self._store_step: StoreStep | None = None
+        self._steps = refresh_steps(job, clock)
+        self._fetch, self._sleep, self._store, self._guard = fetch, sleep, store, guard
+        self._store_step: StoreCall | None = None
         self._answer: Any = None
         self._error: Exception | None = None
         self.result: Refreshed | None = None
 
-    def next_call(self) -> tuple[Callable[..., Any], tuple[Any, ...]] | None:
-        """The function and arguments that perform the next step; ``None`` once done."""
+    def next_call(self) -> Callable[[], Any] | None:
+        """The call that performs the next step; ``None`` once done."""
         while True:
             try:
                 if self._error is None:
@@ -321,18 +258,13 @@ class _Driver:
                 return None
             self._answer, self._error, self._store_step = None, None, None
             if isinstance(step, Fetch):
-                return self._fetch, ()
+                return self._fetch
             if isinstance(step, Pause):
-                return self._sleep, (step.seconds,)
-            if isinstance(step, Release) and step.lock is ALONE:
-                continue
-            if self._store is None:
-                self._answer = step.fallback
-                continue
-            if self._guard.usable():
+                return functools.partial(self._sleep, step.seconds)
+            if self._store is not None and self._guard.usable():
                 self._store_step = step
-                return step.bind(self._store), ()
-            self._answer = step.fallback  # skipped for a while after a failure
+                return step.bind(self._store)
+            self._answer = step.fallback  # no store, or skipped for a while after a failure
 
     def answered(self, answer: Any) -> None:
         """Record the answer of the call ``next_call`` gave."""
@@ -351,23 +283,17 @@ class _Driver:
 
 
 def run_refresh(
-    steps: Generator[Step, Any, Refreshed],
-    *,
-    fetch: SyncFetch,
-    store: TokenStore | None,
-    guard: StoreGuard,
-    clock: Clock,
+    job: RefreshJob, *, fetch: SyncFetch, store: TokenStore | None, guard: StoreGuard, clock: Clock
 ) -> Refreshed:
-    """Perform ``steps`` with blocking I/O.
+    """Perform the steps of ``job`` with blocking I/O.
 
     Raises:
         Exception: What the steps raise (the fetch's error).
     """
-    driver = _Driver(steps, fetch=fetch, sleep=clock.sleep, store=store, guard=guard)
+    driver = _Driver(job, fetch=fetch, sleep=clock.sleep, store=store, guard=guard, clock=clock)
     while (call := driver.next_call()) is not None:
-        function, args = call
         try:
-            driver.answered(function(*args))
+            driver.answered(call())
         except Exception as exc:
             driver.failed(exc)
     assert driver.result is not None  # noqa: S101 - set when the steps end
@@ -375,19 +301,18 @@ def run_refresh(
 
 
 async def arun_refresh(
-    steps: Generator[Step, Any, Refreshed],
+    job: RefreshJob,
     *,
     fetch: AsyncFetch,
     store: AsyncTokenStore | None,
     guard: StoreGuard,
     clock: Clock,
 ) -> Refreshed:
-    """Perform ``steps`` with awaited I/O; see ``run_refresh``."""
-    driver = _Driver(steps, fetch=fetch, sleep=clock.asleep, store=store, guard=guard)
+    """Perform the steps of ``job`` with awaited I/O; see ``run_refresh``."""
+    driver = _Driver(job, fetch=fetch, sleep=clock.asleep, store=store, guard=guard, clock=clock)
     while (call := driver.next_call()) is not None:
-        function, args = call
         try:
-            driver.answered(await function(*args))
+            driver.answered(await call())
         except Exception as exc:
             driver.failed(exc)
     assert driver.result is not None  # noqa: S101 - set when the steps end

@@ -25,65 +25,41 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
-    from ._refresh import TokenState
+    from ._refresh import RefreshRule
 
-__all__ = [
-    "METER_NAME",
-    "Metrics",
-    "OtelMetrics",
-    "Watched",
-    "current_metrics",
-    "use_metrics",
-]
+__all__ = ["METER_NAME", "Metrics", "OtelMetrics", "current_metrics", "use_metrics"]
 
 METER_NAME = "authing_wechat"
 # Refreshes take tens of milliseconds to a few seconds; retries and a hung store up to a minute.
 _REFRESH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
-class Watched(Protocol):
-    """What the observable instruments read from a provider's rule at collection time."""
-
-    @property
-    def app_id(self) -> str:
-        """The WeChat app id."""
-        ...
-
-    def served(self) -> Mapping[TokenState, int]:
-        """``get()`` calls that returned a token, by state."""
-        ...
-
-    def seconds_left(self) -> float | None:
-        """Seconds until the cached token expires; ``None`` without one."""
-        ...
-
-
 class Metrics:
-    """What the providers and integrations record; this base records nothing (the
-    OpenTelemetry API is not installed), ``OtelMetrics`` records to a meter."""
+    """What the providers record; this base records nothing (the OpenTelemetry API is not
+    installed), ``OtelMetrics`` records to a meter."""
 
-    def watch(self, rule: Watched) -> None:
-        """Nothing to observe."""
+    def watch(self, rule: RefreshRule[Any]) -> None:
+        """Observe ``rule``'s counters (held weakly) at each collection."""
 
     def refreshed(
         self, app_id: str, *, mode: str, seconds: float, source: str | None, error: str | None
     ) -> None:
-        """Not recorded."""
+        """Record one refresh's duration, mode and outcome."""
 
     def invalidated(self, app_id: str) -> None:
-        """Not recorded."""
+        """Count an ``invalidate()`` that dropped the cached token."""
 
     def store_failed(self, app_id: str, step: str) -> None:
-        """Not recorded."""
+        """Count a failed store operation."""
 
     def rejected(self, app_id: str, errcode: int) -> None:
-        """Not recorded."""
+        """Count a token rejection by WeChat."""
 
 
 class OtelMetrics(Metrics):
@@ -130,14 +106,12 @@ class OtelMetrics(Metrics):
             description="Seconds until the cached token expires (absent without one).",
         )
 
-    def watch(self, rule: Watched) -> None:
-        """Observe ``rule``'s counters (held weakly) at each collection."""
+    def watch(self, rule: RefreshRule[Any]) -> None:
         self._watched.add(rule)
 
     def refreshed(
         self, app_id: str, *, mode: str, seconds: float, source: str | None, error: str | None
     ) -> None:
-        """Record one refresh's duration, mode and outcome."""
         attributes = {"app_id": app_id, "mode": mode}
         if error is None:
             attributes.update(outcome="success", source=source or "upstream")
@@ -146,15 +120,12 @@ class OtelMetrics(Metrics):
         self._refresh.record(max(seconds, 0.0), attributes)
 
     def invalidated(self, app_id: str) -> None:
-        """Count an ``invalidate()`` that dropped the cached token."""
         self._invalidations.add(1, {"app_id": app_id})
 
     def store_failed(self, app_id: str, step: str) -> None:
-        """Count a failed store operation."""
         self._store_errors.add(1, {"app_id": app_id, "step": step})
 
     def rejected(self, app_id: str, errcode: int) -> None:
-        """Count a token rejection by WeChat."""
         self._rejections.add(1, {"app_id": app_id, "errcode": errcode})
 
     def _observe_gets(self, options: CallbackOptions) -> Iterable[Observation]:
