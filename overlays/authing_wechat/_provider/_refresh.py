@@ -206,17 +206,11 @@ class RefreshRule(Generic[_SignalT]):
     """The cached token, the refresh in flight and the counters of one provider.
 
     Every method is thread-safe; none does I/O or blocks beyond its short internal lock.
-
-    Args:
-        timing: The rule's numbers.
-        time: Epoch seconds now (token expiry is wall-clock time).
-        monotonic: Seconds that never go backwards (rate limits and backoff).
-        new_signal: Makes the waiting primitive of a new flight.
-        publish: Called (under the lock) with the token and the epoch until which it is
-            FRESH, for the provider's lock-free FRESH path: one tuple, replaced whole, so a
-            token is never read with another token's deadline.
-        app_id: The WeChat app id, for log lines and metrics.
-        metrics: Where refreshes and invalidations are recorded.
+    ``time`` gives epoch seconds (token expiry is wall-clock time), ``monotonic`` the seconds
+    of rate limits and backoff, ``new_signal`` the waiting primitive of a new flight.
+    ``publish`` is called under the lock with the token and the epoch until which it is FRESH,
+    for the provider's lock-free FRESH path: one tuple, replaced whole, so a token is never
+    read with another token's deadline.
     """
 
     def __init__(
@@ -264,11 +258,8 @@ class RefreshRule(Generic[_SignalT]):
         metrics.watch(self)
 
     def after_fork(self) -> None:
-        """Forget any refresh in flight and take a new lock (in a forked child, or at start).
-
-        A child of ``fork()`` inherits the parent's lock, possibly held, and a flight whose
-        thread or task does not exist in the child; it keeps the cached token.
-        """
+        """Forget any refresh in flight and take a new lock (at start, or in a forked child:
+        it inherits the lock, possibly held, and a flight whose thread or task it lacks)."""
         self._lock = threading.Lock()
         self._flight: Flight[_SignalT] | None = None
 
@@ -281,8 +272,8 @@ class RefreshRule(Generic[_SignalT]):
         return cell
 
     def _fold_ended(self) -> None:
-        """Fold the cells of ended threads into one number (a thread per request must not
-        grow the list); a cell is final once its thread has ended."""
+        # A cell is final once its thread has ended: one number for all of them, so that a
+        # thread per request does not grow the list.
         live = []
         for cell, thread in self._cells:
             if thread.is_alive():

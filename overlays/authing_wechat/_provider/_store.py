@@ -1,8 +1,7 @@
 """Shared token stores: what a provider needs from an engine to share one token per fleet.
 
-A provider without a store caches its token in its own process. With one, every process of a
-fleet reads the store before asking Authing, and one of them (the one holding the store's
-lock) asks while the others wait for its answer in the store. ``RedisTokenStore`` implements
+With a store, every process of a fleet reads it before asking Authing, and the one holding the
+store's lock asks while the others wait for its answer there. ``RedisTokenStore`` implements
 the protocol on redis-py; implement ``TokenStore`` (or ``AsyncTokenStore``) for another engine.
 """
 
@@ -19,15 +18,8 @@ import attrs
 from authing_wechat._core._models import mask_token
 from authing_wechat._core._secret import Secret
 
-__all__ = [
-    "AsyncStoreLock",
-    "AsyncTokenStore",
-    "StoreLock",
-    "StoredToken",
-    "TokenStore",
-    "check_lock_timeout",
-    "store_key",
-]
+__all__ = ["AsyncStoreLock", "AsyncTokenStore", "StoreLock", "StoredToken", "TokenStore",
+           "check_lock_timeout", "store_key"]  # fmt: skip
 
 logger = logging.getLogger("authing_wechat")
 
@@ -55,8 +47,7 @@ class StoredToken:
 
 @runtime_checkable
 class StoreLock(Protocol):
-    """A lock taken by ``TokenStore.try_lock``; it expires by itself after the store's
-    ``lock_timeout``."""
+    """A lock taken by ``TokenStore.try_lock``; it expires after the store's ``lock_timeout``."""
 
     def release(self) -> None:
         """Release the lock if this holder still owns it; otherwise do nothing."""
@@ -67,9 +58,8 @@ class StoreLock(Protocol):
 class TokenStore(Protocol):
     """Where the processes of a fleet share one token per WeChat app (blocking I/O).
 
-    Every method may raise: a provider counts any exception as the store being unavailable
-    (a cache miss), skips the store for a while and asks Authing itself. Methods should
-    therefore fail fast (set short socket timeouts on the engine's client).
+    Any exception a method raises is a cache miss: the provider skips the store for a while
+    and asks Authing itself. So methods should fail fast (short socket timeouts).
 
     Attributes:
         lock_timeout: Seconds a lock lives unless released; also how long a provider waits
@@ -86,9 +76,8 @@ class TokenStore(Protocol):
         ...
 
     def save(self, key: str, token: StoredToken) -> bool:
-        """Write ``token`` under ``key`` only if it is newer than the entry there (see
-        ``StoredToken.newer_than``), compared and written atomically; the entry expires with
-        the token.
+        """Write ``token`` under ``key`` only if it is ``newer_than`` the entry there, compared
+        and written atomically; the entry expires with the token.
 
         Returns:
             Whether it was written.
@@ -148,12 +137,9 @@ class AsyncTokenStore(Protocol):
 
 
 def store_key(*, host: str, authing_app_id: str, app_id: str, app_secret: Secret) -> str:
-    """The key of one WeChat app's entry, the same in every process configured alike.
-
-    It names the cloud host, the Authing app and the WeChat app, plus a keyed fingerprint of
-    the secret: a provider configured with another secret gets another entry, and the key
-    reveals nothing usable about the secret.
-    """
+    """The key of one WeChat app's entry, the same in every process configured alike: the
+    cloud host, the Authing app, the WeChat app and a keyed fingerprint of the secret (another
+    secret, another entry; the key reveals nothing usable about the secret)."""
     names = [quote(part, safe="") for part in (host, authing_app_id, app_id)]
     fingerprint = hmac.new(
         "\0".join(names).encode(), app_secret.reveal().encode("utf-8", "surrogatepass"), sha256
@@ -164,10 +150,9 @@ def store_key(*, host: str, authing_app_id: str, app_id: str, app_secret: Secret
 def check_lock_timeout(store: TokenStore | AsyncTokenStore, *, longest_refresh: float) -> None:
     """Say (once per provider, at INFO) when ``store``'s lock may expire mid-refresh.
 
-    The lock of a refresh lives ``lock_timeout`` seconds; a refresh still asking Authing after
-    that lets a second process take the lock and ask too. The fleet stays correct (the older
-    write is refused and the newer token wins) and only sends one request more, so this is
-    neither an error nor a warning: a short lock is a fair choice against a slow Authing.
+    A second process may then take the lock and ask Authing too: the fleet stays correct (the
+    newer token wins) and sends one request more, so this is no warning, a short lock being a
+    fair choice against a slow Authing.
 
     Args:
         store: The provider's store.
