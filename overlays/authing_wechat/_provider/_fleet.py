@@ -1,9 +1,6 @@
-"""One refresh, written once for both providers: the steps, and two small drivers for them.
-
-``refresh_steps`` is a generator that yields what it needs done (ask Authing, call the store,
-pause) and receives the answers, so the sync and async providers share every decision and
-differ only in how they perform a step (``run_refresh``, ``arun_refresh``). With a store, a
-refresh follows the fleet protocol:
+"""One refresh, written once for both providers: ``refresh_steps`` yields what it needs done
+(ask Authing, call the store, pause) and receives the answers; ``run_refresh`` and
+``arun_refresh`` only perform the steps. With a store, a refresh follows the fleet protocol:
 
 1. read the store; a token there that is newer than ours (or that another process asked
    Authing for within ``min_refresh_interval``) is the result, with no request;
@@ -12,8 +9,7 @@ refresh follows the fleet protocol:
 3. a process that misses the lock polls the store until the holder's token appears, taking
    the lock itself if the holder gave up, for at most ``lock_timeout``; then it asks alone.
 
-A store that fails is skipped for a while (``StoreGuard``): a refresh then asks Authing alone,
-as a provider without a store does.
+A store that fails is skipped for a while (``StoreGuard``): a refresh then asks Authing alone.
 """
 
 from __future__ import annotations
@@ -59,12 +55,9 @@ class Pause:
 
 @attrs.frozen
 class StoreCall:
-    """Call ``method`` of the store (``release``: of the lock in ``args``).
-
-    ``fallback`` is its answer while the store is unavailable or failing: no entry, nothing
-    written or discarded, and ``ALONE`` for ``try_lock``. Its step name in logs and metrics is
-    ``method`` without underscores (``trylock``).
-    """
+    """Call ``method`` of the store (``release``: of the lock in ``args``); ``fallback`` is its
+    answer while the store is unavailable or failing. Its step name in logs and metrics is
+    ``method`` without underscores (``trylock``)."""
 
     method: str
     args: tuple[Any, ...] = attrs.field(repr=False)  # may hold a token
@@ -178,18 +171,13 @@ def _ask_authing(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshe
 
 
 class StoreGuard:
-    """Keeps a failing store from slowing refreshes: after an error the store is skipped for
-    a while (1 s, doubling up to 30 s), with one warning per outage; counts errors (also in
-    ``metrics``, by step) and skips."""
+    """Keeps a failing store from slowing refreshes: after an error it is skipped for a while
+    (1 s, doubling up to 30 s), with one warning per outage; counts errors and skips."""
 
     def __init__(self, clock: Clock, app_id: str, metrics: Metrics) -> None:
-        self._clock = clock
-        self._app_id = app_id
-        self._metrics = metrics
+        self._clock, self._app_id, self._metrics = clock, app_id, metrics
         self._skip_until = float("-inf")
-        self._failures = 0
-        self.errors = 0
-        self.skips = 0
+        self._failures = self.errors = self.skips = 0
 
     def usable(self) -> bool:
         """Whether to try the store now."""
@@ -205,17 +193,11 @@ class StoreGuard:
         skip = failure_backoff(self._failures, _MAX_STORE_SKIP)
         self._skip_until = self._clock.monotonic() + skip
         name = step.method.replace("_", "")
-        self._metrics.store_failed(self._app_id, name)
-        logger.log(
-            logging.WARNING if self._failures == 1 else logging.DEBUG,
-            "the token store failed (%s in %s: %s); the provider of %s asks Authing alone and "
-            "tries the store again in %.0f s",
-            type(error).__name__,
-            name,
-            error,
-            self._app_id,
-            skip,
-        )
+        self._metrics.count("store.errors", self._app_id, step=name)
+        logger.log(logging.WARNING if self._failures == 1 else logging.DEBUG,
+                   "the token store failed (%s in %s: %s); the provider of %s asks Authing "
+                   "alone and tries the store again in %.0f s",
+                   type(error).__name__, name, error, self._app_id, skip)  # fmt: skip
 
     def succeeded(self) -> None:
         """Record a store operation that worked."""
@@ -266,20 +248,18 @@ class _Driver:
                 return step.bind(self._store)
             self._answer = step.fallback  # no store, or skipped for a while after a failure
 
-    def answered(self, answer: Any) -> None:
-        """Record the answer of the call ``next_call`` gave."""
-        self._answer = answer
-        if self._store_step is not None:
+    def answered(self, answer: Any = None, error: Exception | None = None) -> None:
+        """Record the answer or failure of the call ``next_call`` gave: a store step's failure
+        is its fallback answer, any other is raised into the steps."""
+        step = self._store_step
+        if step is None:
+            self._answer, self._error = answer, error
+        elif error is None:
+            self._answer = answer
             self._guard.succeeded()
-
-    def failed(self, error: Exception) -> None:
-        """Record its failure: a store step's is its fallback answer, any other is raised into
-        the steps."""
-        if self._store_step is None:
-            self._error = error
         else:
-            self._guard.failed(self._store_step, error)
-            self._answer = self._store_step.fallback
+            self._guard.failed(step, error)
+            self._answer = step.fallback
 
 
 def run_refresh(
@@ -295,7 +275,7 @@ def run_refresh(
         try:
             driver.answered(call())
         except Exception as exc:
-            driver.failed(exc)
+            driver.answered(error=exc)
     assert driver.result is not None  # noqa: S101 - set when the steps end
     return driver.result
 
@@ -314,6 +294,6 @@ async def arun_refresh(
         try:
             driver.answered(await call())
         except Exception as exc:
-            driver.failed(exc)
+            driver.answered(error=exc)
     assert driver.result is not None  # noqa: S101 - set when the steps end
     return driver.result

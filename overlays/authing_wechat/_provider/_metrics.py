@@ -1,13 +1,10 @@
 """OpenTelemetry metrics of the token providers and the WeChat integrations, through the API.
 
 The package depends on ``opentelemetry-api`` only (the ``otel`` extra) and records through the
-global meter provider, ``opentelemetry.metrics.get_meter("authing_wechat", __version__)``: the
-application brings the SDK and its exporters. The instruments are made once, with the first
-provider; without the API installed nothing is imported and the base ``Metrics`` records nothing.
-With the API and no SDK the instruments are the API's no-op proxies.
-
-Every instrument carries ``app_id`` (the WeChat app id, which is no secret); none carries a
-token, a secret or an error message::
+global meter provider: the application brings the SDK and its exporters. The instruments are
+made with the first provider; without the API nothing is imported and ``Metrics`` records
+nothing. Every instrument carries ``app_id`` (no secret); none a token, a secret or an error
+message::
 
     authing_wechat.provider.gets              observable counter  {call}  state
     authing_wechat.provider.refresh.duration  histogram           s       mode, outcome,
@@ -18,7 +15,7 @@ token, a secret or an error message::
     authing_wechat.wechat.rejections          counter             {rejection} errcode
 
 The FRESH ``get()`` adds no work for them: ``gets`` and ``expires_in`` are read from the
-providers' own counters when the SDK collects, the way ``stats()`` reads them.
+providers' own counters when the SDK collects, as ``stats()`` reads them.
 """
 
 from __future__ import annotations
@@ -38,6 +35,15 @@ __all__ = ["METER_NAME", "Metrics", "OtelMetrics", "current_metrics", "use_metri
 METER_NAME = "authing_wechat"
 # Refreshes take tens of milliseconds to a few seconds; retries and a hung store up to a minute.
 _REFRESH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# The counters: what ``Metrics.count`` names them, their instrument, unit and description.
+_COUNTERS = {
+    "invalidations": ("authing_wechat.provider.invalidations", "{invalidation}",
+                      "invalidate() calls that dropped the cached token."),
+    "store.errors": ("authing_wechat.provider.store.errors", "{error}",
+                     "Failed operations on the shared token store (each one a cache miss)."),
+    "rejections": ("authing_wechat.wechat.rejections", "{rejection}",
+                   "WeChat answers rejecting the access token (40001, 40014, 42001)."),
+}  # fmt: skip
 
 
 class Metrics:
@@ -52,14 +58,8 @@ class Metrics:
     ) -> None:
         """Record one refresh's duration, mode and outcome."""
 
-    def invalidated(self, app_id: str) -> None:
-        """Count an ``invalidate()`` that dropped the cached token."""
-
-    def store_failed(self, app_id: str, step: str) -> None:
-        """Count a failed store operation."""
-
-    def rejected(self, app_id: str, errcode: int) -> None:
-        """Count a token rejection by WeChat."""
+    def count(self, counter: str, app_id: str, **attributes: str | int) -> None:
+        """Add one to ``counter`` (a key of ``_COUNTERS``)."""
 
 
 class OtelMetrics(Metrics):
@@ -78,21 +78,8 @@ class OtelMetrics(Metrics):
             description="Duration of the token provider's refreshes (from Authing or the store).",
             explicit_bucket_boundaries_advisory=_REFRESH_BUCKETS,
         )
-        self._invalidations = meter.create_counter(
-            "authing_wechat.provider.invalidations",
-            unit="{invalidation}",
-            description="invalidate() calls that dropped the cached token.",
-        )
-        self._store_errors = meter.create_counter(
-            "authing_wechat.provider.store.errors",
-            unit="{error}",
-            description="Failed operations on the shared token store (each one a cache miss).",
-        )
-        self._rejections = meter.create_counter(
-            "authing_wechat.wechat.rejections",
-            unit="{rejection}",
-            description="WeChat answers rejecting the access token (40001, 40014, 42001).",
-        )
+        self._counters = {key: meter.create_counter(name, unit=unit, description=description)
+                          for key, (name, unit, description) in _COUNTERS.items()}  # fmt: skip
         meter.create_observable_counter(
             "authing_wechat.provider.gets",
             callbacks=[self._observe_gets],
@@ -119,14 +106,8 @@ class OtelMetrics(Metrics):
             attributes.update({"outcome": "failure", "error.type": error})
         self._refresh.record(max(seconds, 0.0), attributes)
 
-    def invalidated(self, app_id: str) -> None:
-        self._invalidations.add(1, {"app_id": app_id})
-
-    def store_failed(self, app_id: str, step: str) -> None:
-        self._store_errors.add(1, {"app_id": app_id, "step": step})
-
-    def rejected(self, app_id: str, errcode: int) -> None:
-        self._rejections.add(1, {"app_id": app_id, "errcode": errcode})
+    def count(self, counter: str, app_id: str, **attributes: str | int) -> None:
+        self._counters[counter].add(1, {"app_id": app_id, **attributes})
 
     def _observe_gets(self, options: CallbackOptions) -> Iterable[Observation]:
         from opentelemetry.metrics import Observation  # noqa: PLC0415 - loaded already
@@ -160,19 +141,16 @@ def current_metrics() -> Metrics:
     global _current  # noqa: PLW0603 - one set of instruments per process
     with _lock:
         if _current is None:
-            _current = _from_global_provider()
+            try:
+                from opentelemetry import metrics  # noqa: PLC0415 - the optional extra
+            except ImportError:
+                _current = Metrics()
+            else:
+                from authing_wechat import __version__  # noqa: PLC0415 - loaded by now
+
+                # A proxy meter until the application sets an SDK meter provider.
+                _current = OtelMetrics(metrics.get_meter(METER_NAME, __version__))
         return _current
-
-
-def _from_global_provider() -> Metrics:
-    try:
-        from opentelemetry import metrics  # noqa: PLC0415 - the optional extra, on first use
-    except ImportError:
-        return Metrics()
-    from authing_wechat import __version__  # noqa: PLC0415 - the package is loaded by now
-
-    # A proxy meter until the application sets an SDK meter provider, then the real one.
-    return OtelMetrics(metrics.get_meter(METER_NAME, __version__))
 
 
 def use_metrics(metrics: Metrics | None) -> Metrics | None:

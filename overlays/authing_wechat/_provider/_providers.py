@@ -173,7 +173,7 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         """
         if not isinstance(errcode, int) or isinstance(errcode, bool):
             raise TypeError(f"errcode must be an int, not {type(errcode).__name__}")
-        self._metrics.rejected(self._rule.app_id, errcode)
+        self._metrics.count("rejections", self._rule.app_id, errcode=errcode)
 
     def _serve(self) -> WechatAccessToken | Wait[_SignalT]:
         """``get()`` up to its wait: the token to return now, or the refresh to wait for.

@@ -464,7 +464,7 @@ class RefreshRule(Generic[_SignalT]):
             self._token, self._expires = None, -math.inf
             self._publish((None, -math.inf))
             self._invalidations += 1
-        self._metrics.invalidated(self.app_id)
+        self._metrics.count("invalidations", self.app_id)
         return True
 
     def _refuse(self, access_token: str) -> None:
