@@ -1,21 +1,11 @@
-"""OpenTelemetry metrics of the token providers and the WeChat integrations, through the API.
+"""OpenTelemetry metrics of the token providers, through the API (``docs/guide/observability.md``
+lists them).
 
 The package depends on ``opentelemetry-api`` only (the ``otel`` extra) and records through the
-global meter provider: the application brings the SDK and its exporters. The instruments are
-made with the first provider; without the API nothing is imported and ``Metrics`` records
-nothing. Every instrument carries ``app_id`` (no secret); none a token, a secret or an error
-message::
-
-    authing_wechat.provider.gets              observable counter  {call}  state
-    authing_wechat.provider.refresh.duration  histogram           s       mode, outcome,
-                                                                          source | error.type
-    authing_wechat.provider.invalidations     counter             {invalidation}
-    authing_wechat.provider.store.errors      counter             {error} step
-    authing_wechat.provider.token.expires_in  observable gauge    s
-    authing_wechat.wechat.rejections          counter             {rejection} errcode
-
-The FRESH ``get()`` adds no work for them: ``gets`` and ``expires_in`` are read from the
-providers' own counters when the SDK collects, as ``stats()`` reads them.
+global meter provider, with instruments made with the first provider; without the API nothing
+is imported and ``Metrics`` records nothing. Every instrument carries ``app_id``; none a token,
+a secret or an error message. The FRESH ``get()`` adds no work: ``gets`` and ``expires_in`` are
+read from the providers' own counters when the SDK collects.
 """
 
 from __future__ import annotations
@@ -115,7 +105,7 @@ class OtelMetrics(Metrics):
         # Two providers of one app (two clients) are one series: their counts add up.
         totals: dict[tuple[str, str], int] = {}
         for rule in list(self._watched):
-            for state, count in rule.served().items():
+            for state, count in rule.stats().served.items():
                 key = (rule.app_id, state.value)
                 totals[key] = totals.get(key, 0) + count
         return [Observation(n, {"app_id": a, "state": s}) for (a, s), n in totals.items()]
@@ -155,11 +145,7 @@ def current_metrics() -> Metrics:
 
 def use_metrics(metrics: Metrics | None) -> Metrics | None:
     """Make providers made from now on record to ``metrics`` (``None``: the global provider's
-    again, made on next use); returns the previous ones.
-
-    The global meter provider can be set once per process, so this package's tests give each
-    test a meter provider of its own through this hook.
-    """
+    again) and return the previous ones; the tests' way to give each test its own meter."""
     global _current
     with _lock:
         previous, _current = _current, metrics

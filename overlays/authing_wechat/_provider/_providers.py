@@ -1,8 +1,7 @@
 """Token providers: one cached WeChat access token per WeChat app, refreshed before it expires.
 
-Only callers holding no valid token (MUST, INVALID) wait, and they share one refresh; STALE
-tokens are refreshed in the background (a daemon thread, or a task on the provider's event
-loop). The refresh itself (``_fleet``) reads and writes a shared store when one is given.
+The rule (``_refresh``) decides; the providers start the refreshes (``_fleet``) in a daemon
+thread or a task on the provider's event loop, and wait for them.
 """
 
 from __future__ import annotations
@@ -133,21 +132,19 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
     def invalidate(self, token: WechatAccessToken | None = None, *, rejected: bool = False) -> None:
         """Drop the cached token, e.g. after WeChat answered 40001 or 42001.
 
-        A refresh starts at once (for the async provider, not awaited: when called inside a
-        running event loop; otherwise the next ``get()`` starts it). With a store, it also
-        deletes the shared entry while that still holds the dropped token, so the rest of the
-        fleet gets the new one. ``WechatAuth`` and ``AuthingWeChatClient`` call it for you,
-        with ``rejected=True``.
+        A refresh starts at once (the async provider's, not awaited, only inside a running
+        event loop; otherwise the next ``get()`` starts it). With a store, the shared entry is
+        deleted too while it still holds the dropped token. ``WechatAuth`` and
+        ``AuthingWeChatClient`` call it for you, with ``rejected=True``.
 
         Args:
-            token: The token to drop. If given, the cache is dropped only while it still holds
-                that token, so many callers reporting one bad token cause one refresh, not
-                many. ``None`` drops whatever is cached.
-            rejected: WeChat rejected ``token``, so it is never to be served again: a refresh
-                that brings it back (Authing keeps serving a token something else replaced)
-                is a failed one, and ``get()`` raises ``WechatTokenRejectedError`` (at once,
-                until the failure backoff lets the provider ask Authing again). Without it,
-                whatever Authing answers next is taken, the same token included.
+            token: The token to drop: the cache is dropped only while it still holds that
+                token, so many callers reporting one bad token cause one refresh. ``None``
+                drops whatever is cached.
+            rejected: WeChat rejected ``token``: a refresh that brings it back (Authing keeps
+                serving a token something else replaced) fails, and ``get()`` raises
+                ``WechatTokenRejectedError`` until the failure backoff lets the provider ask
+                again. Without it, whatever Authing answers next is taken.
 
         Raises:
             TypeError: ``token`` is not a ``WechatAccessToken``, or ``rejected`` is true
@@ -159,11 +156,9 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
                 self._launch(flight)
 
     def record_rejection(self, errcode: int) -> None:
-        """Count one WeChat answer that rejected this provider's token (metric
-        ``authing_wechat.wechat.rejections``, by ``errcode``); it drops no token.
-
-        ``WechatAuth`` and ``AuthingWeChatClient`` call it for you, beside
-        ``invalidate(token, rejected=True)``; an integration of your own should do the same.
+        """Count one WeChat answer that rejected this provider's token in the metric
+        ``authing_wechat.wechat.rejections``; it drops no token. ``WechatAuth`` and
+        ``AuthingWeChatClient`` call it beside ``invalidate(token, rejected=True)``.
 
         Args:
             errcode: WeChat's errcode: 40001, 40014 or 42001.
@@ -206,22 +201,16 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
 
 
 class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore]):
-    """A cached WeChat access token for one WeChat app, safe to share between threads.
-
-    Make one with ``WechatTokenClient.token_provider()``. ``get()`` never waits while the
-    cached token is valid for more than ``mandatory_margin`` seconds: in the STALE window it
-    is refreshed by one daemon thread while callers keep getting the cached token.
-    """
+    """A cached WeChat access token for one WeChat app, safe to share between threads; made
+    by ``WechatTokenClient.token_provider()``. In the STALE window one daemon thread refreshes
+    the token while callers keep getting the cached one."""
 
     def _new_signal(self) -> threading.Event:
         return threading.Event()
 
     def get(self) -> WechatAccessToken:
-        """Return a valid token; see the refresh rule in the README.
-
-        FRESH and STALE tokens are returned at once (STALE ones start one background
-        refresh); MUST and INVALID callers wait for one shared refresh. An expired token is
-        never returned.
+        """Return a valid token, never an expired one: FRESH and STALE tokens at once (STALE
+        ones start a background refresh); MUST and INVALID callers wait for one shared refresh.
 
         Returns:
             The token, valid now.
@@ -273,9 +262,8 @@ class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore])
         flight.signal.set()
 
     def _shutdown(self) -> None:
-        """Start no more refreshes, and release the callers waiting for the one in flight
-        (from ``close()``). A refresh thread blocked reading an answer ends by itself at the
-        client's timeout, its outcome dropped."""
+        """Start no more refreshes and release the callers waiting (from ``close()``); a
+        refresh thread reading an answer ends at the client's timeout, its outcome dropped."""
         self._closed = True
         flight = self._rule.in_flight()
         if flight is not None:
@@ -285,12 +273,8 @@ class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore])
 
 class AsyncWechatTokenProvider(_ProviderBase["asyncio.Event", AsyncFetch, AsyncTokenStore]):
     """The asyncio twin of ``WechatTokenProvider``, made by
-    ``AsyncWechatTokenClient.token_provider()``; ``get()`` is awaited.
-
-    Refreshes run as one task on the event loop of the ``get()`` that started them, kept
-    referenced by the provider; a waiting caller that is cancelled leaves the refresh running
-    for the others.
-    """
+    ``AsyncWechatTokenClient.token_provider()``. A refresh runs as one task on the event loop
+    of the ``get()`` that started it; a waiting caller that is cancelled leaves it running."""
 
     def _new_signal(self) -> asyncio.Event:
         import asyncio  # noqa: PLC0415 - sync users should not pay for importing it

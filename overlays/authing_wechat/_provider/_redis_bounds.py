@@ -1,15 +1,10 @@
 """How the Redis stores bound their own use of a redis-py client.
 
-A store step waiting on a hung Redis stalls the ``get()`` that runs it, and redis-py's
-defaults wait long (5 s per socket operation, up to ten retries with backoff; a cluster client
-also rediscovers the cluster after each). A store is a cache: giving up fast and asking
-Authing is always the better answer. So a client on a plain pool (``Redis(...)``,
-``Redis.from_url(...)``, their asyncio twins, ``BlockingConnectionPool`` too) is *rebuilt*: the
-store makes a pool of its own from the client's connection settings, with socket and connect
-timeouts of at most ``STORE_SOCKET_TIMEOUT`` and no retry; the caller's client is never
-changed. Any other client (``RedisCluster``, a Sentinel pool, a pool subclass) cannot be
-rebuilt from public API alone, so it is *checked*: those timeouts and at most one retry, or a
-``ValueError`` naming the settings to add.
+A store step waiting on a hung Redis stalls the ``get()`` that runs it, and redis-py's defaults
+wait long (5 s per socket operation, up to ten retries). A store is a cache: giving up fast and
+asking Authing is better. So a client on a plain pool is *rebuilt* on a pool of the store's own
+(short timeouts, no retry; the caller's client is never changed), and any other client
+(``RedisCluster``, a Sentinel pool, a pool subclass) is *checked*.
 """
 
 from __future__ import annotations
@@ -62,12 +57,8 @@ def tighter_timeout(value: Any) -> float:
 
 
 def check_bounded(kind: str, connection_kwargs: dict[str, Any], retry: Any) -> None:
-    """Refuse a client the store cannot rebuild unless it already gives up fast.
-
-    Args:
-        kind: What the client is, for the message (``"RedisCluster"``, ...).
-        connection_kwargs: Its connections' settings.
-        retry: Its ``Retry`` (a cluster client's own), or ``None``.
+    """Refuse a client (``kind``, for the message) the store cannot rebuild unless its
+    connection settings and ``Retry`` already give up fast.
 
     Raises:
         ValueError: A timeout is missing or longer than ``STORE_SOCKET_TIMEOUT``, or it

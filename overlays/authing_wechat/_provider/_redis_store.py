@@ -1,12 +1,9 @@
-"""``RedisTokenStore`` and ``AsyncRedisTokenStore``: the shared store on redis-py.
+"""``RedisTokenStore`` and ``AsyncRedisTokenStore``: the shared store on redis-py (the
+``[redis]`` extra, imported only when a store is made).
 
-redis-py is the optional extra ``authing-wechat[redis]``, imported only when a store is made.
-One entry per WeChat app holds JSON (``access_token``, ``expires_at``, ``requested_at``) and
-expires with the token. Write-if-newer and delete-if-same run as Lua scripts, atomic on the
-server; the refresh lock is redis-py's ``Lock`` (SET NX PX, released by a Lua
-compare-and-delete). Every script touches one key; on a Redis Cluster one app's entry and lock
-share a hash tag (``{...}``), so a later script over both stays legal there. A store bounds its
-own use of Redis (``_redis_bounds``): a hung Redis costs a step one short socket timeout.
+One entry per WeChat app holds JSON and expires with the token. Write-if-newer and
+delete-if-same are Lua scripts, atomic on the server; the refresh lock is redis-py's ``Lock``
+(SET NX PX, released by a Lua compare-and-delete). Every script touches one key.
 """
 
 from __future__ import annotations
@@ -110,10 +107,8 @@ class _RedisStoreBase:
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         **redis_options: Any,
     ) -> Self:
-        """A store on the Redis at ``url``, with the store's bounds (0.5 s timeouts).
-
-        Nothing connects until the store is first used, so a Redis that is down when the
-        process starts fails no start-up: the provider asks Authing until it is back.
+        """A store on the Redis at ``url``, with the store's bounds (0.5 s timeouts); nothing
+        connects until it is first used, so a Redis down at start-up fails no start-up.
 
         Args:
             url: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` for TLS,
@@ -213,28 +208,24 @@ class _RedisStoreBase:
 
 
 class RedisTokenStore(_RedisStoreBase):
-    """A ``TokenStore`` on redis-py, shared by every process using that Redis.
+    """A ``TokenStore`` on redis-py, shared by every process using that Redis; most
+    deployments need one line: ``RedisTokenStore.from_url("redis://host:6379/0")``.
 
-    The one line most deployments need: ``RedisTokenStore.from_url("redis://host:6379/0")``.
-
-    The store bounds its own use of Redis, so that a hung or slow Redis stalls no caller. A
-    client on a plain connection pool is read, not used: the store makes a pool of its own
-    from its settings (address, credentials, TLS, database), with socket and connect timeouts
-    of at most 0.5 s and no retry (a retry costs another timeout on a hung server). A
-    cluster client (or a Sentinel or other pool) is used as it is, and must already give up
-    fast: ``socket_timeout`` and ``socket_connect_timeout`` of at most 0.5 s, at most one
-    retry. A store step that errs or times out is a cache miss: the provider asks Authing.
+    The store bounds its own use of Redis, so that a hung Redis stalls no caller: for a client
+    on a plain connection pool it makes a pool of its own from the client's settings, with
+    socket and connect timeouts of at most 0.5 s and no retry. A cluster client (or a Sentinel
+    or other pool) is used as it is, and must already give up as fast (at most one retry). A
+    store step that errs or times out is a cache miss: the provider asks Authing.
 
     Args:
         client: A ``redis.Redis`` or ``redis.cluster.RedisCluster`` client.
         prefix: What every key starts with; one prefix per deployment sharing a Redis.
         lock_timeout: Seconds a refresh lock lives unless released: longer than the longest
-            refresh of the clients that use the store, or two processes may ask at once (the
-            client's ``token_provider()`` says so at INFO then). The default, 90 s, is that of a
-            default client: 3 attempts of 10 s and two waits of up to 30 s (a server's
-            ``Retry-After``). It is also the longest a crashed holder keeps other processes
-            without a token at a cold start: to shorten it, bound the client's calls with
-            ``RetryPolicy(deadline=...)`` and set ``lock_timeout`` just above that.
+            refresh of the clients that use the store (90 s, that of a default client: 3
+            attempts of 10 s and two ``Retry-After`` waits of up to 30 s), or two processes may
+            ask at once. It is also the longest a crashed holder keeps other processes waiting
+            at a cold start: bound the client's calls with ``RetryPolicy(deadline=...)`` and
+            set ``lock_timeout`` just above that to shorten it.
 
     Raises:
         ImportError: redis-py is not installed (``pip install "authing-wechat[redis]"``).
@@ -284,10 +275,8 @@ class _RedisLock:
 
 
 class AsyncRedisTokenStore(_RedisStoreBase):
-    """An ``AsyncTokenStore`` on redis-py's asyncio client; see ``RedisTokenStore``.
-
-    The one line: ``AsyncRedisTokenStore.from_url("redis://host:6379/0")``. The store bounds
-    its use of Redis as ``RedisTokenStore`` does.
+    """An ``AsyncTokenStore`` on redis-py's asyncio client, bounded as ``RedisTokenStore``
+    is: ``AsyncRedisTokenStore.from_url("redis://host:6379/0")``.
 
     Args:
         client: A ``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster`` client,

@@ -13,9 +13,7 @@ windows, google-auth's token states)::
 
 With no valid token and a failing upstream, refreshes back off from 1 s, doubling up to
 ``min_refresh_interval``; callers in between get the last error at once. A refresh that brings
-back a token WeChat rejected (``invalidate(token, rejected=True)``) is such a failure: Authing
-keeps serving a token something else replaced, and asking again at once brings the same one.
-``RefreshRule`` decides for both providers under one short lock; they only run the refreshes.
+back a token WeChat rejected is such a failure. ``RefreshRule`` decides for both providers.
 """
 
 from __future__ import annotations
@@ -224,13 +222,8 @@ class RefreshRule(Generic[_SignalT]):
         app_id: str,
         metrics: Metrics,
     ) -> None:
-        self.timing = timing
-        self.app_id = app_id
-        self._metrics = metrics
-        self._publish = publish
-        self._time = time
-        self._monotonic = monotonic
-        self._new_signal = new_signal
+        self.timing, self.app_id, self._metrics, self._publish = timing, app_id, metrics, publish
+        self._time, self._monotonic, self._new_signal = time, monotonic, new_signal
         self.after_fork()
         self._token: WechatAccessToken | None = None
         self._expires = -math.inf
@@ -288,12 +281,8 @@ class RefreshRule(Generic[_SignalT]):
     def decide(
         self, *, closed: bool = False
     ) -> tuple[WechatAccessToken | BaseException | Wait[_SignalT], Flight[_SignalT] | None]:
-        """What a ``get()`` that missed the FRESH path does: return a token, raise an error
-        or wait; and the refresh it must launch first, if any.
-
-        Args:
-            closed: The provider's client is closed: no refresh may start.
-        """
+        """What a ``get()`` that missed the FRESH path does (return a token, raise an error or
+        wait), and the refresh it must launch first; ``closed``: no refresh may start."""
         with self._lock:
             state = self._state(self._time())
             token, flight, launch = self._token, self._flight, None
@@ -382,18 +371,13 @@ class RefreshRule(Generic[_SignalT]):
                 logger.info("refreshing the WeChat access token of %s works again after %d "
                             "failure(s)", self.app_id, recovered)  # fmt: skip
             return
-        known = isinstance(outcome, AuthingError)
-        logger.log(
-            logging.WARNING if failures == 1 else logging.DEBUG,  # one warning per outage
-            "refreshing the WeChat access token of %s failed (%s%s); %s",
-            self.app_id,
-            type(outcome).__name__,
-            f": {outcome}" if known else "",
-            f"the cached token stays in use ({left:.0f} s left)"
-            if left > 0
-            else "no valid token to serve",
-            exc_info=None if known else outcome,  # not an API failure: a bug, show where
-        )
+        known = isinstance(outcome, AuthingError)  # otherwise a bug: its traceback is logged
+        kept = f"the cached token stays in use ({left:.0f} s left)" if left > 0 else None
+        logger.log(logging.WARNING if failures == 1 else logging.DEBUG,  # one per outage
+                   "refreshing the WeChat access token of %s failed (%s%s); %s", self.app_id,
+                   type(outcome).__name__, f": {outcome}" if known else "",
+                   kept or "no valid token to serve",
+                   exc_info=None if known else outcome)  # fmt: skip
 
     def _refused_again(self, outcome: Refreshed) -> WechatTokenRejectedError:
         source = "Authing" if outcome.source == "upstream" else "the token store"
@@ -434,11 +418,8 @@ class RefreshRule(Generic[_SignalT]):
         raise _fresh_copy(outcome or RuntimeError("the refresh ended without an outcome"))
 
     def invalidate(self, token: WechatAccessToken | None, *, rejected: bool = False) -> bool:
-        """Drop the cached token if it is ``token`` (or whatever is cached, for ``None``);
+        """Drop the cached token if it is ``token`` (any, for ``None``) and say whether it did;
         with ``rejected``, a refresh that brings ``token`` back fails.
-
-        Returns:
-            Whether it dropped one.
 
         Raises:
             TypeError: ``token`` is not a ``WechatAccessToken`` or ``None``, ``rejected`` is
@@ -475,11 +456,6 @@ class RefreshRule(Generic[_SignalT]):
         """The refresh in flight, if any."""
         with self._lock:
             return self._flight
-
-    def served(self) -> Mapping[TokenState, int]:
-        """``get()`` calls that returned a token, by the state they found."""
-        with self._lock:
-            return MappingProxyType(self._served_now())
 
     def _served_now(self) -> dict[TokenState, int]:
         self._fold_ended()

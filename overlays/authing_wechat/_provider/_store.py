@@ -26,14 +26,13 @@ logger = logging.getLogger("authing_wechat")
 
 @attrs.frozen(kw_only=True)
 class StoredToken:
-    """One shared token, as a store keeps it. Never the app secret.
+    """One shared token, as a store keeps it (never the app secret).
 
     Attributes:
         access_token: The WeChat access token.
         expires_at: When it expires, epoch seconds.
         requested_at: When the request that got it from Authing was sent, epoch seconds (by
-            the clock of the process that sent it). With ``expires_at`` it orders two writes of
-            one entry: a token that expires later, or the same one asked for later, is newer.
+            the clock of the process that sent it); it orders two writes of one token.
     """
 
     access_token: str = attrs.field(repr=mask_token)
