@@ -42,35 +42,21 @@ AsyncFetch = Callable[[], Awaitable[WechatAccessToken]]
 
 
 @attrs.frozen
-class Fetch:
-    """Ask Authing; answers the token (or raises into the steps)."""
-
-
-@attrs.frozen
-class Pause:
-    """Sleep for ``seconds``."""
-
-    seconds: float
-
-
-@attrs.frozen
-class StoreCall:
-    """Call ``method`` of the store (``release``: of the lock in ``args``); ``fallback`` is its
-    answer while the store is unavailable or failing. Its step name in logs and metrics is
-    ``method`` without underscores (``trylock``)."""
+class Step:
+    """What a refresh needs done: ``fetch`` (ask Authing: the token, or an error raised into
+    the steps), ``sleep``, or a call of the store (``release``: of the lock in ``args``) that
+    ``fallback`` answers while the store is unavailable or failing. Its name in logs and
+    metrics is ``method`` without underscores (``trylock``)."""
 
     method: str
-    args: tuple[Any, ...] = attrs.field(repr=False)  # may hold a token
+    args: tuple[Any, ...] = attrs.field(default=(), repr=False)  # may hold a token
     fallback: Any = None
 
     def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
-        """The call that performs this step on ``store``."""
+        """The call that performs this store step on ``store``."""
         if self.method == "release":
             return self.args[0].release  # type: ignore[no-any-return]
         return functools.partial(getattr(store, self.method), *self.args)
-
-
-Step = Fetch | Pause | StoreCall
 
 
 @attrs.frozen(kw_only=True)
@@ -111,19 +97,19 @@ def refresh_steps(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refresh
     if job.key is None:
         return (yield from _ask_authing(job, clock))
     key = job.key
-    entry = yield StoreCall("load", (key,))
+    entry = yield Step("load", (key,))
     if _adoptable(entry, job, clock.time()):
         return _adopt(entry)
     if entry is not None and entry.access_token in job.rejected:
         # Reported bad here: drop it for the fleet, unless another process replaced it.
-        yield StoreCall("discard", (key, entry.access_token), fallback=False)
+        yield Step("discard", (key, entry.access_token), fallback=False)
     deadline = clock.monotonic() + job.lock_timeout
     while True:
-        lock = yield StoreCall("try_lock", (key,), fallback=ALONE)
+        lock = yield Step("try_lock", (key,), fallback=ALONE)
         if lock is not None:
             try:
                 if lock is not ALONE:
-                    entry = yield StoreCall("load", (key,))  # again: a holder may just be done
+                    entry = yield Step("load", (key,))  # again: a holder may just be done
                 if lock is not ALONE and _adoptable(entry, job, clock.time()):
                     outcome = _adopt(entry)
                 else:
@@ -135,20 +121,20 @@ def refresh_steps(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refresh
             return outcome
         if clock.monotonic() >= deadline:
             return (yield from _ask_authing(job, clock))  # the holder is stuck or gone
-        yield Pause(_POLL_SECONDS)
-        entry = yield StoreCall("load", (key,))
+        yield Step("sleep", (_POLL_SECONDS,))
+        entry = yield Step("load", (key,))
         if _adoptable(entry, job, clock.time()):
             return _adopt(entry)
 
 
 def _release(lock: Any) -> Generator[Step, Any, None]:
     if lock is not ALONE:
-        yield StoreCall("release", (lock,))
+        yield Step("release", (lock,))
 
 
 def _ask_authing(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshed]:
     requested_at = clock.time()
-    token: WechatAccessToken = yield Fetch()
+    token: WechatAccessToken = yield Step("fetch")
     expires = token.expires_at.timestamp()
     if expires <= clock.time():
         raise AuthingResponseError(
@@ -161,10 +147,10 @@ def _ask_authing(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshe
         return Refreshed(token=token, source="upstream")
     stored = StoredToken(access_token=token.access_token, expires_at=expires,
                          requested_at=requested_at)  # fmt: skip
-    if (yield StoreCall("save", (job.key, stored))) is False:
+    if (yield Step("save", (job.key, stored))) is False:
         # Another process wrote a newer token while this request was on its way (a slow
         # refresher): use that one instead of overwriting it.
-        entry = yield StoreCall("load", (job.key,))
+        entry = yield Step("load", (job.key,))
         if entry is not None and entry.newer_than(stored) and _adoptable(entry, job, clock.time()):
             return _adopt(entry)
     return Refreshed(token=token, source="upstream")
@@ -186,7 +172,7 @@ class StoreGuard:
             return False
         return True
 
-    def failed(self, step: StoreCall, error: Exception) -> None:
+    def failed(self, step: Step, error: Exception) -> None:
         """Record a failed store operation."""
         self.errors += 1
         self._failures += 1
@@ -212,17 +198,15 @@ class _Driver:
 
     def __init__(
         self,
-        job: RefreshJob,
-        *,
+        steps: Generator[Step, Any, Refreshed],
         fetch: Callable[[], Any],
         sleep: Callable[[float], Any],
         store: TokenStore | AsyncTokenStore | None,
         guard: StoreGuard,
-        clock: Clock,
     ) -> None:
-        self._steps = refresh_steps(job, clock)
+        self._steps = steps
         self._fetch, self._sleep, self._store, self._guard = fetch, sleep, store, guard
-        self._store_step: StoreCall | None = None
+        self._store_step: Step | None = None
         self._answer: Any = None
         self._error: Exception | None = None
         self.result: Refreshed | None = None
@@ -239,10 +223,10 @@ class _Driver:
                 self.result = done.value
                 return None
             self._answer, self._error, self._store_step = None, None, None
-            if isinstance(step, Fetch):
+            if step.method == "fetch":
                 return self._fetch
-            if isinstance(step, Pause):
-                return functools.partial(self._sleep, step.seconds)
+            if step.method == "sleep":
+                return functools.partial(self._sleep, *step.args)
             if self._store is not None and self._guard.usable():
                 self._store_step = step
                 return step.bind(self._store)
@@ -270,7 +254,7 @@ def run_refresh(
     Raises:
         Exception: What the steps raise (the fetch's error).
     """
-    driver = _Driver(job, fetch=fetch, sleep=clock.sleep, store=store, guard=guard, clock=clock)
+    driver = _Driver(refresh_steps(job, clock), fetch, clock.sleep, store, guard)
     while (call := driver.next_call()) is not None:
         try:
             driver.answered(call())
@@ -289,7 +273,7 @@ async def arun_refresh(
     clock: Clock,
 ) -> Refreshed:
     """Perform the steps of ``job`` with awaited I/O; see ``run_refresh``."""
-    driver = _Driver(job, fetch=fetch, sleep=clock.asleep, store=store, guard=guard, clock=clock)
+    driver = _Driver(refresh_steps(job, clock), fetch, clock.asleep, store, guard)
     while (call := driver.next_call()) is not None:
         try:
             driver.answered(await call())

@@ -72,13 +72,7 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         self._time = time.time if type(clock) is SystemClock else clock.time
         self._fresh: tuple[WechatAccessToken | None, float]
         self._rule: RefreshRule[_SignalT] = RefreshRule(
-            timing,
-            time=clock.time,
-            monotonic=clock.monotonic,
-            new_signal=self._new_signal,
-            publish=self._publish,
-            app_id=app_id,
-            metrics=self._metrics,
+            timing, clock, app_id, self._metrics, new_signal=self._new_signal, publish=self._publish
         )
         self._fresh_cells = self._rule.fresh_cells
         _LIVE.add(self)

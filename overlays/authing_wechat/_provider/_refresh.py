@@ -30,6 +30,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
+from authing_wechat._core._clock import Clock
 from authing_wechat._core._errors import AuthingError, WechatTokenRejectedError
 from authing_wechat._core._models import WechatAccessToken
 from authing_wechat._core._validation import check_bool, seconds_validator
@@ -204,26 +205,23 @@ class RefreshRule(Generic[_SignalT]):
     """The cached token, the refresh in flight and the counters of one provider.
 
     Every method is thread-safe; none does I/O or blocks beyond its short internal lock.
-    ``time`` gives epoch seconds (token expiry is wall-clock time), ``monotonic`` the seconds
-    of rate limits and backoff, ``new_signal`` the waiting primitive of a new flight.
-    ``publish`` is called under the lock with the token and the epoch until which it is FRESH,
-    for the provider's lock-free FRESH path: one tuple, replaced whole, so a token is never
-    read with another token's deadline.
+    ``new_signal`` makes the waiting primitive of a new flight. ``publish`` is called under the
+    lock with the token and the epoch until which it is FRESH, for the provider's lock-free
+    FRESH path: one tuple, replaced whole, so a token is never read with another's deadline.
     """
 
     def __init__(
         self,
         timing: RefreshTiming,
-        *,
-        time: Callable[[], float],
-        monotonic: Callable[[], float],
-        new_signal: Callable[[], _SignalT],
-        publish: Callable[[tuple[WechatAccessToken | None, float]], None],
+        clock: Clock,
         app_id: str,
         metrics: Metrics,
+        *,
+        new_signal: Callable[[], _SignalT],
+        publish: Callable[[tuple[WechatAccessToken | None, float]], None],
     ) -> None:
         self.timing, self.app_id, self._metrics, self._publish = timing, app_id, metrics, publish
-        self._time, self._monotonic, self._new_signal = time, monotonic, new_signal
+        self._time, self._monotonic, self._new_signal = clock.time, clock.monotonic, new_signal
         self.after_fork()
         self._token: WechatAccessToken | None = None
         self._expires = -math.inf

@@ -147,23 +147,14 @@ def store_key(*, host: str, authing_app_id: str, app_id: str, app_secret: Secret
 
 
 def check_lock_timeout(store: TokenStore | AsyncTokenStore, *, longest_refresh: float) -> None:
-    """Say (once per provider, at INFO) when ``store``'s lock may expire mid-refresh.
-
-    A second process may then take the lock and ask Authing too: the fleet stays correct (the
-    newer token wins) and sends one request more, so this is no warning, a short lock being a
-    fair choice against a slow Authing.
-
-    Args:
-        store: The provider's store.
-        longest_refresh: The longest one call of the provider's client can take.
-    """
+    """Say (once per provider, at INFO) when ``store``'s lock may expire before the longest
+    call of the provider's client ends. A second process may then take the lock and ask
+    Authing too: the fleet stays correct (the newer token wins) and sends one request more, so
+    this is no warning, a short lock being a fair choice against a slow Authing."""
     lock_timeout = float(store.lock_timeout)
     if lock_timeout < longest_refresh:
-        logger.info(
-            "the token store's lock_timeout (%gs) is shorter than the longest refresh of this "
-            "client (%gs: attempts x timeout plus the waits its retry policy allows); give the "
-            "store a longer lock_timeout, or bound the client's calls with "
-            "RetryPolicy(deadline=...) below it",
-            lock_timeout,
-            longest_refresh,
-        )
+        logger.info("the token store's lock_timeout (%gs) is shorter than the longest refresh "
+                    "of this client (%gs: attempts x timeout plus the waits its retry policy "
+                    "allows); give the store a longer lock_timeout, or bound the client's calls "
+                    "with RetryPolicy(deadline=...) below it",
+                    lock_timeout, longest_refresh)  # fmt: skip
