@@ -1,6 +1,7 @@
-"""One refresh, written once for both providers: ``refresh_steps`` yields what it needs done
-(ask Authing, call the store, pause) and receives the answers; ``run_refresh`` and
-``arun_refresh`` only perform the steps. With a store, a refresh follows the fleet protocol:
+"""One refresh, written once for both providers: ``_Refresh.steps`` yields the calls it needs
+made (ask Authing, call the store, sleep) and receives their answers or errors;
+``run_refresh`` and ``arun_refresh`` only make the calls. With a store, a refresh follows the
+fleet protocol:
 
 1. read the store; a token there that is newer than ours (or that another process asked
    Authing for within ``min_refresh_interval``) is the result, with no request;
@@ -39,24 +40,7 @@ _MAX_STORE_SKIP = 30.0  # the longest a failing store is skipped before it is tr
 ALONE = object()  # try_lock's answer without a usable store: go ahead alone
 SyncFetch = Callable[[], WechatAccessToken]
 AsyncFetch = Callable[[], Awaitable[WechatAccessToken]]
-
-
-@attrs.frozen
-class Step:
-    """What a refresh needs done: ``fetch`` (ask Authing: the token, or an error raised into
-    the steps), ``sleep``, or a call of the store (``release``: of the lock in ``args``) that
-    ``fallback`` answers while the store is unavailable or failing. Its name in logs and
-    metrics is ``method`` without underscores (``trylock``)."""
-
-    method: str
-    args: tuple[Any, ...] = attrs.field(default=(), repr=False)  # may hold a token
-    fallback: Any = None
-
-    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
-        """The call that performs this store step on ``store``."""
-        if self.method == "release":
-            return self.args[0].release  # type: ignore[no-any-return]
-        return functools.partial(getattr(store, self.method), *self.args)
+_Steps = Generator[Callable[[], Any], Any, Any]
 
 
 @attrs.frozen(kw_only=True)
@@ -88,74 +72,6 @@ def _adopt(entry: StoredToken) -> Refreshed:
     return Refreshed(token=token, source="store")
 
 
-def refresh_steps(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshed]:
-    """The steps of one refresh; the answer to each yielded step is sent back in.
-
-    Raises:
-        AuthingError: Authing failed, or handed out a token that has already expired.
-    """
-    if job.key is None:
-        return (yield from _ask_authing(job, clock))
-    key = job.key
-    entry = yield Step("load", (key,))
-    if _adoptable(entry, job, clock.time()):
-        return _adopt(entry)
-    if entry is not None and entry.access_token in job.rejected:
-        # Reported bad here: drop it for the fleet, unless another process replaced it.
-        yield Step("discard", (key, entry.access_token), fallback=False)
-    deadline = clock.monotonic() + job.lock_timeout
-    while True:
-        lock = yield Step("try_lock", (key,), fallback=ALONE)
-        if lock is not None:
-            try:
-                if lock is not ALONE:
-                    entry = yield Step("load", (key,))  # again: a holder may just be done
-                if lock is not ALONE and _adoptable(entry, job, clock.time()):
-                    outcome = _adopt(entry)
-                else:
-                    outcome = yield from _ask_authing(job, clock)
-            except Exception:
-                yield from _release(lock)
-                raise
-            yield from _release(lock)
-            return outcome
-        if clock.monotonic() >= deadline:
-            return (yield from _ask_authing(job, clock))  # the holder is stuck or gone
-        yield Step("sleep", (_POLL_SECONDS,))
-        entry = yield Step("load", (key,))
-        if _adoptable(entry, job, clock.time()):
-            return _adopt(entry)
-
-
-def _release(lock: Any) -> Generator[Step, Any, None]:
-    if lock is not ALONE:
-        yield Step("release", (lock,))
-
-
-def _ask_authing(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshed]:
-    requested_at = clock.time()
-    token: WechatAccessToken = yield Step("fetch")
-    expires = token.expires_at.timestamp()
-    if expires <= clock.time():
-        raise AuthingResponseError(
-            f"the server handed out an access token that expired already "
-            f"(expiresAt {token.expires_at.isoformat()}); it is never used",
-            request_id=token.request_id,
-            attempts=token.attempts,
-        )
-    if job.key is None:
-        return Refreshed(token=token, source="upstream")
-    stored = StoredToken(access_token=token.access_token, expires_at=expires,
-                         requested_at=requested_at)  # fmt: skip
-    if (yield Step("save", (job.key, stored))) is False:
-        # Another process wrote a newer token while this request was on its way (a slow
-        # refresher): use that one instead of overwriting it.
-        entry = yield Step("load", (job.key,))
-        if entry is not None and entry.newer_than(stored) and _adoptable(entry, job, clock.time()):
-            return _adopt(entry)
-    return Refreshed(token=token, source="upstream")
-
-
 class StoreGuard:
     """Keeps a failing store from slowing refreshes: after an error it is skipped for a while
     (1 s, doubling up to 30 s), with one warning per outage; counts errors and skips."""
@@ -172,18 +88,17 @@ class StoreGuard:
             return False
         return True
 
-    def failed(self, step: Step, error: Exception) -> None:
-        """Record a failed store operation."""
+    def failed(self, step: str, error: Exception) -> None:
+        """Record a failed store operation (``step``: ``load``, ``trylock``, ...)."""
         self.errors += 1
         self._failures += 1
         skip = failure_backoff(self._failures, _MAX_STORE_SKIP)
         self._skip_until = self._clock.monotonic() + skip
-        name = step.method.replace("_", "")
-        self._metrics.count("store.errors", self._app_id, step=name)
+        self._metrics.count("store.errors", self._app_id, step=step)
         logger.log(logging.WARNING if self._failures == 1 else logging.DEBUG,
                    "the token store failed (%s in %s: %s); the provider of %s asks Authing "
                    "alone and tries the store again in %.0f s",
-                   type(error).__name__, name, error, self._app_id, skip)  # fmt: skip
+                   type(error).__name__, step, error, self._app_id, skip)  # fmt: skip
 
     def succeeded(self) -> None:
         """Record a store operation that worked."""
@@ -192,76 +107,128 @@ class StoreGuard:
             self._failures = 0
 
 
-class _Driver:
-    """Walks the steps of one refresh: which call performs the next step, and what its
-    answer or failure means. ``run_refresh`` and ``arun_refresh`` only make the calls."""
+class _Refresh:
+    """The steps of one refresh, with what performs each (sync or async callables)."""
 
     def __init__(
         self,
-        steps: Generator[Step, Any, Refreshed],
+        job: RefreshJob,
+        *,
+        clock: Clock,
         fetch: Callable[[], Any],
         sleep: Callable[[float], Any],
         store: TokenStore | AsyncTokenStore | None,
         guard: StoreGuard,
     ) -> None:
-        self._steps = steps
-        self._fetch, self._sleep, self._store, self._guard = fetch, sleep, store, guard
-        self._store_step: Step | None = None
-        self._answer: Any = None
-        self._error: Exception | None = None
-        self.result: Refreshed | None = None
+        self._job, self._clock, self._fetch, self._sleep = job, clock, fetch, sleep
+        self._store, self._guard = store, guard
 
-    def next_call(self) -> Callable[[], Any] | None:
-        """The call that performs the next step; ``None`` once done."""
+    def steps(self) -> Generator[Callable[[], Any], Any, Refreshed]:
+        """Yield each call to make; its answer is sent back in, its error thrown in.
+
+        Raises:
+            AuthingError: Authing failed, or handed out a token that has already expired.
+        """
+        job, clock = self._job, self._clock
+        if job.key is None:
+            return (yield from self._ask_authing())
+        key = job.key
+        entry = yield from self._call("load", key)
+        if _adoptable(entry, job, clock.time()):
+            return _adopt(entry)
+        if entry is not None and entry.access_token in job.rejected:
+            # Reported bad here: drop it for the fleet, unless another process replaced it.
+            yield from self._call("discard", key, entry.access_token, fallback=False)
+        deadline = clock.monotonic() + job.lock_timeout
         while True:
-            try:
-                if self._error is None:
-                    step = self._steps.send(self._answer)
-                else:
-                    step = self._steps.throw(self._error)
-            except StopIteration as done:
-                self.result = done.value
-                return None
-            self._answer, self._error, self._store_step = None, None, None
-            if step.method == "fetch":
-                return self._fetch
-            if step.method == "sleep":
-                return functools.partial(self._sleep, *step.args)
-            if self._store is not None and self._guard.usable():
-                self._store_step = step
-                return step.bind(self._store)
-            self._answer = step.fallback  # no store, or skipped for a while after a failure
+            lock = yield from self._call("try_lock", key, fallback=ALONE)
+            if lock is not None:
+                try:
+                    if lock is not ALONE:
+                        entry = yield from self._call("load", key)  # a holder may just be done
+                    if lock is not ALONE and _adoptable(entry, job, clock.time()):
+                        outcome = _adopt(entry)
+                    else:
+                        outcome = yield from self._ask_authing()
+                except Exception:
+                    yield from self._release(lock)
+                    raise
+                yield from self._release(lock)
+                return outcome
+            if clock.monotonic() >= deadline:
+                return (yield from self._ask_authing())  # the holder is stuck or gone
+            yield functools.partial(self._sleep, _POLL_SECONDS)
+            entry = yield from self._call("load", key)
+            if _adoptable(entry, job, clock.time()):
+                return _adopt(entry)
 
-    def answered(self, answer: Any = None, error: Exception | None = None) -> None:
-        """Record the answer or failure of the call ``next_call`` gave: a store step's failure
-        is its fallback answer, any other is raised into the steps."""
-        step = self._store_step
-        if step is None:
-            self._answer, self._error = answer, error
-        elif error is None:
-            self._answer = answer
-            self._guard.succeeded()
+    def _call(self, method: str, *args: Any, fallback: Any = None) -> _Steps:
+        """Call ``method`` of the store (``release``: of the lock in ``args``); ``fallback``
+        answers it while the store is unavailable or failing."""
+        if self._store is None or not self._guard.usable():
+            return fallback
+        if method == "release":
+            call = args[0].release
         else:
-            self._guard.failed(step, error)
-            self._answer = step.fallback
+            call = functools.partial(getattr(self._store, method), *args)
+        try:
+            answer = yield call
+        except Exception as exc:
+            self._guard.failed(method.replace("_", ""), exc)  # "trylock" in logs and metrics
+            return fallback
+        self._guard.succeeded()
+        return answer
+
+    def _release(self, lock: Any) -> _Steps:
+        if lock is not ALONE:
+            yield from self._call("release", lock)
+
+    def _ask_authing(self) -> Generator[Callable[[], Any], Any, Refreshed]:
+        job, clock = self._job, self._clock
+        requested_at = clock.time()
+        token: WechatAccessToken = yield self._fetch
+        expires = token.expires_at.timestamp()
+        if expires <= clock.time():
+            raise AuthingResponseError(
+                f"the server handed out an access token that expired already "
+                f"(expiresAt {token.expires_at.isoformat()}); it is never used",
+                request_id=token.request_id,
+                attempts=token.attempts,
+            )
+        if job.key is None:
+            return Refreshed(token=token, source="upstream")
+        stored = StoredToken(access_token=token.access_token, expires_at=expires,
+                             requested_at=requested_at)  # fmt: skip
+        if (yield from self._call("save", job.key, stored)) is False:
+            # Another process wrote a newer token while this request was on its way (a slow
+            # refresher): use that one instead of overwriting it.
+            entry = yield from self._call("load", job.key)
+            if _adoptable(entry, job, clock.time()) and entry.newer_than(stored):
+                return _adopt(entry)
+        return Refreshed(token=token, source="upstream")
 
 
 def run_refresh(
     job: RefreshJob, *, fetch: SyncFetch, store: TokenStore | None, guard: StoreGuard, clock: Clock
 ) -> Refreshed:
-    """Perform the steps of ``job`` with blocking I/O.
+    """Make the calls of ``job``'s steps with blocking I/O.
 
     Raises:
         Exception: What the steps raise (the fetch's error).
     """
-    driver = _Driver(refresh_steps(job, clock), fetch, clock.sleep, store, guard)
-    while (call := driver.next_call()) is not None:
+    steps = _Refresh(job, clock=clock, fetch=fetch, sleep=clock.sleep, store=store, guard=guard)
+    calls = steps.steps()
+    answer: Any = None
+    error: Exception | None = None
+    while True:
         try:
-            driver.answered(call())
+            call = calls.send(answer) if error is None else calls.throw(error)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        try:
+            answer, error = call(), None
         except Exception as exc:
-            driver.answered(error=exc)
-    assert driver.result is not None  # noqa: S101 - set when the steps end
-    return driver.result
+            answer, error = None, exc
 
 
 async def arun_refresh(
@@ -272,12 +239,17 @@ async def arun_refresh(
     guard: StoreGuard,
     clock: Clock,
 ) -> Refreshed:
-    """Perform the steps of ``job`` with awaited I/O; see ``run_refresh``."""
-    driver = _Driver(refresh_steps(job, clock), fetch, clock.asleep, store, guard)
-    while (call := driver.next_call()) is not None:
+    """Make the calls of ``job``'s steps with awaited I/O; see ``run_refresh``."""
+    steps = _Refresh(job, clock=clock, fetch=fetch, sleep=clock.asleep, store=store, guard=guard)
+    calls = steps.steps()
+    answer: Any = None
+    error: Exception | None = None
+    while True:
         try:
-            driver.answered(await call())
+            call = calls.send(answer) if error is None else calls.throw(error)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        try:
+            answer, error = await call(), None
         except Exception as exc:
-            driver.answered(error=exc)
-    assert driver.result is not None  # noqa: S101 - set when the steps end
-    return driver.result
+            answer, error = None, exc

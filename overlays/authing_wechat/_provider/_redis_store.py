@@ -63,15 +63,6 @@ return 0
 """
 
 
-def _require_redis() -> None:
-    try:
-        import redis  # noqa: F401, PLC0415 - the optional extra, imported only when used
-    except ImportError as exc:
-        raise ImportError(
-            'the token store on Redis needs redis-py: pip install "authing-wechat[redis]"'
-        ) from exc
-
-
 class _RedisStoreBase:
     """Both stores but their I/O: construction, key naming, encoding and the client."""
 
@@ -80,7 +71,6 @@ class _RedisStoreBase:
     def __init__(
         self, client: Any, *, prefix: str = _PREFIX, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     ) -> None:
-        _require_redis()
         cluster = isinstance(client, redis_api(asyncio=self._asyncio).RedisCluster)
         bounded = bounded_client(client, asyncio=self._asyncio)
         self._setup(lambda: bounded, prefix=prefix, lock_timeout=lock_timeout, cluster=cluster)
@@ -124,7 +114,6 @@ class _RedisStoreBase:
             ImportError: redis-py is not installed.
             ValueError: A setting above is invalid.
         """
-        _require_redis()
         api = redis_api(asyncio=cls._asyncio)
         timeouts = ("socket_timeout", "socket_connect_timeout")
         options = {**redis_options, **{n: tighter_timeout(redis_options.get(n)) for n in timeouts}}
