@@ -1,7 +1,6 @@
-"""One refresh, written once for both providers: ``_Refresh.steps`` yields the calls it needs
-made (ask Authing, call the store, sleep) and receives their answers or errors;
-``run_refresh`` and ``arun_refresh`` only make the calls. With a store, a refresh follows the
-fleet protocol:
+"""One refresh, written once for both providers: ``_Refresh.steps`` yields the calls to make
+(ask Authing, call the store, sleep); ``run_refresh`` and ``arun_refresh`` only make them.
+With a store, a refresh follows the fleet protocol:
 
 1. read the store; a token there that is newer than ours (or that another process asked
    Authing for within ``min_refresh_interval``) is the result, with no request;
@@ -122,6 +121,15 @@ class _Refresh:
     ) -> None:
         self._job, self._clock, self._fetch, self._sleep = job, clock, fetch, sleep
         self._store, self._guard = store, guard
+        self._steps = self.steps()
+
+    def advance(self, answer: Any, error: Exception | None) -> Callable[[], Any] | Refreshed:
+        """Send the last call's answer (or throw its error) into the steps: the next call to
+        make, or the refresh's result once they end."""
+        try:
+            return self._steps.send(answer) if error is None else self._steps.throw(error)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
     def steps(self) -> Generator[Callable[[], Any], Any, Refreshed]:
         """Yield each call to make; its answer is sent back in, its error thrown in.
@@ -216,19 +224,15 @@ def run_refresh(
     Raises:
         Exception: What the steps raise (the fetch's error).
     """
-    steps = _Refresh(job, clock=clock, fetch=fetch, sleep=clock.sleep, store=store, guard=guard)
-    calls = steps.steps()
+    calls = _Refresh(job, clock=clock, fetch=fetch, sleep=clock.sleep, store=store, guard=guard)
     answer: Any = None
     error: Exception | None = None
-    while True:
-        try:
-            call = calls.send(answer) if error is None else calls.throw(error)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+    while not isinstance(call := calls.advance(answer, error), Refreshed):
         try:
             answer, error = call(), None
         except Exception as exc:
             answer, error = None, exc
+    return call
 
 
 async def arun_refresh(
@@ -240,16 +244,12 @@ async def arun_refresh(
     clock: Clock,
 ) -> Refreshed:
     """Make the calls of ``job``'s steps with awaited I/O; see ``run_refresh``."""
-    steps = _Refresh(job, clock=clock, fetch=fetch, sleep=clock.asleep, store=store, guard=guard)
-    calls = steps.steps()
+    calls = _Refresh(job, clock=clock, fetch=fetch, sleep=clock.asleep, store=store, guard=guard)
     answer: Any = None
     error: Exception | None = None
-    while True:
-        try:
-            call = calls.send(answer) if error is None else calls.throw(error)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+    while not isinstance(call := calls.advance(answer, error), Refreshed):
         try:
             answer, error = await call(), None
         except Exception as exc:
             answer, error = None, exc
+    return call

@@ -70,18 +70,12 @@ class OtelMetrics(Metrics):
         )
         self._counters = {key: meter.create_counter(name, unit=unit, description=description)
                           for key, (name, unit, description) in _COUNTERS.items()}  # fmt: skip
-        meter.create_observable_counter(
-            "authing_wechat.provider.gets",
-            callbacks=[self._observe_gets],
-            unit="{call}",
-            description="get() calls that returned a token, by the token state they found.",
-        )
-        meter.create_observable_gauge(
-            "authing_wechat.provider.token.expires_in",
-            callbacks=[self._observe_expiry],
-            unit="s",
-            description="Seconds until the cached token expires (absent without one).",
-        )
+        meter.create_observable_counter("authing_wechat.provider.gets", [self._observe_gets],
+                                        unit="{call}", description="get() calls that returned "
+                                        "a token, by the token state they found.")  # fmt: skip
+        meter.create_observable_gauge("authing_wechat.provider.token.expires_in",
+                                      [self._observe_expiry], unit="s", description="Seconds until "
+                                      "the cached token expires (absent without one).")  # fmt: skip
 
     def watch(self, rule: RefreshRule[Any]) -> None:
         self._watched.add(rule)

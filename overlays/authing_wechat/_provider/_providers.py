@@ -6,6 +6,7 @@ thread or a task on the provider's event loop, and wait for them.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -71,14 +72,12 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         # around it, and the token read from this object rather than through the rule.
         self._time = time.time if type(clock) is SystemClock else clock.time
         self._fresh: tuple[WechatAccessToken | None, float]
+        publish = functools.partial(setattr, self, "_fresh")
         self._rule: RefreshRule[_SignalT] = RefreshRule(
-            timing, clock, app_id, self._metrics, new_signal=self._new_signal, publish=self._publish
+            timing, clock, app_id, self._metrics, new_signal=self._new_signal, publish=publish
         )
         self._fresh_cells = self._rule.fresh_cells
         _LIVE.add(self)
-
-    def _publish(self, fresh: tuple[WechatAccessToken | None, float]) -> None:
-        self._fresh = fresh
 
     def _new_signal(self) -> _SignalT:
         raise NotImplementedError
@@ -90,13 +89,10 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         return True
 
     def __repr__(self) -> str:
-        t = self._rule.timing
-        return (
-            f"{type(self).__name__}(app_id={self._rule.app_id!r}, "
-            f"refresh_margin={t.refresh_margin}, mandatory_margin={t.mandatory_margin}, "
-            f"min_refresh_interval={t.min_refresh_interval}, "
-            f"store={type(self._store).__name__ if self._store is not None else None})"
-        )
+        t, store = self._rule.timing, None if self._store is None else type(self._store).__name__
+        return (f"{type(self).__name__}(app_id={self.app_id!r}, "
+                f"refresh_margin={t.refresh_margin}, mandatory_margin={t.mandatory_margin}, "
+                f"min_refresh_interval={t.min_refresh_interval}, store={store})")  # fmt: skip
 
     @property
     def app_id(self) -> str:
@@ -165,11 +161,8 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         self._metrics.count("rejections", self._rule.app_id, errcode=errcode)
 
     def _serve(self) -> WechatAccessToken | Wait[_SignalT]:
-        """``get()`` up to its wait: the token to return now, or the refresh to wait for.
-
-        Raises:
-            BaseException: The error this ``get()`` gets at once (see ``RefreshRule.decide``).
-        """
+        """``get()`` up to its wait: the token to return now, or the refresh to wait for; or it
+        raises the error this ``get()`` gets at once."""
         token, fresh_until = self._fresh
         if self._time() < fresh_until:  # -inf without a token
             try:
@@ -242,14 +235,13 @@ class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore])
             self._finish(flight, exc)
 
     def _refresh(self, flight: Flight[threading.Event]) -> None:
-        outcome: Refreshed | BaseException = RuntimeError(_CANCELLED)
+        outcome: Refreshed | BaseException
         try:
             outcome = run_refresh(self._job(flight), fetch=self._fetch, store=self._store,
                                   guard=self._guard, clock=self._clock)  # fmt: skip
         except BaseException as exc:  # every waiter gets it; nothing is lost in the thread
             outcome = exc
-        finally:
-            self._finish(flight, outcome)
+        self._finish(flight, outcome)
 
     def _finish(self, flight: Flight[threading.Event], outcome: Refreshed | BaseException) -> None:
         self._rule.finish(flight, outcome)

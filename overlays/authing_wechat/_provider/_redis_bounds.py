@@ -28,11 +28,8 @@ _POOL_OWNED = frozenset({"himport_registry", "maint_notifications_pool_handler",
 
 def redis_api(*, asyncio: bool) -> SimpleNamespace:
     """redis-py's ``Redis``, ``RedisCluster``, the two plain pools and a ``Retry`` that never
-    retries (one attempt: a retry costs another timeout on a hung server), sync or asyncio.
-
-    Raises:
-        ImportError: redis-py, the optional extra, is not installed.
-    """
+    retries (a retry costs another timeout on a hung server), sync or asyncio; or an
+    ``ImportError`` naming the extra."""
     try:
         from redis.backoff import NoBackoff  # noqa: PLC0415 - the extra, when a store is made
     except ImportError as exc:

@@ -101,14 +101,12 @@ class _RedisStoreBase:
         connects until it is first used, so a Redis down at start-up fails no start-up.
 
         Args:
-            url: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` for TLS,
-                ``unix://`` for a socket.
-            cluster: ``True`` for a Redis Cluster (``url`` names one of its nodes): a
-                ``RedisCluster`` that does not retry.
+            url: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` (TLS), ``unix://``.
+            cluster: ``True`` for a Redis Cluster (``url`` names one of its nodes).
             prefix: What every key starts with.
             lock_timeout: Seconds a refresh lock lives unless released.
             **redis_options: More options of redis-py's ``from_url`` (``password``,
-                ``ssl_ca_certs``, ``client_name``, ...); longer timeouts are shortened.
+                ``ssl_ca_certs``, ...); longer timeouts are shortened.
 
         Raises:
             ImportError: redis-py is not installed.

@@ -318,13 +318,9 @@ class RefreshRule(Generic[_SignalT]):
 
     def _begin(self, mode: Mode) -> Flight[_SignalT]:
         self._last_start = self._monotonic()
-        self._flight = Flight(
-            mode=mode,
-            started=self._last_start,
-            local_expires=self._expires if self._token is not None else -math.inf,
-            rejected=frozenset(self._rejected),
-            signal=self._new_signal(),
-        )
+        self._flight = Flight(mode=mode, started=self._last_start, signal=self._new_signal(),
+                              local_expires=self._expires if self._token is not None else -math.inf,
+                              rejected=frozenset(self._rejected))  # fmt: skip
         return self._flight
 
     def finish(self, flight: Flight[_SignalT], outcome: Refreshed | BaseException) -> None:
@@ -334,7 +330,14 @@ class RefreshRule(Generic[_SignalT]):
             if flight.outcome is not None:  # given up on by close(); this late one is dropped
                 return
             if isinstance(outcome, Refreshed) and outcome.token.access_token in self._refused:
-                outcome = self._refused_again(outcome)
+                source = "Authing" if outcome.source == "upstream" else "the token store"
+                outcome = WechatTokenRejectedError(
+                    f"{source} handed back the access token of {self.app_id} that WeChat had "
+                    "just rejected (invalid, not the latest, or expired); the provider asks again "
+                    "after a backoff, and calls fail at once until then",
+                    app_id=self.app_id,
+                    attempts=outcome.token.attempts,
+                )
             flight.outcome = outcome
             if self._flight is flight:
                 self._flight = None
@@ -376,16 +379,6 @@ class RefreshRule(Generic[_SignalT]):
                    type(outcome).__name__, f": {outcome}" if known else "",
                    kept or "no valid token to serve",
                    exc_info=None if known else outcome)  # fmt: skip
-
-    def _refused_again(self, outcome: Refreshed) -> WechatTokenRejectedError:
-        source = "Authing" if outcome.source == "upstream" else "the token store"
-        return WechatTokenRejectedError(
-            f"{source} handed back the access token of {self.app_id} that WeChat had just "
-            "rejected (invalid, not the latest, or expired); the provider asks again after a "
-            "backoff, and calls fail at once until then",
-            app_id=self.app_id,
-            attempts=outcome.token.attempts,
-        )
 
     def abandon(self, flight: Flight[_SignalT], error: BaseException) -> None:
         """Give up on ``flight`` (its client closed, or its task was cancelled): its waiters
@@ -474,13 +467,9 @@ class RefreshRule(Generic[_SignalT]):
                 state=self._state(self._time()),
                 expires_at=None if token is None else token.expires_at.astimezone(UTC),
                 served=MappingProxyType(self._served_now()),
-                errors=self._errors,
-                waits=self._waits,
+                errors=self._errors, waits=self._waits, invalidations=self._invalidations,
                 background=RefreshCounts(**self._counts["background"]),
                 blocking=RefreshCounts(**self._counts["blocking"]),
-                refreshing=self._flight is not None,
-                consecutive_failures=self._failures,
-                invalidations=self._invalidations,
-                store_errors=store_errors,
-                store_skips=store_skips,
-            )
+                refreshing=self._flight is not None, consecutive_failures=self._failures,
+                store_errors=store_errors, store_skips=store_skips,
+            )  # fmt: skip

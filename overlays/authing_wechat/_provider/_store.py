@@ -50,7 +50,6 @@ class StoreLock(Protocol):
 
     def release(self) -> None:
         """Release the lock if this holder still owns it; otherwise do nothing."""
-        ...
 
 
 @runtime_checkable
@@ -68,11 +67,9 @@ class TokenStore(Protocol):
     @property
     def lock_timeout(self) -> float:
         """Seconds a lock taken by ``try_lock`` lives unless released."""
-        ...
 
     def load(self, key: str) -> StoredToken | None:
         """The entry under ``key``, or ``None``."""
-        ...
 
     def save(self, key: str, token: StoredToken) -> bool:
         """Write ``token`` under ``key`` only if it is ``newer_than`` the entry there, compared
@@ -81,7 +78,6 @@ class TokenStore(Protocol):
         Returns:
             Whether it was written.
         """
-        ...
 
     def discard(self, key: str, access_token: str) -> bool:
         """Delete the entry under ``key`` only while it holds ``access_token``, atomically.
@@ -89,7 +85,6 @@ class TokenStore(Protocol):
         Returns:
             Whether it was deleted.
         """
-        ...
 
     def try_lock(self, key: str) -> StoreLock | None:
         """Take the refresh lock of ``key`` without waiting (SET NX PX, or the like).
@@ -97,7 +92,6 @@ class TokenStore(Protocol):
         Returns:
             The held lock, or ``None`` if another holder has it.
         """
-        ...
 
 
 @runtime_checkable
@@ -106,7 +100,6 @@ class AsyncStoreLock(Protocol):
 
     async def release(self) -> None:
         """Release the lock if this holder still owns it; otherwise do nothing."""
-        ...
 
 
 @runtime_checkable
@@ -116,23 +109,18 @@ class AsyncTokenStore(Protocol):
     @property
     def lock_timeout(self) -> float:
         """Seconds a lock taken by ``try_lock`` lives unless released."""
-        ...
 
     async def load(self, key: str) -> StoredToken | None:
         """See ``TokenStore.load``."""
-        ...
 
     async def save(self, key: str, token: StoredToken) -> bool:
         """See ``TokenStore.save``."""
-        ...
 
     async def discard(self, key: str, access_token: str) -> bool:
         """See ``TokenStore.discard``."""
-        ...
 
     async def try_lock(self, key: str) -> AsyncStoreLock | None:
         """See ``TokenStore.try_lock``."""
-        ...
 
 
 def store_key(*, host: str, authing_app_id: str, app_id: str, app_secret: Secret) -> str:
