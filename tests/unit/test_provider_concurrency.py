@@ -7,6 +7,7 @@ import asyncio
 import os
 import select
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,6 +123,25 @@ def test_fresh_serves_are_counted_exactly_across_threads_and_stats_reads() -> No
     for _ in range(3):
         assert provider.stats().served[TokenState.FRESH] == threads * calls
     assert provider.stats().served[TokenState.INVALID] == 1
+    assert upstream.count == 1
+
+
+def test_fresh_serves_of_threads_that_come_and_go_are_all_counted() -> None:
+    # Each thread counts its FRESH serves in a cell only it writes, so no count is lost when
+    # threads race (free-threaded Python included), and a thread's count outlives it.
+    upstream = Upstream(FakeClock())
+    provider = ProviderDriver("sync").provider(upstream)
+    provider.get()
+    threads, calls = 16, 500
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter lets them
+    try:
+        for wave in range(1, 6):  # each wave's threads end before the next starts
+            _in_threads(threads, lambda: [provider.get() for _ in range(calls)])
+            assert provider.stats().served[TokenState.FRESH] == wave * threads * calls
+    finally:
+        sys.setswitchinterval(previous)
+    assert provider._rule._cells == []  # ended threads are folded into one number
     assert upstream.count == 1
 
 

@@ -158,6 +158,22 @@ def test_wechat_rejections_are_counted_by_errcode_and_hold_no_secret(
         assert canary not in attributes
 
 
+def test_a_rejection_reported_to_the_provider_is_counted_and_drops_nothing(
+    pdriver: ProviderDriver, recorded: Recorded
+) -> None:
+    upstream = Upstream(FakeClock())
+    provider = pdriver.provider(upstream)
+    token = pdriver.get(provider)
+    provider.record_rejection(42001)
+    provider.record_rejection(42001)
+    provider.record_rejection(40014)
+    assert recorded.values(REJECTIONS, "errcode") == {42001: 2, 40014: 1}
+    assert pdriver.get(provider) == token  # still cached: invalidate() drops tokens
+    for wrong in (True, "40001", None):
+        with pytest.raises(TypeError, match="errcode must be an int"):
+            provider.record_rejection(wrong)
+
+
 def _python(code: str) -> str:
     result = subprocess.run(
         [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=False

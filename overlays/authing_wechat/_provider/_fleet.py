@@ -1,9 +1,6 @@
-"""One refresh, written once for both providers: the steps, and two small drivers for them.
-
-``refresh_steps`` is a generator that yields what it needs done (ask Authing, read or write
-the store, take or release the store's lock, pause) and receives the answers, so the sync and
-async providers share every decision and differ only in how they perform each step
-(``run_refresh`` and ``arun_refresh``). With a store, a refresh follows the fleet protocol:
+"""One refresh, written once for both providers: ``_Refresh.steps`` yields the calls to make
+(ask Authing, call the store, sleep); ``run_refresh`` and ``arun_refresh`` only make them.
+With a store, a refresh follows the fleet protocol:
 
 1. read the store; a token there that is newer than ours (or that another process asked
    Authing for within ``min_refresh_interval``) is the result, with no request;
@@ -12,8 +9,7 @@ async providers share every decision and differ only in how they perform each st
 3. a process that misses the lock polls the store until the holder's token appears, taking
    the lock itself if the holder gave up, for at most ``lock_timeout``; then it asks alone.
 
-A store that fails is skipped for a while (``StoreGuard``): a refresh then asks Authing alone,
-as a provider without a store does.
+A store that fails is skipped for a while (``StoreGuard``): a refresh then asks Authing alone.
 """
 
 from __future__ import annotations
@@ -32,112 +28,18 @@ from authing_wechat._core._models import WechatAccessToken
 
 from ._metrics import Metrics
 from ._refresh import Refreshed, failure_backoff
-from ._store import AsyncStoreLock, AsyncTokenStore, StoredToken, StoreLock, TokenStore
+from ._store import AsyncTokenStore, StoredToken, TokenStore
 
-__all__ = [
-    "AsyncFetch",
-    "RefreshJob",
-    "StoreGuard",
-    "SyncFetch",
-    "arun_refresh",
-    "refresh_steps",
-    "run_refresh",
-]
+__all__ = ["AsyncFetch", "RefreshJob", "StoreGuard", "SyncFetch", "arun_refresh", "run_refresh"]
 
 logger = logging.getLogger("authing_wechat")
 
-# How often a process that missed the lock looks for the holder's token.
-_POLL_SECONDS = 0.05
-# The longest a failing store is skipped before it is tried again.
-_MAX_STORE_SKIP = 30.0
-
-
-@attrs.frozen
-class Fetch:
-    """Ask Authing; answers the token (or raises into the steps)."""
-
-
-@attrs.frozen
-class Pause:
-    """Sleep for ``seconds``."""
-
-    seconds: float
-
-
-# The store steps: each names the store method it calls, with its arguments typed, and what
-# answers it when the store is unavailable or fails (``fallback``).
-
-
-@attrs.frozen
-class Load:
-    """``store.load(key)``; a failing store has no entry."""
-
-    key: str
-    fallback: None = None
-
-    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
-        """The call that performs this step on ``store``."""
-        return functools.partial(store.load, self.key)
-
-
-@attrs.frozen
-class Save:
-    """``store.save(key, token)``; a failing store wrote nothing, as far as we know."""
-
-    key: str
-    token: StoredToken
-    fallback: None = None
-
-    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
-        """The call that performs this step on ``store``."""
-        return functools.partial(store.save, self.key, self.token)
-
-
-@attrs.frozen
-class Discard:
-    """``store.discard(key, access_token)``; a failing store discarded nothing."""
-
-    key: str
-    access_token: str = attrs.field(repr=False)
-    fallback: bool = False
-
-    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
-        """The call that performs this step on ``store``."""
-        return functools.partial(store.discard, self.key, self.access_token)
-
-
-ALONE = object()  # try_lock's answer when there is no usable store: go ahead alone
-
-
-@attrs.frozen
-class TryLock:
-    """``store.try_lock(key)``; without a usable store the refresh goes ahead ``ALONE``."""
-
-    key: str
-    fallback: object = ALONE
-
-    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
-        """The call that performs this step on ``store``."""
-        return functools.partial(store.try_lock, self.key)
-
-
-@attrs.frozen
-class Release:
-    """Release a lock the steps hold (``ALONE`` needs nothing)."""
-
-    lock: StoreLock | AsyncStoreLock | object
-    fallback: None = None
-
-    def bind(self, store: TokenStore | AsyncTokenStore) -> Callable[[], Any]:
-        """The call that performs this step (on the lock, not the store)."""
-        assert isinstance(self.lock, StoreLock | AsyncStoreLock)  # noqa: S101 - never ALONE
-        return self.lock.release
-
-
-StoreStep = Load | Save | Discard | TryLock | Release
-Step = Fetch | Pause | StoreStep
+_POLL_SECONDS = 0.05  # how often a process that missed the lock looks for the holder's token
+_MAX_STORE_SKIP = 30.0  # the longest a failing store is skipped before it is tried again
+ALONE = object()  # try_lock's answer without a usable store: go ahead alone
 SyncFetch = Callable[[], WechatAccessToken]
 AsyncFetch = Callable[[], Awaitable[WechatAccessToken]]
+_Steps = Generator[Callable[[], Any], Any, Any]
 
 
 @attrs.frozen(kw_only=True)
@@ -158,8 +60,8 @@ def _adoptable(entry: StoredToken | None, job: RefreshJob, now: float) -> bool:
     # Newer than ours, or as new but asked for recently: Authing caches the WeChat token, so
     # asking again now would bring back the same one.
     recent = now - entry.requested_at < job.min_refresh_interval
-    # A token's expiry went through a datetime (microseconds) on one side only: a difference
-    # below a millisecond is the same token.
+    # An expiry went through a datetime (microseconds) on one side only: a difference below
+    # a millisecond is the same token.
     return entry.expires_at > job.local_expires + 1e-3 or recent
 
 
@@ -169,89 +71,14 @@ def _adopt(entry: StoredToken) -> Refreshed:
     return Refreshed(token=token, source="store")
 
 
-def refresh_steps(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshed]:
-    """The steps of one refresh; the answer to each yielded step is sent back in.
-
-    Raises:
-        AuthingError: Authing failed, or handed out a token that has already expired.
-    """
-    if job.key is None:
-        return (yield from _ask_authing(job, clock))
-    key = job.key
-    entry = yield Load(key)
-    if _adoptable(entry, job, clock.time()):
-        return _adopt(entry)
-    if entry is not None and entry.access_token in job.rejected:
-        # Reported bad here: drop it for the fleet, unless another process replaced it.
-        yield Discard(key, entry.access_token)
-    deadline = clock.monotonic() + job.lock_timeout
-    while True:
-        lock = yield TryLock(key)
-        if lock is not None:
-            try:
-                if lock is not ALONE:
-                    entry = yield Load(key)  # again: a holder may just be done
-                    if _adoptable(entry, job, clock.time()):
-                        outcome = _adopt(entry)
-                        yield Release(lock)
-                        return outcome
-                outcome = yield from _ask_authing(job, clock)
-            except Exception:
-                yield Release(lock)
-                raise
-            yield Release(lock)
-            return outcome
-        if clock.monotonic() >= deadline:
-            return (yield from _ask_authing(job, clock))  # the holder is stuck or gone
-        yield Pause(_POLL_SECONDS)
-        entry = yield Load(key)
-        if _adoptable(entry, job, clock.time()):
-            return _adopt(entry)
-
-
-def _ask_authing(job: RefreshJob, clock: Clock) -> Generator[Step, Any, Refreshed]:
-    requested_at = clock.time()
-    token: WechatAccessToken = yield Fetch()
-    expires = token.expires_at.timestamp()
-    if expires <= clock.time():
-        raise AuthingResponseError(
-            f"the server handed out an access token that expired already "
-            f"(expiresAt {token.expires_at.isoformat()}); it is never used",
-            request_id=token.request_id,
-            attempts=token.attempts,
-        )
-    if job.key is None:
-        return Refreshed(token=token, source="upstream")
-    stored = StoredToken(access_token=token.access_token, expires_at=expires,
-                         requested_at=requested_at)  # fmt: skip
-    written = yield Save(job.key, stored)
-    if written is False:
-        # Another process wrote a newer token while this request was on its way (a slow
-        # refresher): use that one instead of overwriting it.
-        entry = yield Load(job.key)
-        if entry is not None and entry.newer_than(stored) and _adoptable(entry, job, clock.time()):
-            return _adopt(entry)
-    return Refreshed(token=token, source="upstream")
-
-
 class StoreGuard:
-    """Keeps a failing store from slowing refreshes: after an error the store is skipped for
-    a while (1 s, doubling up to 30 s), with one warning per outage.
+    """Keeps a failing store from slowing refreshes: after an error it is skipped for a while
+    (1 s, doubling up to 30 s), with one warning per outage; counts errors and skips."""
 
-    Args:
-        clock: For the skip deadlines.
-        app_id: The WeChat app id, for log lines and metrics.
-        metrics: Where store errors are counted, by step.
-    """
-
-    def __init__(self, clock: Clock, app_id: str, metrics: Metrics | None = None) -> None:
-        self._clock = clock
-        self._app_id = app_id
-        self._metrics: Metrics = Metrics() if metrics is None else metrics
+    def __init__(self, clock: Clock, app_id: str, metrics: Metrics) -> None:
+        self._clock, self._app_id, self._metrics = clock, app_id, metrics
         self._skip_until = float("-inf")
-        self._failures = 0
-        self.errors = 0
-        self.skips = 0
+        self._failures = self.errors = self.skips = 0
 
     def usable(self) -> bool:
         """Whether to try the store now."""
@@ -260,23 +87,17 @@ class StoreGuard:
             return False
         return True
 
-    def failed(self, step: StoreStep, error: Exception) -> None:
-        """Record a failed store operation."""
+    def failed(self, step: str, error: Exception) -> None:
+        """Record a failed store operation (``step``: ``load``, ``trylock``, ...)."""
         self.errors += 1
         self._failures += 1
         skip = failure_backoff(self._failures, _MAX_STORE_SKIP)
         self._skip_until = self._clock.monotonic() + skip
-        self._metrics.store_failed(self._app_id, type(step).__name__.lower())
-        logger.log(
-            logging.WARNING if self._failures == 1 else logging.DEBUG,
-            "the token store failed (%s in %s: %s); the provider of %s asks Authing alone and "
-            "tries the store again in %.0f s",
-            type(error).__name__,
-            type(step).__name__.lower(),
-            error,
-            self._app_id,
-            skip,
-        )
+        self._metrics.count("store.errors", self._app_id, step=step)
+        logger.log(logging.WARNING if self._failures == 1 else logging.DEBUG,
+                   "the token store failed (%s in %s: %s); the provider of %s asks Authing "
+                   "alone and tries the store again in %.0f s",
+                   type(error).__name__, step, error, self._app_id, skip)  # fmt: skip
 
     def succeeded(self) -> None:
         """Record a store operation that worked."""
@@ -285,110 +106,150 @@ class StoreGuard:
             self._failures = 0
 
 
-class _Driver:
-    """Walks the steps of one refresh: which call performs the next step, and what its
-    answer or failure means. ``run_refresh`` and ``arun_refresh`` only make the calls."""
+class _Refresh:
+    """The steps of one refresh, with what performs each (sync or async callables)."""
 
     def __init__(
         self,
-        steps: Generator[Step, Any, Refreshed],
+        job: RefreshJob,
         *,
+        clock: Clock,
         fetch: Callable[[], Any],
         sleep: Callable[[float], Any],
         store: TokenStore | AsyncTokenStore | None,
         guard: StoreGuard,
     ) -> None:
-        self._steps = steps
-        self._fetch = fetch
-        self._sleep = sleep
-        self._store = store
-        self._guard = guard
-        self._store_step: StoreStep | None = None
-        self._answer: Any = None
-        self._error: Exception | None = None
-        self.result: Refreshed | None = None
+        self._job, self._clock, self._fetch, self._sleep = job, clock, fetch, sleep
+        self._store, self._guard = store, guard
+        self._steps = self.steps()
 
-    def next_call(self) -> tuple[Callable[..., Any], tuple[Any, ...]] | None:
-        """The function and arguments that perform the next step; ``None`` once done."""
+    def advance(self, answer: Any, error: Exception | None) -> Callable[[], Any] | Refreshed:
+        """Send the last call's answer (or throw its error) into the steps: the next call to
+        make, or the refresh's result once they end."""
+        try:
+            return self._steps.send(answer) if error is None else self._steps.throw(error)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def steps(self) -> Generator[Callable[[], Any], Any, Refreshed]:
+        """Yield each call to make; its answer is sent back in, its error thrown in.
+
+        Raises:
+            AuthingError: Authing failed, or handed out a token that has already expired.
+        """
+        job, clock = self._job, self._clock
+        if job.key is None:
+            return (yield from self._ask_authing())
+        key = job.key
+        entry = yield from self._call("load", key)
+        if _adoptable(entry, job, clock.time()):
+            return _adopt(entry)
+        if entry is not None and entry.access_token in job.rejected:
+            # Reported bad here: drop it for the fleet, unless another process replaced it.
+            yield from self._call("discard", key, entry.access_token, fallback=False)
+        deadline = clock.monotonic() + job.lock_timeout
         while True:
-            try:
-                if self._error is None:
-                    step = self._steps.send(self._answer)
-                else:
-                    step = self._steps.throw(self._error)
-            except StopIteration as done:
-                self.result = done.value
-                return None
-            self._answer, self._error, self._store_step = None, None, None
-            if isinstance(step, Fetch):
-                return self._fetch, ()
-            if isinstance(step, Pause):
-                return self._sleep, (step.seconds,)
-            if isinstance(step, Release) and step.lock is ALONE:
-                continue
-            if self._store is None:
-                self._answer = step.fallback
-                continue
-            if self._guard.usable():
-                self._store_step = step
-                return step.bind(self._store), ()
-            self._answer = step.fallback  # skipped for a while after a failure
+            lock = yield from self._call("try_lock", key, fallback=ALONE)
+            if lock is not None:
+                try:
+                    if lock is not ALONE:
+                        entry = yield from self._call("load", key)  # a holder may just be done
+                    if lock is not ALONE and _adoptable(entry, job, clock.time()):
+                        outcome = _adopt(entry)
+                    else:
+                        outcome = yield from self._ask_authing()
+                except Exception:
+                    yield from self._release(lock)
+                    raise
+                yield from self._release(lock)
+                return outcome
+            if clock.monotonic() >= deadline:
+                return (yield from self._ask_authing())  # the holder is stuck or gone
+            yield functools.partial(self._sleep, _POLL_SECONDS)
+            entry = yield from self._call("load", key)
+            if _adoptable(entry, job, clock.time()):
+                return _adopt(entry)
 
-    def answered(self, answer: Any) -> None:
-        """Record the answer of the call ``next_call`` gave."""
-        self._answer = answer
-        if self._store_step is not None:
-            self._guard.succeeded()
-
-    def failed(self, error: Exception) -> None:
-        """Record its failure: a store step's is its fallback answer, any other is raised into
-        the steps."""
-        if self._store_step is None:
-            self._error = error
+    def _call(self, method: str, *args: Any, fallback: Any = None) -> _Steps:
+        """Call ``method`` of the store (``release``: of the lock in ``args``); ``fallback``
+        answers it while the store is unavailable or failing."""
+        if self._store is None or not self._guard.usable():
+            return fallback
+        if method == "release":
+            call = args[0].release
         else:
-            self._guard.failed(self._store_step, error)
-            self._answer = self._store_step.fallback
+            call = functools.partial(getattr(self._store, method), *args)
+        try:
+            answer = yield call
+        except Exception as exc:
+            self._guard.failed(method.replace("_", ""), exc)  # "trylock" in logs and metrics
+            return fallback
+        self._guard.succeeded()
+        return answer
+
+    def _release(self, lock: Any) -> _Steps:
+        if lock is not ALONE:
+            yield from self._call("release", lock)
+
+    def _ask_authing(self) -> Generator[Callable[[], Any], Any, Refreshed]:
+        job, clock = self._job, self._clock
+        requested_at = clock.time()
+        token: WechatAccessToken = yield self._fetch
+        expires = token.expires_at.timestamp()
+        if expires <= clock.time():
+            raise AuthingResponseError(
+                f"the server handed out an access token that expired already "
+                f"(expiresAt {token.expires_at.isoformat()}); it is never used",
+                request_id=token.request_id,
+                attempts=token.attempts,
+            )
+        if job.key is None:
+            return Refreshed(token=token, source="upstream")
+        stored = StoredToken(access_token=token.access_token, expires_at=expires,
+                             requested_at=requested_at)  # fmt: skip
+        if (yield from self._call("save", job.key, stored)) is False:
+            # Another process wrote a newer token while this request was on its way (a slow
+            # refresher): use that one instead of overwriting it.
+            entry = yield from self._call("load", job.key)
+            if _adoptable(entry, job, clock.time()) and entry.newer_than(stored):
+                return _adopt(entry)
+        return Refreshed(token=token, source="upstream")
 
 
 def run_refresh(
-    steps: Generator[Step, Any, Refreshed],
-    *,
-    fetch: SyncFetch,
-    store: TokenStore | None,
-    guard: StoreGuard,
-    clock: Clock,
+    job: RefreshJob, *, fetch: SyncFetch, store: TokenStore | None, guard: StoreGuard, clock: Clock
 ) -> Refreshed:
-    """Perform ``steps`` with blocking I/O.
+    """Make the calls of ``job``'s steps with blocking I/O.
 
     Raises:
         Exception: What the steps raise (the fetch's error).
     """
-    driver = _Driver(steps, fetch=fetch, sleep=clock.sleep, store=store, guard=guard)
-    while (call := driver.next_call()) is not None:
-        function, args = call
+    calls = _Refresh(job, clock=clock, fetch=fetch, sleep=clock.sleep, store=store, guard=guard)
+    answer: Any = None
+    error: Exception | None = None
+    while not isinstance(call := calls.advance(answer, error), Refreshed):
         try:
-            driver.answered(function(*args))
+            answer, error = call(), None
         except Exception as exc:
-            driver.failed(exc)
-    assert driver.result is not None  # noqa: S101 - set when the steps end
-    return driver.result
+            answer, error = None, exc
+    return call
 
 
 async def arun_refresh(
-    steps: Generator[Step, Any, Refreshed],
+    job: RefreshJob,
     *,
     fetch: AsyncFetch,
     store: AsyncTokenStore | None,
     guard: StoreGuard,
     clock: Clock,
 ) -> Refreshed:
-    """Perform ``steps`` with awaited I/O; see ``run_refresh``."""
-    driver = _Driver(steps, fetch=fetch, sleep=clock.asleep, store=store, guard=guard)
-    while (call := driver.next_call()) is not None:
-        function, args = call
+    """Make the calls of ``job``'s steps with awaited I/O; see ``run_refresh``."""
+    calls = _Refresh(job, clock=clock, fetch=fetch, sleep=clock.asleep, store=store, guard=guard)
+    answer: Any = None
+    error: Exception | None = None
+    while not isinstance(call := calls.advance(answer, error), Refreshed):
         try:
-            driver.answered(await function(*args))
+            answer, error = await call(), None
         except Exception as exc:
-            driver.failed(exc)
-    assert driver.result is not None  # noqa: S101 - set when the steps end
-    return driver.result
+            answer, error = None, exc
+    return call

@@ -1,90 +1,55 @@
-"""OpenTelemetry metrics of the token providers and the WeChat integrations, through the API.
+"""OpenTelemetry metrics of the token providers, through the API (``docs/guide/observability.md``
+lists them).
 
 The package depends on ``opentelemetry-api`` only (the ``otel`` extra) and records through the
-global meter provider, ``opentelemetry.metrics.get_meter("authing_wechat", __version__)``: the
-application brings the SDK and its exporters. The instruments are made once, with the first
-provider; without the API installed nothing is imported and the base ``Metrics`` records nothing.
-With the API and no SDK the instruments are the API's no-op proxies.
-
-Every instrument carries ``app_id`` (the WeChat app id, which is no secret); none carries a
-token, a secret or an error message::
-
-    authing_wechat.provider.gets              observable counter  {call}  state
-    authing_wechat.provider.refresh.duration  histogram           s       mode, outcome,
-                                                                          source | error.type
-    authing_wechat.provider.invalidations     counter             {invalidation}
-    authing_wechat.provider.store.errors      counter             {error} step
-    authing_wechat.provider.token.expires_in  observable gauge    s
-    authing_wechat.wechat.rejections          counter             {rejection} errcode
-
-The FRESH ``get()`` adds no work for them: ``gets`` and ``expires_in`` are read from the
-providers' own counters when the SDK collects, the way ``stats()`` reads them.
+global meter provider, with instruments made with the first provider; without the API nothing
+is imported and ``Metrics`` records nothing. Every instrument carries ``app_id``; none a token,
+a secret or an error message. The FRESH ``get()`` adds no work: ``gets`` and ``expires_in`` are
+read from the providers' own counters when the SDK collects.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
-    from ._refresh import TokenState
+    from ._refresh import RefreshRule
 
-__all__ = [
-    "METER_NAME",
-    "Metrics",
-    "OtelMetrics",
-    "Watched",
-    "current_metrics",
-    "metrics_of",
-    "use_metrics",
-]
+__all__ = ["METER_NAME", "Metrics", "OtelMetrics", "current_metrics", "use_metrics"]
 
 METER_NAME = "authing_wechat"
 # Refreshes take tens of milliseconds to a few seconds; retries and a hung store up to a minute.
 _REFRESH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-
-
-class Watched(Protocol):
-    """What the observable instruments read from a provider's rule at collection time."""
-
-    @property
-    def app_id(self) -> str:
-        """The WeChat app id."""
-        ...
-
-    def served(self) -> Mapping[TokenState, int]:
-        """``get()`` calls that returned a token, by state."""
-        ...
-
-    def seconds_left(self) -> float | None:
-        """Seconds until the cached token expires; ``None`` without one."""
-        ...
+# The counters: what ``Metrics.count`` names them, their instrument, unit and description.
+_COUNTERS = {
+    "invalidations": ("authing_wechat.provider.invalidations", "{invalidation}",
+                      "invalidate() calls that dropped the cached token."),
+    "store.errors": ("authing_wechat.provider.store.errors", "{error}",
+                     "Failed operations on the shared token store (each one a cache miss)."),
+    "rejections": ("authing_wechat.wechat.rejections", "{rejection}",
+                   "WeChat answers rejecting the access token (40001, 40014, 42001)."),
+}  # fmt: skip
 
 
 class Metrics:
-    """What the providers and integrations record; this base records nothing (the
-    OpenTelemetry API is not installed), ``OtelMetrics`` records to a meter."""
+    """What the providers record; this base records nothing (the OpenTelemetry API is not
+    installed), ``OtelMetrics`` records to a meter."""
 
-    def watch(self, rule: Watched) -> None:
-        """Nothing to observe."""
+    def watch(self, rule: RefreshRule[Any]) -> None:
+        """Observe ``rule``'s counters (held weakly) at each collection."""
 
     def refreshed(
         self, app_id: str, *, mode: str, seconds: float, source: str | None, error: str | None
     ) -> None:
-        """Not recorded."""
+        """Record one refresh's duration, mode and outcome."""
 
-    def invalidated(self, app_id: str) -> None:
-        """Not recorded."""
-
-    def store_failed(self, app_id: str, step: str) -> None:
-        """Not recorded."""
-
-    def rejected(self, app_id: str, errcode: int) -> None:
-        """Not recorded."""
+    def count(self, counter: str, app_id: str, **attributes: str | int) -> None:
+        """Add one to ``counter`` (a key of ``_COUNTERS``)."""
 
 
 class OtelMetrics(Metrics):
@@ -103,42 +68,21 @@ class OtelMetrics(Metrics):
             description="Duration of the token provider's refreshes (from Authing or the store).",
             explicit_bucket_boundaries_advisory=_REFRESH_BUCKETS,
         )
-        self._invalidations = meter.create_counter(
-            "authing_wechat.provider.invalidations",
-            unit="{invalidation}",
-            description="invalidate() calls that dropped the cached token.",
-        )
-        self._store_errors = meter.create_counter(
-            "authing_wechat.provider.store.errors",
-            unit="{error}",
-            description="Failed operations on the shared token store (each one a cache miss).",
-        )
-        self._rejections = meter.create_counter(
-            "authing_wechat.wechat.rejections",
-            unit="{rejection}",
-            description="WeChat answers rejecting the access token (40001, 40014, 42001).",
-        )
-        meter.create_observable_counter(
-            "authing_wechat.provider.gets",
-            callbacks=[self._observe_gets],
-            unit="{call}",
-            description="get() calls that returned a token, by the token state they found.",
-        )
-        meter.create_observable_gauge(
-            "authing_wechat.provider.token.expires_in",
-            callbacks=[self._observe_expiry],
-            unit="s",
-            description="Seconds until the cached token expires (absent without one).",
-        )
+        self._counters = {key: meter.create_counter(name, unit=unit, description=description)
+                          for key, (name, unit, description) in _COUNTERS.items()}  # fmt: skip
+        meter.create_observable_counter("authing_wechat.provider.gets", [self._observe_gets],
+                                        unit="{call}", description="get() calls that returned "
+                                        "a token, by the token state they found.")  # fmt: skip
+        meter.create_observable_gauge("authing_wechat.provider.token.expires_in",
+                                      [self._observe_expiry], unit="s", description="Seconds until "
+                                      "the cached token expires (absent without one).")  # fmt: skip
 
-    def watch(self, rule: Watched) -> None:
-        """Observe ``rule``'s counters (held weakly) at each collection."""
+    def watch(self, rule: RefreshRule[Any]) -> None:
         self._watched.add(rule)
 
     def refreshed(
         self, app_id: str, *, mode: str, seconds: float, source: str | None, error: str | None
     ) -> None:
-        """Record one refresh's duration, mode and outcome."""
         attributes = {"app_id": app_id, "mode": mode}
         if error is None:
             attributes.update(outcome="success", source=source or "upstream")
@@ -146,17 +90,8 @@ class OtelMetrics(Metrics):
             attributes.update({"outcome": "failure", "error.type": error})
         self._refresh.record(max(seconds, 0.0), attributes)
 
-    def invalidated(self, app_id: str) -> None:
-        """Count an ``invalidate()`` that dropped the cached token."""
-        self._invalidations.add(1, {"app_id": app_id})
-
-    def store_failed(self, app_id: str, step: str) -> None:
-        """Count a failed store operation."""
-        self._store_errors.add(1, {"app_id": app_id, "step": step})
-
-    def rejected(self, app_id: str, errcode: int) -> None:
-        """Count a token rejection by WeChat."""
-        self._rejections.add(1, {"app_id": app_id, "errcode": errcode})
+    def count(self, counter: str, app_id: str, **attributes: str | int) -> None:
+        self._counters[counter].add(1, {"app_id": app_id, **attributes})
 
     def _observe_gets(self, options: CallbackOptions) -> Iterable[Observation]:
         from opentelemetry.metrics import Observation  # noqa: PLC0415 - loaded already
@@ -164,7 +99,7 @@ class OtelMetrics(Metrics):
         # Two providers of one app (two clients) are one series: their counts add up.
         totals: dict[tuple[str, str], int] = {}
         for rule in list(self._watched):
-            for state, count in rule.served().items():
+            for state, count in rule.stats().served.items():
                 key = (rule.app_id, state.value)
                 totals[key] = totals.get(key, 0) + count
         return [Observation(n, {"app_id": a, "state": s}) for (a, s), n in totals.items()]
@@ -190,35 +125,22 @@ def current_metrics() -> Metrics:
     global _current  # noqa: PLW0603 - one set of instruments per process
     with _lock:
         if _current is None:
-            _current = _from_global_provider()
+            try:
+                from opentelemetry import metrics  # noqa: PLC0415 - the optional extra
+            except ImportError:
+                _current = Metrics()
+            else:
+                from authing_wechat import __version__  # noqa: PLC0415 - loaded by now
+
+                # A proxy meter until the application sets an SDK meter provider.
+                _current = OtelMetrics(metrics.get_meter(METER_NAME, __version__))
         return _current
-
-
-def _from_global_provider() -> Metrics:
-    try:
-        from opentelemetry import metrics  # noqa: PLC0415 - the optional extra, on first use
-    except ImportError:
-        return Metrics()
-    from authing_wechat import __version__  # noqa: PLC0415 - the package is loaded by now
-
-    # A proxy meter until the application sets an SDK meter provider, then the real one.
-    return OtelMetrics(metrics.get_meter(METER_NAME, __version__))
 
 
 def use_metrics(metrics: Metrics | None) -> Metrics | None:
     """Make providers made from now on record to ``metrics`` (``None``: the global provider's
-    again, made on next use); returns the previous ones.
-
-    The global meter provider can be set once per process, so this package's tests give each
-    test a meter provider of its own through this hook.
-    """
+    again) and return the previous ones; the tests' way to give each test its own meter."""
     global _current
     with _lock:
         previous, _current = _current, metrics
         return previous
-
-
-def metrics_of(provider: object) -> Metrics:
-    """The instruments ``provider`` records to (the current ones for another object)."""
-    found = getattr(provider, "_metrics", None)
-    return found if found is not None else current_metrics()

@@ -1,14 +1,12 @@
 """Token providers: one cached WeChat access token per WeChat app, refreshed before it expires.
 
-Every WeChat call of an application passes through ``get()``, so a provider never makes a
-caller wait while a valid token is cached: the rule in ``_refresh`` serves FRESH and STALE
-tokens at once and refreshes in the background (a daemon thread, or a task on the provider's
-event loop); only callers holding no valid token (MUST, INVALID) wait, and they share one
-refresh. The refresh itself (``_fleet``) reads and writes a shared store when one is given.
+The rule (``_refresh``) decides; the providers start the refreshes (``_fleet``) in a daemon
+thread or a task on the provider's event loop, and wait for them.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -18,25 +16,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from authing_wechat._core._clock import Clock, SystemClock
 from authing_wechat._core._models import WechatAccessToken
 
-from ._fleet import (
-    AsyncFetch,
-    RefreshJob,
-    StoreGuard,
-    SyncFetch,
-    arun_refresh,
-    refresh_steps,
-    run_refresh,
-)
+from ._fleet import AsyncFetch, RefreshJob, StoreGuard, SyncFetch, arun_refresh, run_refresh
 from ._metrics import current_metrics
-from ._refresh import (
-    Decision,
-    FastPath,
-    Flight,
-    ProviderStats,
-    Refreshed,
-    RefreshRule,
-    RefreshTiming,
-)
+from ._refresh import Flight, ProviderStats, Refreshed, RefreshRule, RefreshTiming, Wait
 from ._store import AsyncTokenStore, TokenStore
 
 if TYPE_CHECKING:
@@ -83,39 +65,34 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         self._clock = clock
         self._store: _StoreT | None = store
         self._key = key
-        # The instruments current when the provider is made (made with the first provider).
-        self._metrics = current_metrics()
+        self._metrics = current_metrics()  # those current when the provider is made
         self._guard = StoreGuard(clock, app_id, self._metrics)
         self._closed = False
         # The FRESH path is every WeChat call's cost: time.time itself rather than a method
         # around it, and the token read from this object rather than through the rule.
         self._time = time.time if type(clock) is SystemClock else clock.time
-        self._fresh: FastPath
+        self._fresh: tuple[WechatAccessToken | None, float]
+        publish = functools.partial(setattr, self, "_fresh")
         self._rule: RefreshRule[_SignalT] = RefreshRule(
-            timing,
-            time=clock.time,
-            monotonic=clock.monotonic,
-            new_signal=self._new_signal,
-            publish=self._publish,
-            app_id=app_id,
-            metrics=self._metrics,
+            timing, clock, app_id, self._metrics, new_signal=self._new_signal, publish=publish
         )
+        self._fresh_cells = self._rule.fresh_cells
         _LIVE.add(self)
-
-    def _publish(self, fresh: FastPath) -> None:
-        self._fresh = fresh
 
     def _new_signal(self) -> _SignalT:
         raise NotImplementedError
 
+    def _launch(self, flight: Flight[_SignalT]) -> None:
+        raise NotImplementedError
+
+    def _can_launch(self) -> bool:
+        return True
+
     def __repr__(self) -> str:
-        t = self._rule.timing
-        return (
-            f"{type(self).__name__}(app_id={self._rule.app_id!r}, "
-            f"refresh_margin={t.refresh_margin}, mandatory_margin={t.mandatory_margin}, "
-            f"min_refresh_interval={t.min_refresh_interval}, "
-            f"store={type(self._store).__name__ if self._store is not None else None})"
-        )
+        t, store = self._rule.timing, None if self._store is None else type(self._store).__name__
+        return (f"{type(self).__name__}(app_id={self.app_id!r}, "
+                f"refresh_margin={t.refresh_margin}, mandatory_margin={t.mandatory_margin}, "
+                f"min_refresh_interval={t.min_refresh_interval}, store={store})")  # fmt: skip
 
     @property
     def app_id(self) -> str:
@@ -142,16 +119,63 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         errors, invalidations, store errors, and the cached token's state and expiry."""
         return self._rule.stats(store_errors=self._guard.errors, store_skips=self._guard.skips)
 
-    def _decide(self) -> tuple[Decision[_SignalT], Flight[_SignalT] | None]:
-        """A ``get()`` past the FRESH path: the rule's decision, with any refresh it needs
-        started, and the refresh to wait for, if any."""
-        decision = self._rule.decide(closed=self._closed)
-        if decision.launch is not None:
-            self._launch(decision.launch)
-        return decision, decision.wait
+    def invalidate(self, token: WechatAccessToken | None = None, *, rejected: bool = False) -> None:
+        """Drop the cached token, e.g. after WeChat answered 40001 or 42001.
 
-    def _launch(self, flight: Flight[_SignalT]) -> None:
-        raise NotImplementedError
+        A refresh starts at once (the async provider's, not awaited, only inside a running
+        event loop; otherwise the next ``get()`` starts it). With a store, the shared entry is
+        deleted too while it still holds the dropped token. ``WechatAuth`` and
+        ``AuthingWeChatClient`` call it for you, with ``rejected=True``.
+
+        Args:
+            token: The token to drop: the cache is dropped only while it still holds that
+                token, so many callers reporting one bad token cause one refresh. ``None``
+                drops whatever is cached.
+            rejected: WeChat rejected ``token``: a refresh that brings it back (Authing keeps
+                serving a token something else replaced) fails, and ``get()`` raises
+                ``WechatTokenRejectedError`` until the failure backoff lets the provider ask
+                again. Without it, whatever Authing answers next is taken.
+
+        Raises:
+            TypeError: ``token`` is not a ``WechatAccessToken``, or ``rejected`` is true
+                without one.
+        """
+        if self._rule.invalidate(token, rejected=rejected) and self._can_launch():
+            flight = self._rule.start_refresh(closed=self._closed)
+            if flight is not None:
+                self._launch(flight)
+
+    def record_rejection(self, errcode: int) -> None:
+        """Count one WeChat answer that rejected this provider's token in the metric
+        ``authing_wechat.wechat.rejections``; it drops no token. ``WechatAuth`` and
+        ``AuthingWeChatClient`` call it beside ``invalidate(token, rejected=True)``.
+
+        Args:
+            errcode: WeChat's errcode: 40001, 40014 or 42001.
+
+        Raises:
+            TypeError: ``errcode`` is not an int.
+        """
+        if not isinstance(errcode, int) or isinstance(errcode, bool):
+            raise TypeError(f"errcode must be an int, not {type(errcode).__name__}")
+        self._metrics.count("rejections", self._rule.app_id, errcode=errcode)
+
+    def _serve(self) -> WechatAccessToken | Wait[_SignalT]:
+        """``get()`` up to its wait: the token to return now, or the refresh to wait for; or it
+        raises the error this ``get()`` gets at once."""
+        token, fresh_until = self._fresh
+        if self._time() < fresh_until:  # -inf without a token
+            try:
+                self._fresh_cells.cell[0] += 1
+            except AttributeError:  # this thread's first FRESH serve
+                self._rule.new_fresh_cell()[0] += 1
+            return token  # type: ignore[return-value]
+        served, launch = self._rule.decide(closed=self._closed)
+        if launch is not None:
+            self._launch(launch)
+        if isinstance(served, BaseException):
+            raise served
+        return served
 
     def _job(self, flight: Flight[_SignalT]) -> RefreshJob:
         return RefreshJob(
@@ -164,22 +188,16 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
 
 
 class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore]):
-    """A cached WeChat access token for one WeChat app, safe to share between threads.
-
-    Make one with ``WechatTokenClient.token_provider()``. ``get()`` never waits while the
-    cached token is valid for more than ``mandatory_margin`` seconds: in the STALE window it
-    is refreshed by one daemon thread while callers keep getting the cached token.
-    """
+    """A cached WeChat access token for one WeChat app, safe to share between threads; made
+    by ``WechatTokenClient.token_provider()``. In the STALE window one daemon thread refreshes
+    the token while callers keep getting the cached one."""
 
     def _new_signal(self) -> threading.Event:
         return threading.Event()
 
     def get(self) -> WechatAccessToken:
-        """Return a valid token; see the refresh rule in the README.
-
-        FRESH and STALE tokens are returned at once (STALE ones start one background
-        refresh); MUST and INVALID callers wait for one shared refresh. An expired token is
-        never returned.
+        """Return a valid token, never an expired one: FRESH and STALE tokens at once (STALE
+        ones start a background refresh); MUST and INVALID callers wait for one shared refresh.
 
         Returns:
             The token, valid now.
@@ -189,41 +207,19 @@ class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore])
                 than a backoff ago: every caller then gets that error at once).
             RuntimeError: The client is closed and no valid token is cached.
         """
-        token, fresh_until, served = self._fresh
-        if self._time() < fresh_until:  # -inf without a token
-            next(served)
+        # _serve()'s FRESH path, inlined: the call would add a third to every WeChat call's cost.
+        token, fresh_until = self._fresh
+        if self._time() < fresh_until:
+            try:
+                self._fresh_cells.cell[0] += 1
+            except AttributeError:
+                self._rule.new_fresh_cell()[0] += 1
             return token  # type: ignore[return-value]
-        decision, flight = self._decide()
-        if flight is None:
-            return self._rule.served_at_once(decision)
-        flight.signal.wait()
-        return self._rule.after_wait(decision)
-
-    def invalidate(self, token: WechatAccessToken | None = None, *, rejected: bool = False) -> None:
-        """Drop the cached token, e.g. after WeChat answered 40001 or 42001.
-
-        A refresh starts at once; with a store, it also deletes the shared entry while that
-        still holds the dropped token, so the rest of the fleet gets the new one.
-        ``WechatAuth`` and ``AuthingWeChatClient`` call it for you, with ``rejected=True``.
-
-        Args:
-            token: The token to drop. If given, the cache is dropped only while it still holds
-                that token, so many callers reporting one bad token cause one refresh, not
-                many. ``None`` drops whatever is cached.
-            rejected: WeChat rejected ``token``, so it is never to be served again: a refresh
-                that brings it back (Authing keeps serving a token something else replaced)
-                is a failed one, and ``get()`` raises ``WechatTokenRejectedError`` (at once,
-                until the failure backoff lets the provider ask Authing again). Without it,
-                whatever Authing answers next is taken, the same token included.
-
-        Raises:
-            TypeError: ``token`` is not a ``WechatAccessToken``, or ``rejected`` is true
-                without one.
-        """
-        if self._rule.invalidate(token, rejected=rejected):
-            flight = self._rule.start_refresh(closed=self._closed)
-            if flight is not None:
-                self._launch(flight)
+        served = self._serve()
+        if isinstance(served, WechatAccessToken):
+            return served
+        served.flight.signal.wait()
+        return self._rule.after_wait(served)
 
     def _launch(self, flight: Flight[threading.Event]) -> None:
         thread = threading.Thread(
@@ -239,27 +235,21 @@ class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore])
             self._finish(flight, exc)
 
     def _refresh(self, flight: Flight[threading.Event]) -> None:
-        outcome: Refreshed | BaseException = RuntimeError(_CANCELLED)
+        outcome: Refreshed | BaseException
         try:
-            steps = refresh_steps(self._job(flight), self._clock)
-            outcome = run_refresh(
-                steps, fetch=self._fetch, store=self._store, guard=self._guard, clock=self._clock
-            )
+            outcome = run_refresh(self._job(flight), fetch=self._fetch, store=self._store,
+                                  guard=self._guard, clock=self._clock)  # fmt: skip
         except BaseException as exc:  # every waiter gets it; nothing is lost in the thread
             outcome = exc
-        finally:
-            self._finish(flight, outcome)
+        self._finish(flight, outcome)
 
     def _finish(self, flight: Flight[threading.Event], outcome: Refreshed | BaseException) -> None:
         self._rule.finish(flight, outcome)
         flight.signal.set()
 
     def _shutdown(self) -> None:
-        """Start no more refreshes, and release the callers waiting for the one in flight.
-
-        The client calls it from ``close()``. A refresh thread blocked reading an answer
-        cannot be interrupted: it ends by itself at the client's timeout, its outcome dropped.
-        """
+        """Start no more refreshes and release the callers waiting (from ``close()``); a
+        refresh thread reading an answer ends at the client's timeout, its outcome dropped."""
         self._closed = True
         flight = self._rule.in_flight()
         if flight is not None:
@@ -269,12 +259,8 @@ class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore])
 
 class AsyncWechatTokenProvider(_ProviderBase["asyncio.Event", AsyncFetch, AsyncTokenStore]):
     """The asyncio twin of ``WechatTokenProvider``, made by
-    ``AsyncWechatTokenClient.token_provider()``; ``get()`` is awaited.
-
-    Refreshes run as one task on the event loop of the ``get()`` that started them, kept
-    referenced by the provider; a waiting caller that is cancelled leaves the refresh running
-    for the others.
-    """
+    ``AsyncWechatTokenClient.token_provider()``. A refresh runs as one task on the event loop
+    of the ``get()`` that started it; a waiting caller that is cancelled leaves it running."""
 
     def _new_signal(self) -> asyncio.Event:
         import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
@@ -283,32 +269,20 @@ class AsyncWechatTokenProvider(_ProviderBase["asyncio.Event", AsyncFetch, AsyncT
 
     async def get(self) -> WechatAccessToken:
         """Return a valid token; see ``WechatTokenProvider.get()``."""
-        token, fresh_until, served = self._fresh
-        if self._time() < fresh_until:  # -inf without a token
-            next(served)
-            return token  # type: ignore[return-value]
-        decision, flight = self._decide()
-        if flight is None:
-            return self._rule.served_at_once(decision)
-        await flight.signal.wait()  # cancelling this caller cancels only its wait
-        return self._rule.after_wait(decision)
+        served = self._serve()
+        if isinstance(served, WechatAccessToken):
+            return served
+        await served.flight.signal.wait()  # cancelling this caller cancels only its wait
+        return self._rule.after_wait(served)
 
-    def invalidate(self, token: WechatAccessToken | None = None, *, rejected: bool = False) -> None:
-        """Drop the cached token; see ``WechatTokenProvider.invalidate()``.
+    def _can_launch(self) -> bool:
+        import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
 
-        Not awaited: called inside a running event loop it starts the refresh at once;
-        otherwise the next ``get()`` does.
-        """
-        if self._rule.invalidate(token, rejected=rejected):
-            import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
-
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                return
-            flight = self._rule.start_refresh(closed=self._closed)
-            if flight is not None:
-                self._launch(flight)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
 
     def _launch(self, flight: Flight[asyncio.Event]) -> None:
         import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
@@ -320,10 +294,8 @@ class AsyncWechatTokenProvider(_ProviderBase["asyncio.Event", AsyncFetch, AsyncT
     async def _refresh(self, flight: Flight[asyncio.Event]) -> None:
         outcome: Refreshed | BaseException
         try:
-            steps = refresh_steps(self._job(flight), self._clock)
-            outcome = await arun_refresh(
-                steps, fetch=self._fetch, store=self._store, guard=self._guard, clock=self._clock
-            )
+            outcome = await arun_refresh(self._job(flight), fetch=self._fetch, store=self._store,
+                                         guard=self._guard, clock=self._clock)  # fmt: skip
         except Exception as exc:  # every waiter gets it; the task itself ends cleanly
             outcome = exc
         except BaseException:  # cancelled, by aclose() or with its event loop

@@ -1,8 +1,7 @@
 """Shared token stores: what a provider needs from an engine to share one token per fleet.
 
-A provider without a store caches its token in its own process. With one, every process of a
-fleet reads the store before asking Authing, and one of them (the one holding the store's
-lock) asks while the others wait for its answer in the store. ``RedisTokenStore`` implements
+With a store, every process of a fleet reads it before asking Authing, and the one holding the
+store's lock asks while the others wait for its answer there. ``RedisTokenStore`` implements
 the protocol on redis-py; implement ``TokenStore`` (or ``AsyncTokenStore``) for another engine.
 """
 
@@ -19,29 +18,21 @@ import attrs
 from authing_wechat._core._models import mask_token
 from authing_wechat._core._secret import Secret
 
-__all__ = [
-    "AsyncStoreLock",
-    "AsyncTokenStore",
-    "StoreLock",
-    "StoredToken",
-    "TokenStore",
-    "check_lock_timeout",
-    "store_key",
-]
+__all__ = ["AsyncStoreLock", "AsyncTokenStore", "StoreLock", "StoredToken", "TokenStore",
+           "check_lock_timeout", "store_key"]  # fmt: skip
 
 logger = logging.getLogger("authing_wechat")
 
 
 @attrs.frozen(kw_only=True)
 class StoredToken:
-    """One shared token, as a store keeps it. Never the app secret.
+    """One shared token, as a store keeps it (never the app secret).
 
     Attributes:
         access_token: The WeChat access token.
         expires_at: When it expires, epoch seconds.
         requested_at: When the request that got it from Authing was sent, epoch seconds (by
-            the clock of the process that sent it). With ``expires_at`` it orders two writes of
-            one entry: a token that expires later, or the same one asked for later, is newer.
+            the clock of the process that sent it); it orders two writes of one token.
     """
 
     access_token: str = attrs.field(repr=mask_token)
@@ -55,21 +46,18 @@ class StoredToken:
 
 @runtime_checkable
 class StoreLock(Protocol):
-    """A lock taken by ``TokenStore.try_lock``; it expires by itself after the store's
-    ``lock_timeout``."""
+    """A lock taken by ``TokenStore.try_lock``; it expires after the store's ``lock_timeout``."""
 
     def release(self) -> None:
         """Release the lock if this holder still owns it; otherwise do nothing."""
-        ...
 
 
 @runtime_checkable
 class TokenStore(Protocol):
     """Where the processes of a fleet share one token per WeChat app (blocking I/O).
 
-    Every method may raise: a provider counts any exception as the store being unavailable
-    (a cache miss), skips the store for a while and asks Authing itself. Methods should
-    therefore fail fast (set short socket timeouts on the engine's client).
+    Any exception a method raises is a cache miss: the provider skips the store for a while
+    and asks Authing itself. So methods should fail fast (short socket timeouts).
 
     Attributes:
         lock_timeout: Seconds a lock lives unless released; also how long a provider waits
@@ -79,21 +67,17 @@ class TokenStore(Protocol):
     @property
     def lock_timeout(self) -> float:
         """Seconds a lock taken by ``try_lock`` lives unless released."""
-        ...
 
     def load(self, key: str) -> StoredToken | None:
         """The entry under ``key``, or ``None``."""
-        ...
 
     def save(self, key: str, token: StoredToken) -> bool:
-        """Write ``token`` under ``key`` only if it is newer than the entry there (see
-        ``StoredToken.newer_than``), compared and written atomically; the entry expires with
-        the token.
+        """Write ``token`` under ``key`` only if it is ``newer_than`` the entry there, compared
+        and written atomically; the entry expires with the token.
 
         Returns:
             Whether it was written.
         """
-        ...
 
     def discard(self, key: str, access_token: str) -> bool:
         """Delete the entry under ``key`` only while it holds ``access_token``, atomically.
@@ -101,7 +85,6 @@ class TokenStore(Protocol):
         Returns:
             Whether it was deleted.
         """
-        ...
 
     def try_lock(self, key: str) -> StoreLock | None:
         """Take the refresh lock of ``key`` without waiting (SET NX PX, or the like).
@@ -109,7 +92,6 @@ class TokenStore(Protocol):
         Returns:
             The held lock, or ``None`` if another holder has it.
         """
-        ...
 
 
 @runtime_checkable
@@ -118,7 +100,6 @@ class AsyncStoreLock(Protocol):
 
     async def release(self) -> None:
         """Release the lock if this holder still owns it; otherwise do nothing."""
-        ...
 
 
 @runtime_checkable
@@ -128,32 +109,24 @@ class AsyncTokenStore(Protocol):
     @property
     def lock_timeout(self) -> float:
         """Seconds a lock taken by ``try_lock`` lives unless released."""
-        ...
 
     async def load(self, key: str) -> StoredToken | None:
         """See ``TokenStore.load``."""
-        ...
 
     async def save(self, key: str, token: StoredToken) -> bool:
         """See ``TokenStore.save``."""
-        ...
 
     async def discard(self, key: str, access_token: str) -> bool:
         """See ``TokenStore.discard``."""
-        ...
 
     async def try_lock(self, key: str) -> AsyncStoreLock | None:
         """See ``TokenStore.try_lock``."""
-        ...
 
 
 def store_key(*, host: str, authing_app_id: str, app_id: str, app_secret: Secret) -> str:
-    """The key of one WeChat app's entry, the same in every process configured alike.
-
-    It names the cloud host, the Authing app and the WeChat app, plus a keyed fingerprint of
-    the secret: a provider configured with another secret gets another entry, and the key
-    reveals nothing usable about the secret.
-    """
+    """The key of one WeChat app's entry, the same in every process configured alike: the
+    cloud host, the Authing app, the WeChat app and a keyed fingerprint of the secret (another
+    secret, another entry; the key reveals nothing usable about the secret)."""
     names = [quote(part, safe="") for part in (host, authing_app_id, app_id)]
     fingerprint = hmac.new(
         "\0".join(names).encode(), app_secret.reveal().encode("utf-8", "surrogatepass"), sha256
@@ -162,24 +135,14 @@ def store_key(*, host: str, authing_app_id: str, app_id: str, app_secret: Secret
 
 
 def check_lock_timeout(store: TokenStore | AsyncTokenStore, *, longest_refresh: float) -> None:
-    """Say (once per provider, at INFO) when ``store``'s lock may expire mid-refresh.
-
-    The lock of a refresh lives ``lock_timeout`` seconds; a refresh still asking Authing after
-    that lets a second process take the lock and ask too. The fleet stays correct (the older
-    write is refused and the newer token wins) and only sends one request more, so this is
-    neither an error nor a warning: a short lock is a fair choice against a slow Authing.
-
-    Args:
-        store: The provider's store.
-        longest_refresh: The longest one call of the provider's client can take.
-    """
+    """Say (once per provider, at INFO) when ``store``'s lock may expire before the longest
+    call of the provider's client ends. A second process may then take the lock and ask
+    Authing too: the fleet stays correct (the newer token wins) and sends one request more, so
+    this is no warning, a short lock being a fair choice against a slow Authing."""
     lock_timeout = float(store.lock_timeout)
     if lock_timeout < longest_refresh:
-        logger.info(
-            "the token store's lock_timeout (%gs) is shorter than the longest refresh of this "
-            "client (%gs: attempts x timeout plus the waits its retry policy allows); give the "
-            "store a longer lock_timeout, or bound the client's calls with "
-            "RetryPolicy(deadline=...) below it",
-            lock_timeout,
-            longest_refresh,
-        )
+        logger.info("the token store's lock_timeout (%gs) is shorter than the longest refresh "
+                    "of this client (%gs: attempts x timeout plus the waits its retry policy "
+                    "allows); give the store a longer lock_timeout, or bound the client's calls "
+                    "with RetryPolicy(deadline=...) below it",
+                    lock_timeout, longest_refresh)  # fmt: skip

@@ -1,10 +1,8 @@
 """``WechatAuth``: an ``httpx.Auth`` that puts the provider's token on WeChat calls, and
-resends once with a fresh one when WeChat rejects it.
+resends once with a fresh one when WeChat rejects it (after WxJava's ``BaseWxServiceImpl``).
 
-One exchange (``_Exchange``) makes every decision for both flows; the sync flow and the async
-flow differ only in how they get a token and read an answer. After WxJava's
-``BaseWxServiceImpl``: the provider drops exactly the token that failed (so a crowd meeting one
-bad token causes one refresh), and the request is resent once, never in a loop.
+``_Exchange`` makes every decision for both flows, which differ only in how they get a token
+and read an answer.
 """
 
 from __future__ import annotations
@@ -18,21 +16,12 @@ from urllib.parse import quote, unquote_plus
 import httpx
 
 from authing_wechat._core._errors import WechatTokenRejectedError
-from authing_wechat._provider._metrics import metrics_of
 
-from ._rejection import (
-    TokenRejection,
-    may_hold_rejection,
-    rejection_error,
-    rejection_in_body,
-)
+from ._rejection import TokenRejection, may_hold_rejection, rejection_error, rejection_in_body
 
 if TYPE_CHECKING:
     from authing_wechat._core._models import WechatAccessToken
-    from authing_wechat._provider._providers import (
-        AsyncWechatTokenProvider,
-        WechatTokenProvider,
-    )
+    from authing_wechat._provider._providers import AsyncWechatTokenProvider, WechatTokenProvider
 
 __all__ = ["WechatAuth"]
 
@@ -40,13 +29,11 @@ logger = logging.getLogger("authing_wechat")
 
 _SYNC_IN_ASYNC = (
     "WechatAuth was given a WechatTokenProvider (sync), which cannot serve an httpx.AsyncClient: "
-    "its refreshes would block the event loop. Use the AsyncWechatTokenProvider of an "
-    "AsyncWechatTokenClient (await-able), or a sync httpx.Client"
+    "its refreshes would block the event loop. Use an AsyncWechatTokenClient's provider"
 )
 _ASYNC_IN_SYNC = (
     "WechatAuth was given an AsyncWechatTokenProvider, which cannot serve an httpx.Client: its "
-    "get() must be awaited on an event loop. Use the WechatTokenProvider of a "
-    "WechatTokenClient, or an httpx.AsyncClient"
+    "get() must be awaited on an event loop. Use a WechatTokenClient's provider"
 )
 
 
@@ -71,23 +58,17 @@ class WechatAuth(httpx.Auth):
             ``AsyncWechatTokenProvider`` for an ``httpx.AsyncClient``.
 
     Raises:
-        TypeError: (when a request is sent) the provider does not fit the client: a sync
-            provider in an ``AsyncClient``, which would block the event loop, or the reverse.
+        TypeError: ``provider`` is no token provider; or, when a request is sent, it does not
+            fit the client (a sync provider in an ``AsyncClient`` would block the event loop).
         WechatTokenRejectedError: (when a request is sent) WeChat rejected the fresh token
-            too, or the provider had no other token than the rejected one (Authing keeps
-            serving it; calls then fail at once, and the provider asks Authing about once a
-            second at first).
+            too, or the provider had no other token than the rejected one (calls then fail at
+            once, and the provider asks Authing about once a second at first).
         AuthingError: The provider could not get a token from Authing.
     """
 
-    # The flows below read the body themselves, and only of an answer that can be a token
-    # rejection (small, JSON): an image or a large download is never read or parsed here.
-    requires_response_body = True
-
     def __init__(self, provider: WechatTokenProvider | AsyncWechatTokenProvider) -> None:
-        if not callable(getattr(provider, "get", None)) or not callable(
-            getattr(provider, "invalidate", None)
-        ):
+        if not all(callable(getattr(provider, name, None))
+                   for name in ("get", "invalidate", "record_rejection")):  # fmt: skip
             raise TypeError(
                 "WechatAuth needs a token provider (client.token_provider(...)), "
                 f"not {type(provider).__name__}"
@@ -104,12 +85,7 @@ class WechatAuth(httpx.Auth):
         return f"WechatAuth({self._provider!r})"
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        """The flow for ``httpx.Client``: token, send, and at most one resend.
-
-        Raises:
-            TypeError: The provider is an ``AsyncWechatTokenProvider``.
-            WechatTokenRejectedError: See the class.
-        """
+        """The flow for ``httpx.Client``: token, send, and at most one resend; see the class."""
         if self._is_async:
             raise TypeError(_ASYNC_IN_SYNC)
         provider = cast("WechatTokenProvider", self._provider)
@@ -125,12 +101,7 @@ class WechatAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """The flow for ``httpx.AsyncClient``; see ``sync_auth_flow``.
-
-        Raises:
-            TypeError: The provider is a (sync) ``WechatTokenProvider``.
-            WechatTokenRejectedError: See the class.
-        """
+        """The flow for ``httpx.AsyncClient``; see ``sync_auth_flow``."""
         if not self._is_async:
             raise TypeError(_SYNC_IN_ASYNC)
         provider = cast("AsyncWechatTokenProvider", self._provider)
@@ -174,11 +145,9 @@ class _Exchange:
         self._response: httpx.Response | None = None
         # Judged before sending: a transport may read a streamed body into the request.
         try:
-            request.content  # noqa: B018 - raises for a body that is a stream
+            self._replayable = request.content is not None  # raises for a body that is a stream
         except httpx.RequestNotRead:
             self._replayable = False
-        else:
-            self._replayable = True
 
     def send(self, token: WechatAccessToken) -> httpx.Request:
         """The request to send with ``token``: the original, or a copy for the resend.
@@ -216,26 +185,22 @@ class _Exchange:
         # Only this token: if another caller's refresh has replaced it already, nothing
         # happens, so a hundred callers meeting one bad token cause one refresh.
         self._provider.invalidate(token, rejected=True)
+        self._provider.record_rejection(rejection.errcode)
         app_id = self._provider.app_id
-        metrics_of(self._provider).rejected(app_id, rejection.errcode)
         if self._attempts >= 2:
             raise rejection_error(app_id, rejection, resent=True, attempts=self._attempts,
                                   request=response.request, response=response)  # fmt: skip
-        if not self._replayable:
-            logger.info(
-                "WeChat rejected the access token of %s (errcode %d); the request is not sent "
-                "again (its body is a stream), the next call gets a fresh token",
-                app_id,
-                rejection.errcode,
-            )
-            return False
         logger.info(
-            "WeChat rejected the access token of %s (errcode %d); resending once with a fresh one",
+            "WeChat rejected the access token of %s (errcode %d); %s",
             app_id,
             rejection.errcode,
+            "resending once with a fresh one"
+            if self._replayable
+            else "the request is not sent again (its body is a stream), the next call gets a "
+            "fresh token",
         )
         self._rejection, self._response = rejection, response
-        return True
+        return self._replayable
 
     def no_other_token(self) -> WechatTokenRejectedError:
         """The error for a provider that has nothing but the token WeChat just rejected."""

@@ -1,15 +1,11 @@
 """wechatpy with the token from Authing: ``AuthingWeChatClient(provider)``.
 
-Needs the optional extra: ``pip install "authing-wechat[wechatpy]"`` (wechatpy 1.8 and the
-``cryptography`` its import needs). Importing ``authing_wechat`` never imports wechatpy; only
-this module does.
+Needs the optional extra ``authing-wechat[wechatpy]``; only this module imports wechatpy.
 
-wechatpy's own answer to 40001 / 40014 / 42001 is to fetch a new token and call ``_request``
-again, with no bound: a token that keeps failing recurses until ``RecursionError``, and every
-call fetches from WeChat itself, replacing the token Authing caches (the cause of the failure
-in the first place). Here the token comes from the provider; a rejection drops exactly that
-token from it and the call is resent once; a second rejection raises
-``WechatTokenRejectedError``.
+wechatpy's own answer to 40001 / 40014 / 42001 is to fetch a new token from WeChat (replacing
+the one Authing caches, the cause of the failure in the first place) and call again, with no
+bound: a token that keeps failing recurses until ``RecursionError``. Here a rejection drops
+exactly that token from the provider and the call is resent once.
 """
 
 from __future__ import annotations
@@ -24,7 +20,6 @@ from wechatpy.exceptions import WeChatClientException
 
 from authing_wechat._core._errors import WechatTokenRejectedError
 from authing_wechat._core._models import WechatAccessToken
-from authing_wechat._provider._metrics import metrics_of
 
 from ._rejection import (
     TokenRejection,
@@ -100,13 +95,9 @@ class AuthingWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has n
         return self._provider.get().access_token
 
     def fetch_access_token(self) -> dict[str, Any]:
-        """The provider's token in the shape of WeChat's token API answer.
-
-        It never calls WeChat's token API: that would replace the token Authing caches.
-
-        Returns:
-            ``{"access_token": ..., "expires_in": seconds left}``.
-        """
+        """The provider's token as WeChat's token API answers it (``{"access_token": ...,
+        "expires_in": seconds left}``); that API is never called: it would replace the token
+        Authing caches."""
         token = self._provider.get()
         return {"access_token": token.access_token, "expires_in": int(token.expires_in())}
 
@@ -123,10 +114,12 @@ class AuthingWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has n
             return super()._handle_result(res, method, url, result_processor, **kwargs)
         params = kwargs.get("params")
         sent = params.get("access_token") if isinstance(params, dict) else None
-        metrics_of(self._provider).rejected(self._provider.app_id, rejection.errcode)
+        self._provider.record_rejection(rejection.errcode)
         if isinstance(sent, str):
             # Only that token: if another call's refresh replaced it already, nothing happens.
-            self._provider.invalidate(_named(sent), rejected=True)
+            # The provider compares tokens by value; the expiry of a rejected token is moot.
+            named = WechatAccessToken(access_token=sent, expires_at=_EPOCH, attempts=0)
+            self._provider.invalidate(named, rejected=True)
         where = {"attempts": 2 if _RESENDING.get() else 1}
         if _RESENDING.get():
             raise self._error(rejection, res, resent=True, **where)
@@ -166,11 +159,6 @@ def _rejection_of(res: Any) -> TokenRejection | None:
     ):
         return rejection_in_body(res.content)
     return None
-
-
-def _named(access_token: str) -> WechatAccessToken:
-    # The provider compares tokens by value; the expiry of a token WeChat rejected is moot.
-    return WechatAccessToken(access_token=access_token, expires_at=_EPOCH, attempts=0)
 
 
 def _replayable(kwargs: dict[str, Any]) -> bool:
