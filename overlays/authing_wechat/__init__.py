@@ -24,8 +24,7 @@ if typing.TYPE_CHECKING:
         WechatTokenRejectedError,
     )
     from ._core._models import DeprecationNotice, WechatAccessToken
-    from ._core._retry import RetryBudget, RetryPolicy
-    from ._core._retry_event import RetryEvent
+    from ._core._retry import RetryBudget, RetryEvent, RetryPolicy
     from ._provider._providers import AsyncWechatTokenProvider, WechatTokenProvider
     from ._provider._redis_store import AsyncRedisTokenStore, RedisTokenStore
     from ._provider._refresh import ProviderStats, RefreshCounts, RefreshTiming, TokenState
@@ -101,8 +100,7 @@ if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
                 "WechatTokenRejectedError",
             ),
             "._core._models": ("DeprecationNotice", "WechatAccessToken"),
-            "._core._retry": ("RetryBudget", "RetryPolicy"),
-            "._core._retry_event": ("RetryEvent",),
+            "._core._retry": ("RetryBudget", "RetryEvent", "RetryPolicy"),
             "._provider._providers": ("AsyncWechatTokenProvider", "WechatTokenProvider"),
             "._provider._redis_store": ("AsyncRedisTokenStore", "RedisTokenStore"),
             "._provider._refresh": (

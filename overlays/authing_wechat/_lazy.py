@@ -19,15 +19,8 @@ __all__ = ["load_on_first_use"]
 def load_on_first_use(
     package: str, modules: Mapping[str, Sequence[str]]
 ) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package``, whose public names live in ``modules``.
-
-    Args:
-        package: The package's ``__name__``.
-        modules: Each module (relative to the package, or absolute) and the public names it
-            defines; together they must name the package's ``__all__`` exactly.
-
-    Returns:
-        The module-level ``__getattr__`` and ``__dir__`` to assign in the package.
+    """``__getattr__`` and ``__dir__`` for ``package``, whose public names live in ``modules``
+    (relative or absolute names, mapped to the names each defines: the ``__all__``, each once).
 
     Raises:
         ValueError: ``modules`` does not name exactly the package's ``__all__``.

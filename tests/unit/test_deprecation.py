@@ -21,6 +21,7 @@ from authing_wechat._core._deprecation import parse_deprecation_headers
 from authing_wechat._core._operations import OPERATIONS
 from authing_wechat.testing import DEPRECATED_PATH, SUCCESSOR_PATH
 
+from tests import _support as support
 from tests._support import APP_HOST, Driver, Recorder, envelope
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "authing-wechat.yaml"
@@ -130,6 +131,8 @@ def test_server_notice_warns_once_per_endpoint_per_client(driver: Driver) -> Non
         for _ in range(3):
             driver.fetch(client)
     assert [type(w.message) for w in record] == [AuthingDeprecationWarning]
+    # At the line that called the client's method (the driver's, sync and async alike).
+    assert record[0].filename == support.__file__
     assert len(seen) == 3  # the telemetry hook sees every response
     other = driver.client(Recorder(announcing), deprecated="migrate")
     with pytest.warns(AuthingDeprecationWarning) as again:

@@ -28,6 +28,7 @@ from authing_wechat._core._errors import (
 )
 from authing_wechat._core._retry import (
     RetryBudget,
+    RetryEvent,
     RetryPolicy,
     RetryRun,
     TokenBucket,
@@ -35,7 +36,6 @@ from authing_wechat._core._retry import (
     parse_retry_after,
     retry_reason,
 )
-from authing_wechat._core._retry_event import RetryEvent
 from authing_wechat.testing import SUCCESSOR_PATH, FakeClock
 from hypothesis import given, settings
 from hypothesis import strategies as st

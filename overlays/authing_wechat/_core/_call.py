@@ -1,18 +1,11 @@
 """One call's attempts: each request built and bounded, each outcome decided, with no I/O.
 
-``Call`` holds every decision a call makes between its requests; the clients' loops
-(``_client``) send each request with ``httpx.Client.send`` / ``AsyncClient.send`` and read its
-body with ``read_body`` / ``aread_body``. The bounds use public means only:
-
-- httpx's timeouts bound each socket operation: the wait for a pooled connection by
-  ``pool_timeout``, connect, each write and each read by ``timeout``, all cut to the deadline;
-- the body is decoded here, chunk by chunk (``iter_raw``), within the size cap (a gzip bomb
-  stops there) and the attempt's time, checked after each chunk;
-- the async client bounds the whole attempt with ``asyncio.timeout``.
-
-An attempt's ``timeout`` runs from the moment the transport starts reading its request body:
-the connection is there then, so waiting in the pool (bounded apart) does not count against
-it, and an attempt that fails before that moment sent nothing a server could count.
+The clients' loops (``_client``) send with ``httpx.Client.send`` / ``AsyncClient.send`` and
+read bodies with ``read_body`` / ``aread_body``. httpx's timeouts bound each socket operation;
+the body is decoded here, chunk by chunk, within the size cap and the attempt's time; the
+async client bounds the whole attempt with ``asyncio.timeout``. An attempt's ``timeout`` runs
+from the moment the transport reads its request body: the connection is there then (waiting
+in the pool did not count), and an attempt that failed before sent nothing a server counted.
 """
 
 from __future__ import annotations
@@ -172,13 +165,8 @@ class Call:
     def transport_failed(
         self, exc: Exception, request: httpx.Request, *, cut_short: bool = False
     ) -> float:
-        """The delay before the next attempt, or raise the translated error.
-
-        Any exception from the HTTP client becomes an ``AuthingError``: an httpx error is
-        translated (and retried where that helps), anything else (a closed client, a broken
-        custom transport) fails the call as a plain ``AuthingError``. ``cut_short``: the
-        attempt's own time ran out (async).
-        """
+        """The delay before the next attempt, or raise ``exc`` as an ``AuthingError`` (a
+        plain one for what is not an httpx error). ``cut_short``: the attempt's time ran out."""
         shown = self._shown(request)
         # The cause stays chained for debugging, but its message may quote what the server
         # sent: redact it in place.

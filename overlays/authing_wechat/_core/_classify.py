@@ -104,10 +104,8 @@ def _http_error(response: httpx.Response, attempts: int, *, cut_off: bool) -> Au
 def read_token(
     response: httpx.Response, *, attempts: int, body_cut_off: bool = False
 ) -> WechatAccessToken:
-    """Turn a raw response into a token, or raise the error it stands for.
-
-    ``body_cut_off``: an error status's body was too large and left unread; the status
-    still decides.
+    """Turn a response into a token, or raise the error it stands for (``body_cut_off``: an
+    error status's body was too large and left unread; the status still decides).
 
     Raises:
         AuthingAPIError: An HTTP error status, or an envelope whose ``statusCode`` is not 200.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import httpx
@@ -42,40 +41,23 @@ else:
 __all__ = ["AsyncWechatTokenClient", "WechatTokenClient"]
 
 
-class _Unchanged:
-    """Marks a ``with_options()`` argument that was not given (``None`` is a value there)."""
+class _Default:
+    """A default that is not the value itself, shown as what it stands for."""
+
+    def __init__(self, shown: str) -> None:
+        self._shown = shown
 
     def __repr__(self) -> str:
-        return "<unchanged>"
+        return self._shown
 
 
-_UNCHANGED: Any = _Unchanged()
-
-
-class _DefaultRetry:
-    """The default ``retry``, ``RetryPolicy()``: made with the first client.
-
-    A stand-in rather than the policy itself, so that importing the client does not import
-    attrs (a fifth of httpx's own import time) to build a default nobody may use.
-    """
-
-    def __repr__(self) -> str:
-        return "RetryPolicy()"
-
-
-_DEFAULT_RETRY: Any = _DefaultRetry()
+# A with_options() argument not given (None is a value there).
+_UNCHANGED: Any = _Default("<unchanged>")
+# RetryPolicy(), made with the first client: importing the client does not import attrs (a
+# fifth of httpx's own import time) to build a default nobody may use.
+_DEFAULT_RETRY: Any = _Default("RetryPolicy()")
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", "WechatTokenProvider", "AsyncWechatTokenProvider")
-
-
-def _limits(max_connections: int) -> httpx.Limits:
-    # httpx's own keep-alive defaults (20 idle connections, 30 s): a burst past them reconnects,
-    # but a quiet service does not hold a hundred idle connections to Authing.
-    return httpx.Limits(
-        max_connections=max_connections,
-        max_keepalive_connections=min(20, max_connections),
-        keepalive_expiry=30.0,
-    )
 
 
 def _end_in(scope: asyncio.Timeout, seconds: float) -> None:
@@ -152,8 +134,14 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         # An ordinary httpx client: TLS verified by httpx's defaults, proxies and trust_env
         # as httpx reads them, no redirects. Its cookie jar refuses every cookie, so each call
         # stands alone, as the official SDKs' calls do.
+        # httpx's keep-alive defaults (20 idle connections, 30 s): a quiet service does not
+        # hold a hundred idle connections to Authing.
+        limits = httpx.Limits(
+            max_connections=options.max_connections,
+            max_keepalive_connections=min(20, options.max_connections),
+        )
         return self._http_type(
-            limits=_limits(options.max_connections),
+            limits=limits,
             follow_redirects=False,
             cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
         )
@@ -439,12 +427,7 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -544,10 +527,5 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()

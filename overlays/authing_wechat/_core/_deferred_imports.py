@@ -1,11 +1,9 @@
 """The client's dependencies, imported when the first client is made, not with the package.
 
 ``from authing_wechat import WechatTokenClient`` then costs little more than httpx: the
-generated package (request building, classification), the settings, results and secrets (each
-an attrs class, whose creation is most of this package's own import time) load with the first
-client, as httpx loads httpcore with its first transport. ``_client`` reads the names here as
-attributes of this module; the first read of any of them imports them all, and every read
-after that is a plain module attribute.
+generated package, the settings, results and secrets (attrs classes, most of this package's
+own import time) load with the first client. ``_client`` reads the names here as attributes of
+this module; the first read imports them all, and later reads are plain attribute reads.
 """
 
 from __future__ import annotations

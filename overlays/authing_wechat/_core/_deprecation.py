@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 import threading
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -22,7 +20,6 @@ __all__ = [
     "DeprecationGate",
     "DeprecationPolicy",
     "parse_deprecation_headers",
-    "warn_at_caller",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -30,24 +27,13 @@ logger = logging.getLogger("authing_wechat")
 DeprecationPolicy = Literal["warn", "error", "migrate"]
 DEPRECATION_POLICIES: tuple[DeprecationPolicy, ...] = ("warn", "error", "migrate")
 
-_PACKAGE_DIR = str(Path(__file__).resolve().parent)
-_SKIPPED_PREFIXES = (_PACKAGE_DIR,)
+# The caller's frame, counted from warnings.warn: the same in the sync and async clients (an
+# awaiting coroutine is its awaited one's f_back). A deprecated method: the method, then
+# _legacy_operation and use_deprecated; a server notice: the method, _send, answered, observe.
+_CALLER_OF_METHOD = 4
+_CALLER_OF_CALL = 5
 _LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
 _REL = re.compile(r'rel\s*=\s*"?([^";]+)"?', re.IGNORECASE)
-
-
-def warn_at_caller(message: str) -> None:
-    """Issue ``AuthingDeprecationWarning`` attributed to the first frame outside this package.
-
-    Python 3.11 has no ``skip_file_prefixes``; walking the stack keeps the warning on the user's
-    line whatever path (sync, async, migrate) led here.
-    """
-    frame = sys._getframe(1)
-    level = 2
-    while frame is not None and frame.f_code.co_filename.startswith(_SKIPPED_PREFIXES):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    warnings.warn(message, AuthingDeprecationWarning, stacklevel=level)
 
 
 def _parse_links(values: list[str]) -> tuple[tuple[str, str], ...]:
@@ -114,7 +100,7 @@ class DeprecationGate:
             raise DeprecatedEndpointError(message, successor=successor)
         if self.policy == "migrate":
             return True
-        warn_at_caller(message)
+        warnings.warn(message, AuthingDeprecationWarning, stacklevel=_CALLER_OF_METHOD)
         return False
 
     def observe(self, notice: DeprecationNotice | None) -> None:
@@ -125,7 +111,7 @@ class DeprecationGate:
             first = notice.endpoint not in self._warned
             self._warned.add(notice.endpoint)
         if first:
-            warn_at_caller(notice.describe())
+            warnings.warn(notice.describe(), AuthingDeprecationWarning, stacklevel=_CALLER_OF_CALL)
         if self._on_deprecation is not None:
             try:
                 self._on_deprecation(notice)

@@ -47,6 +47,7 @@ class AuthingError(Exception):
         response: The last ``httpx.Response`` received, if any.
         retry_after: The server's retry hint in seconds, when the call gave up on one that was
             too long to wait for; otherwise ``None``.
+        request_id: The server's ``requestId``, if its answer had one; quote it to support.
     """
 
     def __init__(
@@ -57,6 +58,7 @@ class AuthingError(Exception):
         request: httpx.Request | None = None,
         response: httpx.Response | None = None,
         retry_after: float | None = None,
+        request_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -64,6 +66,7 @@ class AuthingError(Exception):
         self.request = request
         self.response = response
         self.retry_after = retry_after
+        self.request_id = request_id
 
     @property
     def http_status(self) -> int | None:
@@ -84,7 +87,6 @@ class AuthingAPIError(AuthingError):
         status_code: The envelope's business ``statusCode`` (the HTTP status when the body
             carried no envelope, such as an HTML page from a proxy).
         api_code: The envelope's detailed ``apiCode``, if any.
-        request_id: The envelope's ``requestId``, if any; quote it to support.
     """
 
     def __init__(
@@ -99,12 +101,10 @@ class AuthingAPIError(AuthingError):
         response: httpx.Response | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(
-            message, attempts=attempts, request=request, response=response, retry_after=retry_after
-        )
+        super().__init__(message, attempts=attempts, request=request, response=response,
+                         retry_after=retry_after, request_id=request_id)  # fmt: skip
         self.status_code = status_code
         self.api_code = api_code
-        self.request_id = request_id
 
     def __repr__(self) -> str:
         return (
@@ -132,18 +132,6 @@ class AuthingResponseError(AuthingError):
     Non-JSON, truncated JSON, a non-object, missing ``data``, wrong types, or an ``expiresAt``
     that is not a string of epoch seconds. ``request_id`` is set when the body held one.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        request_id: str | None = None,
-        attempts: int = 0,
-        request: httpx.Request | None = None,
-        response: httpx.Response | None = None,
-    ) -> None:
-        super().__init__(message, attempts=attempts, request=request, response=response)
-        self.request_id = request_id
 
 
 class DeprecatedEndpointError(AuthingError):

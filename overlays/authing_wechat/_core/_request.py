@@ -1,8 +1,8 @@
 """Each attempt's request: built by the generated package, shown in errors without credentials.
 
-The body is a stream of ours (``RequestBody``) rather than bytes: the transport reads it once
-it has a connection and has written the headers, which is the one moment an attempt learns,
-through public means alone, that its connection is there and its request is leaving.
+The body is a stream of ours (``RequestBody``): the transport reads it once it has a connection
+and has written the headers, the one moment an attempt learns by public means that its
+request is leaving.
 """
 
 from __future__ import annotations

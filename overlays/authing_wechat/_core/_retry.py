@@ -15,7 +15,7 @@ import random
 import re
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import attrs
 import httpx
@@ -36,12 +36,10 @@ from ._validation import (
     seconds_validator,
 )
 
-if TYPE_CHECKING:
-    from ._retry_event import RetryEvent
-
 __all__ = [
     "DEFAULT_RETRY",
     "RetryBudget",
+    "RetryEvent",
     "RetryPolicy",
     "RetryRun",
     "TokenBucket",
@@ -85,6 +83,32 @@ class RetryBudget:
 
     max_tokens: float = attrs.field(default=10.0, validator=_positive_number)
     token_ratio: float = attrs.field(default=0.1, validator=_positive_number)
+
+
+@attrs.frozen(kw_only=True)
+class RetryEvent:
+    """What an ``on_retry`` hook receives before each retry's sleep.
+
+    Attributes:
+        attempt: The 1-based attempt that just failed.
+        delay: The seconds the client will now sleep before the next attempt.
+        elapsed: Seconds since the call began, sleeps included.
+        reason: Why the attempt counts as retryable, such as ``"HTTP 503"``,
+            ``"envelope statusCode 500 in HTTP 200"``, ``"timeout"`` or ``"connection error"``.
+        http_status: The HTTP status of the failed attempt's response, or ``None`` when none
+            arrived.
+        error: The attempt's error. It holds no secret, so the event is safe to log.
+        operation: The client method being called, such as
+            ``"get_wechat_mp_access_token_info"``.
+    """
+
+    attempt: int
+    delay: float
+    elapsed: float
+    reason: str
+    http_status: int | None
+    error: AuthingError
+    operation: str = ""
 
 
 def _check_max_attempts(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -236,20 +260,12 @@ def _http_date_seconds(value: str, *, now: float) -> float | None:
 
 
 def parse_retry_after(headers: httpx.Headers, *, now: float) -> float | None:
-    """The server's retry hint in seconds, or ``None`` if it gave no valid one.
+    """The server's retry hint in seconds (>= 0), or ``None`` for none, or a malformed,
+    negative, non-finite or past one; never raises.
 
-    ``retry-after-ms`` (milliseconds, as some gateways send) wins when valid; otherwise
-    ``Retry-After`` is read as delay-seconds (an integer, or a decimal as some servers send)
-    or as an HTTP-date (GMT or UTC) relative to ``now``. A large value is returned as is: the
-    caller compares it with ``RetryPolicy.max_retry_after``.
-
-    Args:
-        headers: The response headers.
-        now: The current wall-clock time in epoch seconds, for HTTP-dates.
-
-    Returns:
-        Seconds to wait (>= 0), or ``None`` for no header or a malformed, negative, non-finite
-        or past value. Never raises on bad input.
+    ``retry-after-ms`` (as some gateways send) wins when valid; else ``Retry-After`` as
+    seconds (a decimal too) or an HTTP-date (GMT or UTC) relative to ``now`` (epoch seconds).
+    A large value is returned as is, for the caller to compare with ``max_retry_after``.
     """
     millis = _decimal_seconds(headers.get("retry-after-ms"), scale=1000.0)
     if millis is not None:
@@ -271,18 +287,8 @@ def _retryable_status(status: int, *, envelope: bool = False) -> bool:
 
 
 def retry_reason(error: AuthingError) -> str | None:
-    """Why ``error`` is worth retrying, or ``None`` if it is not.
-
-    Args:
-        error: The failed attempt's error.
-
-    Returns:
-        ``"timeout"``, ``"connection error"``, ``"HTTP <status>"`` for HTTP 408, 429 and 5xx
-        except 501, ``"envelope statusCode <code> in HTTP <status>"`` for an envelope
-        ``statusCode`` 429 or 5xx (except 501) in a 2xx answer; ``None`` for every other error
-        (other 4xx, malformed bodies, a rejected TLS certificate, ``DeprecatedEndpointError``,
-        an ``AuthingAPIError`` without a response).
-    """
+    """Why ``error`` is worth retrying (``"timeout"``, ``"connection error"``,
+    ``"HTTP <status>"``, ``"envelope statusCode <code> in HTTP <status>"``), or ``None``."""
     if isinstance(error, AuthingConnectionError):
         if isinstance(error, AuthingTLSError):  # the same certificate would fail again
             return None
@@ -298,17 +304,8 @@ def retry_reason(error: AuthingError) -> str | None:
 
 
 def longest_call(policy: RetryPolicy | None, timeout: float) -> float:
-    """The longest one call of a client can take, in seconds: its attempts and the waits
-    between them, each as long as the policy allows (a server hint up to
-    ``max_retry_after``), and no longer than the policy's ``deadline``.
-
-    Waits for a free connection of a busy pool are left out: a refresh waits for one only
-    when the application saturates the client's pool.
-
-    Args:
-        policy: The client's retry policy, or ``None`` for one attempt.
-        timeout: The client's seconds per attempt.
-    """
+    """The longest one call can take, in seconds: every attempt and wait as long as the
+    policy allows, within its ``deadline`` (waits for a busy pool left out)."""
     if policy is None:
         return timeout
     wait = max(policy.max_backoff, policy.max_retry_after)
@@ -322,17 +319,9 @@ def backoff_delay(
     *,
     rng: Callable[[float, float], float] = random.uniform,
 ) -> float:
-    """The backoff before retry ``retry_number`` (1 = the first retry), in seconds.
-
-    Args:
-        policy: Supplies ``initial_backoff``, ``max_backoff`` and ``jitter``.
-        retry_number: Which retry this is, from 1.
-        rng: ``uniform(low, high)``-like function used for jitter (inject a seeded
-            ``random.Random().uniform`` for reproducible tests).
-
-    Returns:
-        ``min(max_backoff, initial_backoff * 2 ** (retry_number - 1))``, or with jitter a value
-        drawn by ``rng`` from 0 to that, clamped to the range.
+    """The backoff before retry ``retry_number`` (from 1):
+    ``min(max_backoff, initial_backoff * 2 ** (retry_number - 1))``, or with jitter a value
+    ``rng(0, that)`` clamped to that range.
 
     Raises:
         ValueError: If ``retry_number < 1``.
@@ -355,12 +344,8 @@ class RetryRun:
     """One call's retry state machine; the client loop drives it and does the I/O
     (``attempt_timeout``, ``begin_attempt``, then ``succeeded`` or ``failed``).
 
-    Args:
-        policy: The retry policy, or ``None`` for exactly one attempt.
-        bucket: The client's retry budget bucket, or ``None`` for no budget.
-        clock: Source of monotonic time (deadline, elapsed) and wall time (HTTP-date hints).
-        operation: The method name, for log lines and ``RetryEvent``; never a secret.
-        rng: ``uniform(low, high)``-like function for jitter.
+    ``policy`` ``None`` makes one attempt; ``bucket`` is the client's budget, if any;
+    ``operation`` names the method in log lines and ``RetryEvent`` (never a secret).
     """
 
     def __init__(
@@ -389,11 +374,8 @@ class RetryRun:
 
     @property
     def requests(self) -> int:
-        """The attempts whose request was sent: what errors and tokens report as ``attempts``.
-
-        An attempt can end before its request leaves (no connection could be made, or the
-        attempt's time ran out while the event loop was busy); the server never saw it.
-        """
+        """The attempts whose request may have reached the server: what errors and tokens
+        report as ``attempts``."""
         return self._requests
 
     def request_not_sent(self) -> None:
@@ -438,22 +420,13 @@ class RetryRun:
             self._bucket.record_success()
 
     def failed(self, error: AuthingError) -> float:
-        """Decide what a failed attempt leads to.
-
-        Sets ``error.attempts``; when retrying, logs one INFO line and calls the policy's
-        ``on_retry`` hook.
-
-        Args:
-            error: The attempt's error.
-
-        Returns:
-            The seconds to sleep before the next attempt.
+        """The seconds to sleep before the next attempt; sets ``error.attempts``, logs
+        the retry and calls ``on_retry``.
 
         Raises:
-            AuthingError: ``error`` itself (not a wrapper) when the call must stop: the error
-                is not retryable, the attempts or the budget are spent, or the server's hint
-                is too long or the wait would end past the deadline (``error.retry_after``
-                then holds the hint).
+            AuthingError: ``error`` itself when the call must stop: not retryable, attempts
+                or budget spent, or a hint too long or ending past the deadline
+                (``error.retry_after`` then holds it).
         """
         error.attempts = self._requests
         self._last_error = error
@@ -493,8 +466,6 @@ class RetryRun:
             reason,
         )
         if policy.on_retry is not None:
-            from ._retry_event import RetryEvent  # noqa: PLC0415 - only for a hook, when one retries
-
             event = RetryEvent(
                 attempt=self._attempts,
                 delay=delay,

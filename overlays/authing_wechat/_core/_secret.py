@@ -106,13 +106,6 @@ class Secret:
         """The plain value, for the one place that must send it."""
         return self._value
 
-    def forms(self) -> tuple[str, ...]:
-        """The ways the value can appear in text: as is, and JSON-escaped (non-ASCII).
-
-        Empty for a value too short to search for (see ``MIN_REDACTED_LENGTH``).
-        """
-        return self._forms
-
     def __repr__(self) -> str:
         return "Secret('********')"
 

@@ -84,9 +84,8 @@ def _is_loopback(host: str) -> bool:
 
 
 def check_header_text(name: str, value: object) -> str:
-    """Return ``value`` if an HTTP/1.1 header can carry it as it is; never echo it.
-
-    Refused here rather than failing (and being retried) as a transport error on every call.
+    """Return ``value`` if an HTTP/1.1 header can carry it as it is (else refused here, not
+    retried as a transport error on every call); never echo it.
 
     Raises:
         TypeError: ``value`` is not a ``str``.
@@ -104,9 +103,8 @@ def check_header_text(name: str, value: object) -> str:
 
 
 def check_credentials(app_id: object, app_secret: Secret) -> None:
-    """Raise before any request if the WeChat app id or secret cannot be sent.
-
-    The messages name the argument, never its value.
+    """Raise before any request if the WeChat app id or secret cannot be sent (the messages
+    name the argument, never its value).
 
     Raises:
         TypeError: Either is not a ``str``.

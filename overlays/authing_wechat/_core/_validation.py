@@ -42,19 +42,11 @@ def check_seconds(
     maximum: float = MAX_SECONDS,
     unit: str = "seconds",
 ) -> float:
-    """Return ``value`` as a float number of seconds, or raise naming ``name``.
-
-    Args:
-        name: The argument's name, for the message.
-        value: The value given.
-        positive: Refuse 0 as well as negative values.
-        maximum: The largest value accepted.
-        unit: What the number counts, for the message (``"tokens"``...).
+    """Return ``value`` as a float, or raise naming ``name`` (and ``unit``).
 
     Raises:
         TypeError: ``value`` is not an int or float (``bool`` included).
-        ValueError: ``value`` is not finite, is negative (or 0 with ``positive``), or is
-            larger than ``maximum``.
+        ValueError: Not finite, negative (or 0 with ``positive``), or above ``maximum``.
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of {unit}, not {type(value).__name__}")
@@ -74,22 +66,14 @@ def check_seconds(
 
 
 def check_bool(name: str, value: object) -> bool:
-    """Return ``value`` if it is a ``bool``; a string such as ``"false"`` is refused.
-
-    Raises:
-        TypeError: ``value`` is not a ``bool``.
-    """
+    """Return ``value`` if it is a ``bool`` (``"false"`` is refused), else ``TypeError``."""
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, not {type(value).__name__}")
     return value
 
 
 def check_callable(name: str, value: object, *, optional: bool = True) -> None:
-    """Raise unless ``value`` is callable (or ``None`` when ``optional``).
-
-    Raises:
-        TypeError: ``value`` is not callable.
-    """
+    """Raise ``TypeError`` unless ``value`` is callable (or ``None`` when ``optional``)."""
     if value is None and optional:
         return
     if not callable(value):
@@ -101,14 +85,8 @@ _CLOCK_METHODS = ("monotonic", "time", "sleep", "asleep")
 
 
 def check_clock(name: str, value: object) -> None:
-    """Raise unless ``value`` has the ``Clock`` methods (or is ``None``).
-
-    Checked here rather than by ``isinstance(value, Clock)``: a runtime-checkable protocol
-    check is slow and only looks for attribute names; this one names what is missing.
-
-    Raises:
-        TypeError: A method of ``Clock`` is missing or not callable.
-    """
+    """Raise ``TypeError`` unless ``value`` is ``None`` or has the ``Clock`` methods (this
+    names what is missing, which ``isinstance`` on the protocol would not)."""
     if value is None:
         return
     if isinstance(value, type):
@@ -124,13 +102,8 @@ def check_clock(name: str, value: object) -> None:
 def seconds_validator(
     *, positive: bool = False, optional: bool = False, maximum: float = MAX_SECONDS
 ) -> _Validator:
-    """An attrs validator running ``check_seconds`` on the attribute.
-
-    Args:
-        positive: Refuse 0.
-        optional: Let ``None`` pass.
-        maximum: The largest value accepted.
-    """
+    """An attrs validator running ``check_seconds`` on the attribute (``None`` passes if
+    ``optional``)."""
 
     def validate(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is None and optional:
