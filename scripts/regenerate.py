@@ -20,6 +20,7 @@ import argparse
 import difflib
 import filecmp
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -39,6 +40,11 @@ REDOCLY_CONFIG = ROOT / "openapi" / "redocly.yaml"
 # The generator is pinned: another version writes other code, and --check would report drift
 # that no spec change caused.
 GENERATOR_VERSION = "0.29.1"
+# The token's data: its schema, the properties the mock computes, and the file of the others'
+# examples written beside the generated models (authing_wechat.testing answers with them).
+DATA_SCHEMA = "GetWechatAccessTokenDataDto"
+COMPUTED_DATA = frozenset({"accessToken", "expiresAt"})
+DATA_EXAMPLES = "data_examples.json"
 # Byte-compiled files are made by importing the package, not by the generator.
 IGNORED_NAMES = frozenset({"__pycache__", ".ruff_cache", ".mypy_cache"})
 
@@ -102,7 +108,38 @@ def generate(out_dir: Path, *, spec: Path = SPEC, config: Path = CONFIG) -> Path
         )
     # --meta none writes no py.typed, but users type-check against this package.
     (package_dir / "py.typed").write_text("")
+    examples = json.dumps(data_examples(spec), indent=2, sort_keys=True, ensure_ascii=False)
+    (package_dir / DATA_EXAMPLES).write_text(examples + "\n", encoding="utf-8")
     return package_dir
+
+
+def data_examples(spec: Path = SPEC) -> dict[str, object]:
+    """The ``example`` of each property of the token's data schema (but the token and its
+    expiry, which the mock computes): what the mock answers with, so that a property added to
+    the spec reaches its answers by regeneration alone.
+
+    Raises:
+        RegenerateError: A property has no ``example`` (or ``examples``).
+    """
+    from openapi_spec_validator.readers import read_from_filename
+
+    document, _ = read_from_filename(str(spec))
+    schemas = document["components"]["schemas"]
+    examples: dict[str, object] = {}
+    for name, declared in schemas[DATA_SCHEMA].get("properties", {}).items():
+        prop = declared
+        if "$ref" in prop:  # a property of a named schema: its example is there
+            prop = {**schemas[prop["$ref"].rsplit("/", 1)[-1]], **prop}
+        if "example" in prop:
+            examples[name] = prop["example"]
+        elif prop.get("examples"):
+            examples[name] = prop["examples"][0]
+        elif name not in COMPUTED_DATA:
+            raise RegenerateError(
+                f"{DATA_SCHEMA}.{name} has no example: the mock Authing answers every "
+                "property of the token's data with its example; add one to the spec"
+            )
+    return {name: value for name, value in examples.items() if name not in COMPUTED_DATA}
 
 
 def build_cloud_documents(out_dir: Path, *, spec: Path = SPEC, overlays: Path = OVERLAYS) -> Path:

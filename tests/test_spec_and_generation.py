@@ -357,6 +357,9 @@ def test_the_wheel_ships_the_cloud_contracts(tmp_path: Path) -> None:
     assert sorted(p.name for p in shipped.iterdir()) == ["authing.yaml", "genauth.yaml"]
     for document in shipped.iterdir():
         assert document.read_bytes() == (CLOUDS / document.name).read_bytes()
+    # The data examples the mock answers with, beside the generated models.
+    examples = site / "authing_wechat_client" / "data_examples.json"
+    assert examples.read_bytes() == (GENERATED / "data_examples.json").read_bytes()
     # Installed from the wheel (first on the path), contract_path() finds the package data.
     program = (
         "from authing_wechat.testing import contract_path\n"

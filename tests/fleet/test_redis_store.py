@@ -4,9 +4,12 @@ the atomic write-if-newer and delete-if-same scripts, the lock, and the optional
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
+import time
 
+import httpx
 import pytest
 import redis
 import redis.asyncio
@@ -22,7 +25,7 @@ from authing_wechat._provider._store import store_key
 from authing_wechat.testing import run_mock_server
 from authing_wechat.testing._redis_server import RedisServer, find_redis_server, run_redis_server
 
-from tests._support import SECRET
+from tests._support import APP_HOST, SECRET, envelope
 
 pytestmark = pytest.mark.skipif(find_redis_server() is None, reason="no redis-server binary")
 
@@ -175,3 +178,32 @@ def test_the_package_never_imports_redis_and_the_store_names_the_extra() -> None
         timeout=60,
     )
     assert imported.stdout.strip() == "False"
+
+
+def test_a_token_adopted_from_redis_has_the_answers_data(redis_client: redis.Redis) -> None:
+    data = {"accessToken": "tok-from-authing", "expiresAt": str(int(time.time()) + 7200)}
+    data["scope"] = "snsapi_base"  # a field the spec does not declare (yet)
+    answer = httpx.MockTransport(lambda request: httpx.Response(200, json=envelope(data=data)))
+    refusing = httpx.MockTransport(lambda request: httpx.Response(503))
+    store = RedisTokenStore(redis_client)
+    first = WechatTokenClient(APP_HOST, "authing-app", http_client=httpx.Client(transport=answer))
+    second = WechatTokenClient(
+        APP_HOST, "authing-app", http_client=httpx.Client(transport=refusing)
+    )
+    fetched = first.token_provider(app_id="wx1", app_secret=SECRET, store=store).get()
+    adopted = second.token_provider(app_id="wx1", app_secret=SECRET, store=store).get()
+    first.close()
+    second.close()
+    assert adopted.attempts == 0  # from the store: Authing (refusing here) was not asked
+    assert adopted.data == fetched.data
+    assert adopted.data.to_dict() == data
+
+
+def test_an_entry_written_without_data_still_loads(redis_client: redis.Redis) -> None:
+    store = RedisTokenStore(redis_client, prefix="t")
+    entry = {"access_token": "tok-old", "expires_at": 10_000.0, "requested_at": 2_800.0}
+    redis_client.set("t:k", json.dumps(entry))  # as an earlier version wrote it
+    loaded = store.load("k")
+    assert loaded is not None
+    assert loaded.data is None
+    assert loaded.to_token().data.to_dict() == {"accessToken": "tok-old", "expiresAt": "10000"}

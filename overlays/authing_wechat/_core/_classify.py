@@ -15,6 +15,7 @@ import ssl
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import httpx
 from authing_wechat_client.models import (
     ErrorRespDto,
@@ -182,7 +183,22 @@ def _classify(  # noqa: PLR0911 - one return for each way an answer can be wrong
         request_id=request_id,
         deprecation=parse_deprecation_headers(response.headers, response.url.path),
         attempts=attempts,
+        data=_redacted_data(data),
     )
+
+
+def _redacted_data(data: GetWechatAccessTokenDataDto) -> GetWechatAccessTokenDataDto:
+    # The other fields are server text, shown by the model's repr: an echoed secret must not
+    # reach it. (The token itself is the result; it stays whole.)
+    for field in attrs.fields(type(data)):
+        value = getattr(data, field.name)
+        if isinstance(value, str) and field.name not in ("access_token", "expires_at"):
+            setattr(data, field.name, redact(value))
+    extra = data.additional_properties
+    data.additional_properties = {
+        key: redact(value) if isinstance(value, str) else value for key, value in extra.items()
+    }
+    return data
 
 
 def _certificate_rejected(exc: BaseException) -> bool:

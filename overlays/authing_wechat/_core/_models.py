@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
 from ._secret import register_token
+
+if TYPE_CHECKING:  # imported when a token needs one: importing the client stays cheap
+    from authing_wechat_client.models import GetWechatAccessTokenDataDto
 
 __all__ = ["DeprecationNotice", "WechatAccessToken", "mask_token"]
 
@@ -64,6 +68,10 @@ class WechatAccessToken:
         deprecation: What the server said in ``Deprecation`` / ``Sunset`` / ``Link`` headers, or
             ``None`` when it said nothing.
         attempts: How many requests the call made (1 unless it retried).
+        data: The answer's ``data`` as the generated model: every field the spec declares
+            (``token.data.<name>``, typed), and the undeclared ones in its
+            ``additional_properties``. A field added to the spec reaches it by regeneration
+            alone. Made of ``access_token`` and ``expires_at`` when not given.
     """
 
     access_token: str = attrs.field(repr=mask_token)
@@ -71,6 +79,15 @@ class WechatAccessToken:
     request_id: str | None = None
     deprecation: DeprecationNotice | None = None
     attempts: int = 1
+    # Out of repr (it holds the token whole) and of the hash (the model is mutable).
+    data: GetWechatAccessTokenDataDto = attrs.field(repr=False, hash=False)
+
+    @data.default
+    def _data_of_the_token(self) -> GetWechatAccessTokenDataDto:
+        from authing_wechat_client.models import GetWechatAccessTokenDataDto  # noqa: PLC0415
+
+        expires = str(int(self.expires_at.timestamp()))
+        return GetWechatAccessTokenDataDto(access_token=self.access_token, expires_at=expires)
 
     @property
     def retries(self) -> int:

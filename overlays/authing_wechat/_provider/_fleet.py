@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Generator
-from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -66,9 +65,7 @@ def _adoptable(entry: StoredToken | None, job: RefreshJob, now: float) -> bool:
 
 
 def _adopt(entry: StoredToken) -> Refreshed:
-    expires_at = datetime.fromtimestamp(entry.expires_at, UTC)
-    token = WechatAccessToken(access_token=entry.access_token, expires_at=expires_at, attempts=0)
-    return Refreshed(token=token, source="store")
+    return Refreshed(token=entry.to_token(), source="store")
 
 
 class StoreGuard:
@@ -205,8 +202,7 @@ class _Refresh:
             )
         if job.key is None:
             return Refreshed(token=token, source="upstream")
-        stored = StoredToken(access_token=token.access_token, expires_at=expires,
-                             requested_at=requested_at)  # fmt: skip
+        stored = StoredToken.of(token, requested_at=requested_at)
         if (yield from self._call("save", job.key, stored)) is False:
             # Another process wrote a newer token while this request was on its way (a slow
             # refresher): use that one instead of overwriting it.

@@ -175,10 +175,14 @@ class _RedisStoreBase:
             return None
         try:
             entry = json.loads(raw)
-            return StoredToken(access_token=str(entry["access_token"]),
-                               expires_at=float(entry["expires_at"]),
-                               requested_at=float(entry["requested_at"]))  # fmt: skip
-        except (ValueError, TypeError, KeyError):
+            data = entry.get("data")  # absent from entries written before it was kept
+            return StoredToken(
+                access_token=str(entry["access_token"]),
+                expires_at=float(entry["expires_at"]),
+                requested_at=float(entry["requested_at"]),
+                data=data if isinstance(data, dict) else None,
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
             logger.debug("ignoring an unreadable token store entry")  # replaced by the next save
             return None
 

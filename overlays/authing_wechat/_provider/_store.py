@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hmac
 import logging
+from datetime import UTC, datetime
 from hashlib import sha256
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 import attrs
 
-from authing_wechat._core._models import mask_token
+from authing_wechat._core._models import WechatAccessToken, mask_token
 from authing_wechat._core._secret import Secret
 
 __all__ = ["AsyncStoreLock", "AsyncTokenStore", "StoreLock", "StoredToken", "TokenStore",
@@ -33,11 +34,38 @@ class StoredToken:
         expires_at: When it expires, epoch seconds.
         requested_at: When the request that got it from Authing was sent, epoch seconds (by
             the clock of the process that sent it); it orders two writes of one token.
+        data: The answer's ``data`` as JSON (``WechatAccessToken.data.to_dict()``), for a store
+            to keep as it is; ``None`` (an entry that has none) makes it of the token's fields.
     """
 
     access_token: str = attrs.field(repr=mask_token)
     expires_at: float
     requested_at: float
+    data: dict[str, Any] | None = attrs.field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, token: WechatAccessToken, *, requested_at: float) -> StoredToken:
+        """The entry that keeps ``token``, its ``data`` included."""
+        return cls(
+            access_token=token.access_token,
+            expires_at=token.expires_at.timestamp(),
+            requested_at=requested_at,
+            data=token.data.to_dict(),
+        )
+
+    def to_token(self) -> WechatAccessToken:
+        """The token this entry holds, ``data`` included (``attempts`` 0: no request made)."""
+        from authing_wechat_client.models import GetWechatAccessTokenDataDto  # noqa: PLC0415
+
+        expires_at = datetime.fromtimestamp(self.expires_at, UTC)
+        try:  # written by another version, or by hand: what cannot be read is made anew
+            data = GetWechatAccessTokenDataDto.from_dict(self.data or {})
+        except (KeyError, TypeError, ValueError, AttributeError):
+            data = None
+        token = WechatAccessToken(access_token=self.access_token, expires_at=expires_at, attempts=0)
+        if data is None or data.access_token != self.access_token:
+            return token
+        return attrs.evolve(token, data=data)
 
     def newer_than(self, other: StoredToken) -> bool:
         """Whether this entry should replace ``other`` (what ``save`` compares, atomically)."""

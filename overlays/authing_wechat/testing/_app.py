@@ -9,6 +9,7 @@ connection), so every way of serving the mock behaves the same.
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import logging
 import re
@@ -41,6 +42,18 @@ _JSON: Final = b"application/json; charset=utf-8"
 _HTML: Final = b"text/html; charset=utf-8"
 # RFC 9745 example date of the spec (2025-01-01T00:00:00Z).
 _DEFAULT_DEPRECATED_SINCE: Final = 1_735_689_600
+
+
+@functools.cache
+def _data_examples() -> dict[str, Any]:
+    # The spec's example of each property of the token's data but the token and its expiry,
+    # written beside the generated models by scripts/regenerate.py: a property added to the
+    # spec is in every answer after one regeneration.
+    from importlib.resources import files  # noqa: PLC0415 - on the first answer
+
+    examples = files("authing_wechat_client").joinpath("data_examples.json")
+    loaded: dict[str, Any] = json.loads(examples.read_text(encoding="utf-8"))
+    return loaded
 
 
 @attrs.frozen
@@ -496,7 +509,7 @@ class MockAuthingServer:
             "statusCode": 200,
             "message": _SUCCESS[lang == "en-US"],
             "requestId": str(uuid.uuid4()),
-            "data": {"accessToken": token, "expiresAt": str(expires_at)},
+            "data": {**_data_examples(), "accessToken": token, "expiresAt": str(expires_at)},
         }
         return self._json_answer(200, payload, path)
 
