@@ -245,14 +245,17 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         app_secret: Secret,
         *,
         store: TokenStore | AsyncTokenStore | None,
-        **margins: float,
+        margins: tuple[float, float, float],
     ) -> _ProviderT:
         """The one provider of this client for a WeChat app, made on first use."""
         from authing_wechat._provider._refresh import RefreshTiming  # noqa: PLC0415 - see the imports
         from authing_wechat._provider._registry import ProviderRegistry  # noqa: PLC0415
         from authing_wechat._provider._store import check_lock_timeout, store_key  # noqa: PLC0415
 
-        timing = RefreshTiming(**margins)
+        refresh, mandatory, interval = margins
+        timing = RefreshTiming(
+            refresh_margin=refresh, mandatory_margin=mandatory, min_refresh_interval=interval
+        )
         _io.check_credentials(app_id, app_secret)
         if self._providers is None:
             self._providers = ProviderRegistry()
@@ -386,9 +389,10 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         def fetch() -> WechatAccessToken:
             return self._send(_io.SUCCESSOR, app_id, secret)
 
-        return self._provider(WechatTokenProvider, fetch, app_id, secret, store=store,
-                              refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
-                              min_refresh_interval=min_refresh_interval)  # fmt: skip
+        margins = (refresh_margin, mandatory_margin, min_refresh_interval)
+        return self._provider(
+            WechatTokenProvider, fetch, app_id, secret, store=store, margins=margins
+        )
 
     def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._start(operation, app_id, secret)
@@ -468,9 +472,10 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
         async def fetch() -> WechatAccessToken:
             return await self._send(_io.SUCCESSOR, app_id, secret)
 
-        return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, store=store,
-                              refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
-                              min_refresh_interval=min_refresh_interval)  # fmt: skip
+        margins = (refresh_margin, mandatory_margin, min_refresh_interval)
+        return self._provider(
+            AsyncWechatTokenProvider, fetch, app_id, secret, store=store, margins=margins
+        )
 
     async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         import asyncio  # noqa: PLC0415 - sync users should not pay for importing it

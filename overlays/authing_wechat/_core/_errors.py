@@ -99,8 +99,14 @@ class AuthingAPIError(AuthingError):
         response: httpx.Response | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, attempts=attempts, request=request, response=response,
-                         retry_after=retry_after, request_id=request_id)  # fmt: skip
+        super().__init__(
+            message,
+            attempts=attempts,
+            request=request,
+            response=response,
+            retry_after=retry_after,
+            request_id=request_id,
+        )
         self.status_code = status_code
         self.api_code = api_code
 

@@ -24,6 +24,7 @@ __all__ = ["WechatAuth"]
 
 logger = logging.getLogger("authing_wechat")
 
+_PROVIDER_METHODS = ("get", "invalidate", "record_rejection")
 _SYNC_IN_ASYNC = (
     "WechatAuth was given a WechatTokenProvider (sync), which cannot serve an httpx.AsyncClient: "
     "its refreshes would block the event loop. Use an AsyncWechatTokenClient's provider"
@@ -60,8 +61,7 @@ class WechatAuth(httpx.Auth):
     """
 
     def __init__(self, provider: WechatTokenProvider | AsyncWechatTokenProvider) -> None:
-        if not all(callable(getattr(provider, name, None))
-                   for name in ("get", "invalidate", "record_rejection")):  # fmt: skip
+        if not all(callable(getattr(provider, name, None)) for name in _PROVIDER_METHODS):
             raise TypeError(
                 "WechatAuth needs a token provider (client.token_provider(...)), "
                 f"not {type(provider).__name__}"
@@ -181,8 +181,14 @@ class _Exchange:
         self._provider.record_rejection(rejection.errcode)
         app_id = self._provider.app_id
         if self._attempts >= 2:
-            raise rejection_error(app_id, rejection, resent=True, attempts=self._attempts,
-                                  request=response.request, response=response)  # fmt: skip
+            raise rejection_error(
+                app_id,
+                rejection,
+                resent=True,
+                attempts=self._attempts,
+                request=response.request,
+                response=response,
+            )
         logger.info(
             "WeChat rejected the access token of %s (errcode %d); %s",
             app_id,

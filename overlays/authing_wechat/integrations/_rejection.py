@@ -16,8 +16,13 @@ import attrs
 from authing_wechat._core._errors import WechatTokenRejectedError
 from authing_wechat._core._secret import redact
 
-__all__ = ["TokenRejection", "may_hold_rejection", "rejection_error", "rejection_in_body",
-           "rejection_in_result"]  # fmt: skip
+__all__ = [
+    "TokenRejection",
+    "may_hold_rejection",
+    "rejection_error",
+    "rejection_in_body",
+    "rejection_in_result",
+]
 
 REJECTED_TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
 # A rejection is about a hundred bytes; a body larger than this is the API's answer.

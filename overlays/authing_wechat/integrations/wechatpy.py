@@ -120,9 +120,13 @@ class AuthingWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has n
         if _RESENDING.get():
             raise self._error(rejection, res, resent=True, **where)
         if not self.auto_retry or not _replayable(kwargs) or not isinstance(params, dict):
-            raise WeChatClientException(rejection.errcode, rejection.errmsg, client=self,
-                                        request=getattr(res, "request", None),
-                                        response=res)  # fmt: skip
+            raise WeChatClientException(
+                rejection.errcode,
+                rejection.errmsg,
+                client=self,
+                request=getattr(res, "request", None),
+                response=res,
+            )
         try:
             fresh = self._provider.get()
         except WechatTokenRejectedError as exc:
@@ -132,8 +136,9 @@ class AuthingWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has n
         params["access_token"] = fresh.access_token
         resending = _RESENDING.set(True)
         try:
-            return self._request(method=method, url_or_endpoint=url,
-                                 result_processor=result_processor, **kwargs)  # fmt: skip
+            return self._request(
+                method=method, url_or_endpoint=url, result_processor=result_processor, **kwargs
+            )
         finally:
             _RESENDING.reset(resending)
 
