@@ -1,10 +1,5 @@
-"""Public names of a package loaded on first use (PEP 562), each from its own module.
-
-Importing ``authing_wechat`` (or a module inside it, such as the pytest plugin that pytest
-loads in every run of every project that has the package installed) then costs almost
-nothing; the first use of a public name imports the module that defines it, and only that
-one: ``from authing_wechat import WechatTokenClient`` does not import the provider stack or
-redis.
+"""Public names of a package loaded on first use (PEP 562), each from its own module only:
+importing ``authing_wechat`` (as pytest does for its plugin in every run) costs almost nothing.
 """
 
 from __future__ import annotations

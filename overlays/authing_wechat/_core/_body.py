@@ -1,9 +1,7 @@
-"""Reading a response body within bounds: its size after decoding, whatever the encoding.
+"""Reading a response body bounded in its size after decoding.
 
-httpx decodes gzip and deflate a chunk at a time with no limit on the output, so a few
-kilobytes of gzip can expand to gigabytes in one call (and hold the GIL while they do). The
-answer is a few hundred bytes: this reader decodes with ``max_length`` and stops just past the
-cap, so a bomb costs a bounded amount of memory and time.
+httpx decodes gzip and deflate with no limit on the output: a few kilobytes can expand to
+gigabytes in one call. This reader decodes with ``max_length`` and stops just past the cap.
 """
 
 from __future__ import annotations
@@ -26,10 +24,7 @@ _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate":
 
 class BodyReader:
     """Decodes one response body as its raw chunks arrive, producing at most the cap + 1 byte.
-
-    An encoding other than gzip and deflate (or a list of several) is kept as it came: such a
-    body is not the documented JSON, and reading it as bytes fails its classification.
-    """
+    Other encodings are kept as they came: such a body then fails its classification."""
 
     def __init__(self, headers: httpx.Headers) -> None:
         encoding = headers.get("content-encoding", "").strip().lower()

@@ -1,8 +1,5 @@
-"""``WechatTokenClient`` and ``AsyncWechatTokenClient``.
-
-Both share one implementation of every decision (``_BaseClient`` and ``Call``: settings,
-deprecation, request building, classification, retry); the two classes differ only in how they
-send a request and how they sleep.
+"""``WechatTokenClient`` and ``AsyncWechatTokenClient``: every decision is shared (``_BaseClient``
+and ``Call``); the two differ only in how they send a request and how they sleep.
 """
 
 from __future__ import annotations
@@ -131,11 +128,9 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         self._setup(options, http, owns_http=http_client is None, bucket=_bucket_for(retry))
 
     def _own_http(self, options: ClientOptions) -> _HttpT:
-        # An ordinary httpx client: TLS verified by httpx's defaults, proxies and trust_env
-        # as httpx reads them, no redirects. Its cookie jar refuses every cookie, so each call
-        # stands alone, as the official SDKs' calls do.
-        # httpx's keep-alive defaults (20 idle connections, 30 s): a quiet service does not
-        # hold a hundred idle connections to Authing.
+        # httpx's defaults (TLS verified, proxies, trust_env) without redirects or cookies: each
+        # call stands alone, as the official SDKs' do. At most 20 idle connections, as httpx's
+        # default: a quiet service does not hold a hundred open to Authing.
         limits = httpx.Limits(
             max_connections=options.max_connections,
             max_keepalive_connections=min(20, options.max_connections),
@@ -180,9 +175,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
     ) -> Self:
         """A new client with some settings changed; this one is left as it is.
 
-        The new client shares this one's connection pool (closing it leaves the pool open;
-        closing this one closes the pool for both). A new ``retry`` policy gets a retry budget
-        of its own; otherwise the budget is shared too.
+        The new client shares this one's connection pool (only closing this one closes it), and
+        its retry budget unless ``retry`` changes.
 
         Args:
             timeout: Seconds per attempt.
@@ -251,14 +245,17 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         app_secret: Secret,
         *,
         store: TokenStore | AsyncTokenStore | None,
-        **margins: float,
+        margins: tuple[float, float, float],
     ) -> _ProviderT:
         """The one provider of this client for a WeChat app, made on first use."""
         from authing_wechat._provider._refresh import RefreshTiming  # noqa: PLC0415 - see the imports
         from authing_wechat._provider._registry import ProviderRegistry  # noqa: PLC0415
         from authing_wechat._provider._store import check_lock_timeout, store_key  # noqa: PLC0415
 
-        timing = RefreshTiming(**margins)
+        refresh, mandatory, interval = margins
+        timing = RefreshTiming(
+            refresh_margin=refresh, mandatory_margin=mandatory, min_refresh_interval=interval
+        )
         _io.check_credentials(app_id, app_secret)
         if self._providers is None:
             self._providers = ProviderRegistry()
@@ -298,18 +295,16 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         deprecated: What the deprecated method does: ``"warn"`` (warn, then call it),
             ``"error"`` (raise ``DeprecatedEndpointError`` before any request) or
             ``"migrate"`` (call the successor endpoint instead).
-        http_client: Your own ``httpx.Client``, used as given (not closed by ``close()``): its
-            transports, proxies, hooks and TLS settings are yours, as with httpx and
-            openai-python. The client the package builds always verifies TLS.
+        http_client: Your own ``httpx.Client``, used as given (transports, proxies, hooks, TLS)
+            and not closed by ``close()``. The client the package builds always verifies TLS.
         allow_insecure_http: Allow ``http://`` to a non-loopback host.
         on_deprecation: Called with each ``DeprecationNotice`` a response carries.
         clock: Time source and sleeper for retries (``authing_wechat.testing.FakeClock`` in
             tests).
-        pool_timeout: Seconds a call may wait for a free connection when
-            ``max_connections`` calls are already in flight (never past the deadline); the
-            attempt's ``timeout`` starts once its request is leaving.
-        max_connections: Connections of the client's own pool, hence calls in flight at once;
-            the rest wait up to ``pool_timeout``. Ignored with ``http_client``.
+        pool_timeout: Seconds a call may wait for a free connection (never past the deadline);
+            the attempt's ``timeout`` starts once its request is leaving.
+        max_connections: Size of the client's own pool, hence calls in flight at once; ignored
+            with ``http_client``.
 
     Raises:
         ValueError: An argument has a value that cannot work (blank app id, ``http://`` to a
@@ -367,23 +362,19 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         store: TokenStore | None = None,
     ) -> WechatTokenProvider:
         """A cached token for one WeChat app, refreshed before it expires, on this client's
-        pool and retry budget.
-
-        Calling it again with the same arguments returns the same provider. ``close()``
-        stops its background refreshes.
+        pool and retry budget; the same arguments return the same provider.
 
         Args:
             app_id: The WeChat app id.
             app_secret: The WeChat app secret.
-            refresh_margin: Below this many seconds left (STALE), ``get()`` still returns the
-                cached token at once and one background refresh starts.
+            refresh_margin: Below this many seconds left (STALE), ``get()`` returns the cached
+                token and one background refresh starts.
             mandatory_margin: Below this many seconds left (MUST), callers wait for one
                 shared refresh (and get the cached token if it fails).
             min_refresh_interval: Least seconds between refreshes while a valid token is
                 cached; the cap of the backoff while none is.
             store: A ``TokenStore`` shared by a fleet of processes, such as
-                ``RedisTokenStore(redis.Redis(...))``; ``None`` keeps the token in this
-                process only.
+                ``RedisTokenStore(redis.Redis(...))``; ``None``: this process only.
 
         Raises:
             ValueError: Blank credentials, timings out of range (or ``mandatory_margin`` over
@@ -398,9 +389,10 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         def fetch() -> WechatAccessToken:
             return self._send(_io.SUCCESSOR, app_id, secret)
 
-        return self._provider(WechatTokenProvider, fetch, app_id, secret, store=store,
-                              refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
-                              min_refresh_interval=min_refresh_interval)  # fmt: skip
+        margins = (refresh_margin, mandatory_margin, min_refresh_interval)
+        return self._provider(
+            WechatTokenProvider, fetch, app_id, secret, store=store, margins=margins
+        )
 
     def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._start(operation, app_id, secret)
@@ -448,9 +440,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
         del app_secret  # tools that print a frame's arguments or locals must not find it
         return await self._send(_io.SUCCESSOR, app_id, secret)
 
-    # A literal, not a constant: type checkers read the message only from a literal.
-    # category=None: the run-time warning is the deprecation policy's to give (or not).
-    @deprecated(
+    @deprecated(  # a literal, category=None: see WechatTokenClient's
         "POST /api/v3/get-wechat-access-token is deprecated; "
         "use get_wechat_mp_access_token_info() (POST /api/v3/get-wechat-access-token-info)",
         category=None,
@@ -473,12 +463,8 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
         min_refresh_interval: float = 30.0,
         store: AsyncTokenStore | None = None,
     ) -> AsyncWechatTokenProvider:
-        """A cached token for one WeChat app; see the sync client's method.
-
-        ``store`` is an ``AsyncTokenStore``, such as
-        ``AsyncRedisTokenStore(redis.asyncio.Redis(...))``. ``aclose()`` cancels its
-        background refresh.
-        """
+        """A cached token for one WeChat app; see the sync client's method. ``store`` is an
+        ``AsyncTokenStore``, such as ``AsyncRedisTokenStore(redis.asyncio.Redis(...))``."""
         secret = _io.Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
         from authing_wechat._provider._providers import AsyncWechatTokenProvider  # noqa: PLC0415 - see the imports
@@ -486,9 +472,10 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
         async def fetch() -> WechatAccessToken:
             return await self._send(_io.SUCCESSOR, app_id, secret)
 
-        return self._provider(AsyncWechatTokenProvider, fetch, app_id, secret, store=store,
-                              refresh_margin=refresh_margin, mandatory_margin=mandatory_margin,
-                              min_refresh_interval=min_refresh_interval)  # fmt: skip
+        margins = (refresh_margin, mandatory_margin, min_refresh_interval)
+        return self._provider(
+            AsyncWechatTokenProvider, fetch, app_id, secret, store=store, margins=margins
+        )
 
     async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         import asyncio  # noqa: PLC0415 - sync users should not pay for importing it

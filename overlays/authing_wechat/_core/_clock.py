@@ -1,7 +1,5 @@
-"""Time sources and sleepers: the only place retries touch real time.
-
-The clients take a ``clock`` so that tests (ours and our users') can run a whole retry sequence
-without sleeping: pass ``authing_wechat.testing.FakeClock`` and read ``clock.sleeps`` after.
+"""Time sources and sleepers, the only place retries touch real time: tests pass
+``authing_wechat.testing.FakeClock`` to run whole retry sequences without sleeping.
 """
 
 from __future__ import annotations

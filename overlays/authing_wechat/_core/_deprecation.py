@@ -7,7 +7,7 @@ import re
 import threading
 import warnings
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 import httpx
 
@@ -22,7 +22,6 @@ __all__ = [
     "parse_deprecation_headers",
 ]
 
-_F = TypeVar("_F", bound=Callable[..., Any])
 logger = logging.getLogger("authing_wechat")
 DeprecationPolicy = Literal["warn", "error", "migrate"]
 DEPRECATION_POLICIES: tuple[DeprecationPolicy, ...] = ("warn", "error", "migrate")
@@ -48,11 +47,8 @@ def _parse_links(values: list[str]) -> tuple[tuple[str, str], ...]:
 
 
 def parse_deprecation_headers(headers: httpx.Headers, endpoint: str) -> DeprecationNotice | None:
-    """Read ``Deprecation``, ``Sunset`` and ``Link`` headers into a notice.
-
-    Returns ``None`` unless the response carries a ``Deprecation`` or ``Sunset`` header. Values
-    that cannot be read are left ``None`` rather than failing the call: the token is still good.
-    """
+    """The notice in ``Deprecation``, ``Sunset`` and ``Link`` headers, or ``None`` without the
+    first two. Unreadable values are left ``None``: the token is still good."""
     deprecation = headers.get("deprecation")
     sunset = headers.get("sunset")
     if deprecation is None and sunset is None:

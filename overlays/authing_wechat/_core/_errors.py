@@ -12,10 +12,8 @@ Every failure of a call is one of these, never a raw ``KeyError``, ``JSONDecodeE
     ├── DeprecatedEndpointError    a deprecated method was called with ``deprecated="error"``
     └── WechatTokenRejectedError   WeChat keeps rejecting the token Authing serves (40001 ...)
 
-    AuthingDeprecationWarning (a DeprecationWarning): a deprecated method or server-announced
-    deprecation, issued at run time.
+    AuthingDeprecationWarning (a DeprecationWarning): a deprecated method or server notice.
 
-Errors raised by a call carry ``attempts``: how many requests the call made (retries included).
 No message or attribute ever holds the WeChat app secret or an access token.
 """
 
@@ -101,8 +99,14 @@ class AuthingAPIError(AuthingError):
         response: httpx.Response | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, attempts=attempts, request=request, response=response,
-                         retry_after=retry_after, request_id=request_id)  # fmt: skip
+        super().__init__(
+            message,
+            attempts=attempts,
+            request=request,
+            response=response,
+            retry_after=retry_after,
+            request_id=request_id,
+        )
         self.status_code = status_code
         self.api_code = api_code
 
@@ -127,18 +131,13 @@ class AuthingTLSError(AuthingConnectionError):
 
 
 class AuthingResponseError(AuthingError):
-    """A 2xx answer whose body is not the documented shape.
-
-    Non-JSON, truncated JSON, a non-object, missing ``data``, wrong types, or an ``expiresAt``
-    that is not a string of epoch seconds. ``request_id`` is set when the body held one.
-    """
+    """A 2xx answer whose body is not the documented shape (not JSON, missing ``data``, wrong
+    types, an ``expiresAt`` that is not epoch seconds)."""
 
 
 class DeprecatedEndpointError(AuthingError):
-    """A deprecated method was called on a client made with ``deprecated="error"``.
-
-    Raised before any request is sent. ``successor`` names the method to call instead.
-    """
+    """A deprecated method was called with ``deprecated="error"``; raised before any request.
+    ``successor`` names the method to call instead."""
 
     def __init__(self, message: str, *, successor: str) -> None:
         super().__init__(message)
@@ -146,11 +145,8 @@ class DeprecatedEndpointError(AuthingError):
 
 
 class AuthingDeprecationWarning(DeprecationWarning):
-    """Issued when a deprecated endpoint is used or the server announces a deprecation.
-
-    A ``DeprecationWarning`` subclass, so ``-W error::DeprecationWarning`` and pytest's
-    ``filterwarnings = error`` turn it into a failure; filter on this class to single it out.
-    """
+    """Issued when a deprecated endpoint is used or the server announces a deprecation; a
+    ``DeprecationWarning``, so ``-W error::DeprecationWarning`` makes it fail."""
 
 
 # What a rejection that outlives a fresh token nearly always means; said in every message.
@@ -165,11 +161,9 @@ class WechatTokenRejectedError(AuthingError):
     """WeChat rejected the access token even after one fresh token, or the provider had no
     other token than the one WeChat had just rejected.
 
-    Raised by ``WechatAuth`` and the wechatpy integration on errcode 40001 (invalid or not the
-    latest credential), 40014 (invalid token) or 42001 (expired token) once the single resend
-    is spent, and by a provider's ``get()`` while Authing keeps handing out a token that WeChat
-    rejected (its refreshes then back off: about one a second at first). No message or
-    attribute holds the token itself.
+    Raised by ``WechatAuth`` and the wechatpy integration on errcode 40001, 40014 or 42001 once
+    the single resend is spent, and by a provider's ``get()`` while Authing keeps handing out a
+    token that WeChat rejected (its refreshes then back off).
 
     Attributes:
         app_id: The WeChat app id, if known.
@@ -191,10 +185,7 @@ class WechatTokenRejectedError(AuthingError):
         response: httpx.Response | None = None,
     ) -> None:
         super().__init__(
-            f"{message}; {_LIKELY_CAUSE}",
-            attempts=attempts,
-            request=request,
-            response=response,
+            f"{message}; {_LIKELY_CAUSE}", attempts=attempts, request=request, response=response
         )
         self.app_id = app_id
         self.errcode = errcode

@@ -1,8 +1,5 @@
-"""The one reader of dates in response headers: ``Retry-After``, ``Deprecation`` and ``Sunset``.
-
-A header comes from a server nobody here controls, so reading it never raises: every value
-that is not a date a ``datetime`` can hold in UTC (an unknown format, day 31 of February, year
-9999 pushed past the range by its offset, a thousand-digit epoch) reads as ``None``.
+"""The one reader of dates in ``Retry-After``, ``Deprecation`` and ``Sunset`` headers. It never
+raises: any value that is not a date a UTC ``datetime`` can hold reads as ``None``.
 """
 
 from __future__ import annotations
@@ -30,10 +27,7 @@ def _utc(when: datetime) -> datetime | None:
 
 
 def parse_http_date(value: str) -> datetime | None:
-    """An HTTP-date (RFC 9110: IMF-fixdate, RFC 850 or asctime) as aware UTC, else ``None``.
-
-    Numeric offsets other than GMT are accepted as servers send them and converted to UTC.
-    """
+    """An HTTP-date (RFC 9110, or with a numeric offset as servers send) as aware UTC."""
     try:
         when = parsedate_to_datetime(value.strip())
     except _DATE_ERRORS:

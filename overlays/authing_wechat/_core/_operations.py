@@ -1,8 +1,5 @@
-"""The two operations, bound to the generated package that builds their requests.
-
-The generated modules are imported on first use (the first request), not with the client:
-importing the client stays cheap.
-"""
+"""The two operations, bound to the generated modules that build their requests (imported by
+the first request, so that importing the client stays cheap)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Retry decisions, free of I/O: which failures to retry, how long to wait, when to stop.
-
-The sync and async clients share every decision made here; they differ only in how they send
-a request and how they sleep (``Clock.sleep`` or ``await Clock.asleep``). A call drives one
-``RetryRun``; a client owns one ``TokenBucket`` shared by all its calls.
-
+"""Retry decisions, free of I/O, shared by both clients: what to retry, how long to wait, when
+to stop. A call drives one ``RetryRun``; a client owns one ``TokenBucket`` for all its calls.
 Both endpoints only read a token the server has cached, so retrying them is safe.
 """
 
@@ -65,12 +61,10 @@ def _positive_number(_: object, attribute: attrs.Attribute[Any], value: object) 
 class RetryBudget:
     """A client-wide retry budget that stops retry storms during a long outage.
 
-    It works like gRPC's retry throttling: a bucket starts full with ``max_tokens``; every
-    failed attempt that could be retried takes one token, every successful call puts
-    ``token_ratio`` back (up to ``max_tokens``), and retries are allowed only while more than
-    half the tokens are left. In a long outage the bucket drains after a handful of retries
-    and each call then makes a single attempt, so the client adds almost no load to a server
-    that is already down; about ``1 / token_ratio`` successes per token refill it.
+    gRPC's retry throttling: the bucket starts full; each retryable failure takes a token,
+    each successful call returns ``token_ratio``, and retries are allowed only while more than
+    half the tokens are left. In a long outage each call soon makes a single attempt, adding
+    almost no load to a server that is already down.
 
     Attributes:
         max_tokens: The bucket's size. Default 10.
@@ -98,8 +92,7 @@ class RetryEvent:
         http_status: The HTTP status of the failed attempt's response, or ``None`` when none
             arrived.
         error: The attempt's error. It holds no secret, so the event is safe to log.
-        operation: The client method being called, such as
-            ``"get_wechat_mp_access_token_info"``.
+        operation: The client method being called.
     """
 
     attempt: int
@@ -122,28 +115,20 @@ def _check_max_attempts(_: object, attribute: attrs.Attribute[Any], value: objec
 class RetryPolicy:
     """How a client retries a failed call. Immutable; share one between clients freely.
 
-    What is retried: connection errors (refused, reset, dropped mid-way), timeouts, HTTP 408,
-    429 and every 5xx except 501 (520 and 529 included), and an error envelope whose
-    ``statusCode`` is 429 or 5xx (except 501) inside an HTTP 2xx. Never any other 4xx, a
-    malformed 2xx body (``AuthingResponseError``) or ``DeprecatedEndpointError``: retrying
-    those would only fail again.
+    Retried: connection errors, timeouts, HTTP 408, 429 and every 5xx except 501, and an error
+    envelope whose ``statusCode`` is 429 or 5xx (except 501) inside an HTTP 2xx. Never another
+    4xx, a malformed 2xx body or ``DeprecatedEndpointError``: those would only fail again.
 
-    How long to wait: before retry *n* (1 for the first retry) the client sleeps
-    ``min(max_backoff, initial_backoff * 2 ** (n - 1))`` seconds, or with ``jitter`` a uniformly
-    random time between 0 and that ("full jitter", which keeps many clients from retrying in
-    step). A server hint replaces the backoff: ``retry-after-ms`` (milliseconds), else
-    ``Retry-After`` as seconds or an HTTP-date. Malformed, negative or past hints are ignored
-    in favour of the backoff.
+    Before retry *n* the client sleeps ``min(max_backoff, initial_backoff * 2 ** (n - 1))``
+    seconds, or with ``jitter`` a random time between 0 and that ("full jitter"). A valid
+    server hint replaces the backoff: ``retry-after-ms``, else ``Retry-After`` (seconds or an
+    HTTP-date).
 
-    When to stop: after ``max_attempts`` attempts; at once if the server's hint is longer than
-    ``max_retry_after`` or the wait would end past ``deadline`` (the error's ``retry_after``
-    then holds the hint); or when the client's retry ``budget`` is spent. The error raised is
-    the last attempt's, with ``attempts`` set to the number of requests made.
-
-    Each retry is logged once at INFO on the ``authing_wechat`` logger (operation, attempt,
-    delay, reason; never a secret or token) and passed to ``on_retry`` as a ``RetryEvent``.
-
-    Pass ``retry=None`` to a client for exactly one attempt.
+    The call stops after ``max_attempts``; at once if the hint exceeds ``max_retry_after`` or
+    the wait would end past ``deadline`` (the error's ``retry_after`` then holds the hint); or
+    when the retry ``budget`` is spent. It raises the last attempt's error, with ``attempts``
+    set. Each retry is logged at INFO on the ``authing_wechat`` logger and passed to
+    ``on_retry``. ``retry=None`` on a client means exactly one attempt.
 
     Attributes:
         max_attempts: Requests per call at most, the first included. Default 3; 1 disables
@@ -158,8 +143,7 @@ class RetryPolicy:
         deadline: Seconds bounding the whole call, attempts and sleeps included, or None
             (default) for no bound beyond the attempts' own timeouts. Each attempt's timeout is
             cut to the time left.
-        budget: The client-wide ``RetryBudget``, or None for no budget. Each client builds
-            its own bucket from this setting.
+        budget: The client-wide ``RetryBudget`` (each client fills its own), or None.
         on_retry: Called with a ``RetryEvent`` before each retry's sleep, for metrics or
             tracing. If it raises, the error is logged and the call carries on.
 
@@ -198,10 +182,7 @@ DEFAULT_RETRY = RetryPolicy()
 
 
 class TokenBucket:
-    """The mutable state of a ``RetryBudget``: one per client, shared by all its calls.
-
-    Thread-safe; no method awaits. ``budget``: its size and refill ratio; it starts full.
-    """
+    """The mutable, thread-safe state of a ``RetryBudget``: one per client; it starts full."""
 
     def __init__(self, budget: RetryBudget) -> None:
         if not isinstance(budget, RetryBudget):
@@ -260,12 +241,9 @@ def _http_date_seconds(value: str, *, now: float) -> float | None:
 
 
 def parse_retry_after(headers: httpx.Headers, *, now: float) -> float | None:
-    """The server's retry hint in seconds (>= 0), or ``None`` for none, or a malformed,
-    negative, non-finite or past one; never raises.
-
-    ``retry-after-ms`` (as some gateways send) wins when valid; else ``Retry-After`` as
-    seconds (a decimal too) or an HTTP-date (GMT or UTC) relative to ``now`` (epoch seconds).
-    A large value is returned as is, for the caller to compare with ``max_retry_after``.
+    """The server's retry hint in seconds (>= 0), or ``None`` if absent or invalid; never
+    raises. ``retry-after-ms`` wins when valid; else ``Retry-After`` as decimal seconds or an
+    HTTP-date relative to ``now`` (epoch seconds). Large values are returned as they are.
     """
     millis = _decimal_seconds(headers.get("retry-after-ms"), scale=1000.0)
     if millis is not None:
@@ -319,9 +297,7 @@ def backoff_delay(
     *,
     rng: Callable[[float, float], float] = random.uniform,
 ) -> float:
-    """The backoff before retry ``retry_number`` (from 1):
-    ``min(max_backoff, initial_backoff * 2 ** (retry_number - 1))``, or with jitter a value
-    ``rng(0, that)`` clamped to that range.
+    """The backoff before retry ``retry_number`` (from 1); with jitter ``rng(0, backoff)``.
 
     Raises:
         ValueError: If ``retry_number < 1``.
@@ -341,11 +317,8 @@ def backoff_delay(
 
 
 class RetryRun:
-    """One call's retry state machine; the client loop drives it and does the I/O
-    (``attempt_timeout``, ``begin_attempt``, then ``succeeded`` or ``failed``).
-
-    ``policy`` ``None`` makes one attempt; ``bucket`` is the client's budget, if any;
-    ``operation`` names the method in log lines and ``RetryEvent`` (never a secret).
+    """One call's retry state; the client loop calls ``attempt_timeout``, ``begin_attempt``,
+    then ``succeeded`` or ``failed``, and does the I/O. ``policy=None`` makes one attempt.
     """
 
     def __init__(
@@ -374,8 +347,7 @@ class RetryRun:
 
     @property
     def requests(self) -> int:
-        """The attempts whose request may have reached the server: what errors and tokens
-        report as ``attempts``."""
+        """Attempts whose request may have reached the server (the reported ``attempts``)."""
         return self._requests
 
     def request_not_sent(self) -> None:

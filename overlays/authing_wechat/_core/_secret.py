@@ -1,21 +1,11 @@
-"""Keeping the WeChat app secret and access tokens out of everything that prints: frames,
-errors, log records.
+"""Keeping the WeChat app secret and access tokens out of frames, errors and log records.
 
-pytest prints the arguments of every frame in a failure's traceback, and error trackers such
-as Sentry capture every frame's locals. Inside the package the secret only ever travels as a
-``Secret``, whose ``repr`` is a mask; the public methods wrap it on entry and drop the plain
-argument from their frame.
-
-A server may echo what it was sent (in a message, a request id, a reason phrase or a header),
-and httpx and httpcore log reason phrases and headers at INFO and DEBUG. ``redact`` removes
-every live secret from a text, and a filter on those libraries' loggers (and ours) applies it
-to each record they emit. It costs nothing while their level is off: loggers make no record
-for a disabled level.
-
-Access tokens travel in the URL of every WeChat call (``?access_token=...``), and httpx logs
-each URL at INFO. So the same filter also removes the value of any ``access_token`` parameter
-or field, and every token handed out lately (``register_token``: each ``WechatAccessToken``
-registers its own), wherever it appears.
+pytest and error trackers such as Sentry print every frame's arguments or locals, so inside the
+package the secret travels only as a ``Secret``, whose ``repr`` is a mask. A server may echo
+what it was sent, and httpx and httpcore log reason phrases, headers and URLs (where WeChat
+takes ``?access_token=``): ``redact`` removes every live secret, recent access token
+(``register_token``) and ``access_token`` value from a text, and a filter on those loggers
+applies it to each record (records of disabled levels are never made, so it costs nothing).
 """
 
 from __future__ import annotations
@@ -47,19 +37,14 @@ _LIVE: weakref.WeakSet[Secret] = weakref.WeakSet()
 # Adding to a WeakSet while another thread iterates it raises "Set changed size during
 # iteration"; the garbage collector's removals are deferred by the set itself.
 _LIVE_LOCK = threading.Lock()
-# The access tokens handed out lately, to remove from text wherever they appear. Strings cannot
-# be weakly referenced; a token is useless two hours after it was issued, so a bounded window
-# of the latest ones is enough (a process serving many WeChat apps holds one or two each).
+# The access tokens handed out lately. Strings cannot be weakly referenced, but a token is
+# useless two hours after it was issued: a bounded window of the latest ones is enough.
 _TOKENS: collections.deque[str] = collections.deque(maxlen=256)
 
 
 class _Forms:
-    """The values ``redact`` searches for, made again only after one was added.
-
-    Every call redacts what the server echoed, so the set is not rebuilt on each: a value
-    added bumps ``version``; a secret that dies stays in the set until the next rebuild, which
-    only ever redacts a little more.
-    """
+    """The values ``redact`` searches for, rebuilt only after ``version`` was bumped by a new
+    value (a dead secret stays until then, which only ever redacts a little more)."""
 
     version = 0
     built = -1
@@ -116,10 +101,7 @@ class Secret:
 
 
 def register_token(access_token: str) -> None:
-    """Remember ``access_token`` as a value to remove from logs and error messages.
-
-    Values shorter than ``MIN_REDACTED_LENGTH`` are not remembered (see ``Secret``).
-    """
+    """Remember ``access_token`` (unless shorter than ``MIN_REDACTED_LENGTH``) to redact it."""
     if isinstance(access_token, str) and len(access_token.strip()) >= MIN_REDACTED_LENGTH:
         with _LIVE_LOCK:
             if access_token not in _TOKENS:
@@ -178,11 +160,8 @@ _filters_installed = False
 
 
 def install_log_filters() -> None:
-    """Put the redacting filter on the loggers that see our requests, once per process.
-
-    Called when the first client is made, not when the package is imported: importing a
-    library should not change the process's logging.
-    """
+    """Put the redacting filter on the loggers that see our requests, once per process: when
+    the first client is made, as importing a library should not change the process's logging."""
     global _filters_installed  # noqa: PLW0603 - once per process
     if _filters_installed:
         return

@@ -1,9 +1,5 @@
-"""A client's settings: its constructor arguments, checked once, in one frozen record.
-
-``ClientOptions`` is the single place the arguments are spelled after the constructor's
-signature: the clients build one, ``with_options()`` is ``attrs.evolve`` on it (which checks
-the changed values again), and everything a request needs (base URL, header keywords for the
-generated builders) is derived from it once.
+"""A client's constructor arguments, checked once, in one frozen record: ``with_options()`` is
+``attrs.evolve`` on it, and what every request needs is derived from it once.
 """
 
 from __future__ import annotations
@@ -65,10 +61,8 @@ _HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 
 @functools.cache
 def user_agent() -> str:
-    """``authing-wechat/<version> python-httpx/<version>``, read from the metadata once.
-
-    The server's operators can tell this client from the official SDKs and from bare httpx.
-    """
+    """``authing-wechat/<version> python-httpx/<version>``: operators can tell this client from
+    the official SDKs and bare httpx."""
     from authing_wechat import __version__  # noqa: PLC0415 - metadata is read on first use, not at import
 
     return f"authing-wechat/{__version__} python-httpx/{httpx.__version__}"
@@ -213,10 +207,8 @@ def _token_validator(_: object, attribute: attrs.Attribute[Any], value: object) 
 
 @attrs.frozen(kw_only=True)
 class ClientOptions:
-    """The constructor arguments of both clients (``http_client`` aside), checked.
-
-    Each field is an argument of the same name; see ``WechatTokenClient``. The derived
-    ``base_url``, ``header_kwargs`` and ``extra_headers`` are what every request carries.
+    """The constructor arguments of both clients (``http_client`` aside; see
+    ``WechatTokenClient``), checked, and what every request carries, derived from them.
 
     Raises:
         ValueError: An argument has the right type but a value that cannot work.

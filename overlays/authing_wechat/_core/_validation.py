@@ -1,9 +1,7 @@
-"""Argument checks shared by every constructor: seconds, booleans, callables, clocks.
+"""Argument checks shared by every constructor (``*_validator``: for attrs).
 
-Each check raises ``TypeError`` for a value of the wrong type and ``ValueError`` for one that
-cannot work, with a message that names the argument and never echoes a string value (a
-misplaced secret must not end up in an error). The ``*_validator`` functions adapt them to
-attrs' validator signature.
+``TypeError`` for a wrong type, ``ValueError`` for a value that cannot work; messages name the
+argument and never echo a string value (a misplaced secret must not end up in an error).
 """
 
 from __future__ import annotations
@@ -26,9 +24,8 @@ __all__ = [
     "seconds_validator",
 ]
 
-# One day. Every duration the package takes (timeouts, backoffs, deadlines, margins, fake
-# delays) is far below it; anything above it is a unit mistake (ms for s) or a value that
-# overflows the sleeps and timers it reaches (time.sleep, asyncio, socket timeouts).
+# One day. Every duration the package takes is far below it; above it is a unit mistake (ms
+# for s) or a value that overflows time.sleep, asyncio or socket timeouts.
 MAX_SECONDS = 86_400.0
 
 _Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -102,8 +99,7 @@ def check_clock(name: str, value: object) -> None:
 def seconds_validator(
     *, positive: bool = False, optional: bool = False, maximum: float = MAX_SECONDS
 ) -> _Validator:
-    """An attrs validator running ``check_seconds`` on the attribute (``None`` passes if
-    ``optional``)."""
+    """An attrs validator running ``check_seconds`` (``None`` passes if ``optional``)."""
 
     def validate(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is None and optional:

@@ -1,11 +1,7 @@
-"""OpenTelemetry metrics of the token providers, through the API (``docs/guide/observability.md``
-lists them).
-
-The package depends on ``opentelemetry-api`` only (the ``otel`` extra) and records through the
-global meter provider, with instruments made with the first provider; without the API nothing
-is imported and ``Metrics`` records nothing. Every instrument carries ``app_id``; none a token,
-a secret or an error message. The FRESH ``get()`` adds no work: ``gets`` and ``expires_in`` are
-read from the providers' own counters when the SDK collects.
+"""OpenTelemetry metrics of the token providers (``docs/guide/observability.md``), recorded
+through the API's global meter provider; without the ``otel`` extra ``Metrics`` records nothing.
+Instruments carry ``app_id``, never a token, secret or message. The FRESH ``get()`` adds no
+work: ``gets`` and ``expires_in`` are read from the providers' counters at collection.
 """
 
 from __future__ import annotations
@@ -53,12 +49,7 @@ class Metrics:
 
 
 class OtelMetrics(Metrics):
-    """The instruments, on one OpenTelemetry meter.
-
-    Args:
-        meter: ``get_meter("authing_wechat", __version__)`` of the global meter provider (or,
-            in this package's tests, of a meter provider of their own).
-    """
+    """The instruments, on ``meter`` (the global provider's, or a test's own)."""
 
     def __init__(self, meter: Meter) -> None:
         self._watched: weakref.WeakSet[Any] = weakref.WeakSet()

@@ -1,7 +1,5 @@
-"""Token providers: one cached WeChat access token per WeChat app, refreshed before it expires.
-
-The rule (``_refresh``) decides; the providers start the refreshes (``_fleet``) in a daemon
-thread or a task on the provider's event loop, and wait for them.
+"""Token providers: the rule (``_refresh``) decides; they run the refreshes (``_fleet``) in a
+daemon thread or an event-loop task, and wait for them.
 """
 
 from __future__ import annotations
@@ -120,21 +118,16 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         return self._rule.stats(store_errors=self._guard.errors, store_skips=self._guard.skips)
 
     def invalidate(self, token: WechatAccessToken | None = None, *, rejected: bool = False) -> None:
-        """Drop the cached token, e.g. after WeChat answered 40001 or 42001.
-
-        A refresh starts at once (the async provider's, not awaited, only inside a running
-        event loop; otherwise the next ``get()`` starts it). With a store, the shared entry is
-        deleted too while it still holds the dropped token. ``WechatAuth`` and
-        ``AuthingWeChatClient`` call it for you, with ``rejected=True``.
+        """Drop the cached token, e.g. after WeChat answered 40001 or 42001, and start a
+        refresh (the async provider's only inside a running event loop; else the next ``get()``
+        does). A store's entry is deleted too while it holds the dropped token. ``WechatAuth``
+        and ``AuthingWeChatClient`` call it for you, with ``rejected=True``.
 
         Args:
-            token: The token to drop: the cache is dropped only while it still holds that
-                token, so many callers reporting one bad token cause one refresh. ``None``
-                drops whatever is cached.
-            rejected: WeChat rejected ``token``: a refresh that brings it back (Authing keeps
-                serving a token something else replaced) fails, and ``get()`` raises
-                ``WechatTokenRejectedError`` until the failure backoff lets the provider ask
-                again. Without it, whatever Authing answers next is taken.
+            token: Drop the cache only while it holds this token, so that many callers
+                reporting one bad token cause one refresh; ``None`` drops whatever is cached.
+            rejected: WeChat rejected ``token``: a refresh that brings it back fails, and
+                ``get()`` raises ``WechatTokenRejectedError`` until the failure backoff ends.
 
         Raises:
             TypeError: ``token`` is not a ``WechatAccessToken``, or ``rejected`` is true
@@ -146,9 +139,8 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
                 self._launch(flight)
 
     def record_rejection(self, errcode: int) -> None:
-        """Count one WeChat answer that rejected this provider's token in the metric
-        ``authing_wechat.wechat.rejections``; it drops no token. ``WechatAuth`` and
-        ``AuthingWeChatClient`` call it beside ``invalidate(token, rejected=True)``.
+        """Count a WeChat answer that rejected this provider's token (the metric
+        ``authing_wechat.wechat.rejections``); the integrations call it beside ``invalidate``.
 
         Args:
             errcode: WeChat's errcode: 40001, 40014 or 42001.
@@ -189,8 +181,7 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
 
 class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore]):
     """A cached WeChat access token for one WeChat app, safe to share between threads; made
-    by ``WechatTokenClient.token_provider()``. In the STALE window one daemon thread refreshes
-    the token while callers keep getting the cached one."""
+    by ``WechatTokenClient.token_provider()``."""
 
     def _new_signal(self) -> threading.Event:
         return threading.Event()

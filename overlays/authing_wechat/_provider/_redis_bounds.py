@@ -1,10 +1,7 @@
-"""How the Redis stores bound their own use of a redis-py client.
-
-A store step waiting on a hung Redis stalls the ``get()`` that runs it, and redis-py's defaults
-wait long (5 s per socket operation, up to ten retries). A store is a cache: giving up fast and
-asking Authing is better. So a client on a plain pool is *rebuilt* on a pool of the store's own
-(short timeouts, no retry; the caller's client is never changed), and any other client
-(``RedisCluster``, a Sentinel pool, a pool subclass) is *checked*.
+"""How the Redis stores bound their use of a redis-py client: a hung Redis stalls ``get()``,
+and a cache should give up fast rather than wait through redis-py's long defaults. A client on
+a plain pool is *rebuilt* on a bounded pool of the store's own (the caller's is never changed);
+any other (``RedisCluster``, Sentinel, a pool subclass) is *checked*.
 """
 
 from __future__ import annotations

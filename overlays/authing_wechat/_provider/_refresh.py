@@ -169,12 +169,8 @@ class ProviderStats:
     store_skips: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        """The snapshot in plain JSON types, for a health endpoint or a log line.
-
-        States are their names (``"fresh"``, ...), ``expires_at`` an ISO 8601 string in UTC
-        (or ``None``), the refresh counts and ``served`` plain dicts; every field is there.
-        No token or secret is part of a snapshot.
-        """
+        """The snapshot in plain JSON types (states as ``"fresh"``..., ``expires_at`` as ISO
+        8601 in UTC), for a health endpoint or a log line; it holds no token or secret."""
         return {field.name: _plain(getattr(self, field.name)) for field in attrs.fields(type(self))}
 
 
@@ -202,12 +198,9 @@ def _fresh_copy(error: BaseException) -> BaseException:
 
 
 class RefreshRule(Generic[_SignalT]):
-    """The cached token, the refresh in flight and the counters of one provider.
-
-    Every method is thread-safe; none does I/O or blocks beyond its short internal lock.
-    ``new_signal`` makes the waiting primitive of a new flight. ``publish`` is called under the
-    lock with the token and the epoch until which it is FRESH, for the provider's lock-free
-    FRESH path: one tuple, replaced whole, so a token is never read with another's deadline.
+    """The cached token, the refresh in flight and the counters of one provider; thread-safe,
+    no I/O. ``publish`` gets (token, epoch until which it is FRESH) for the lock-free FRESH
+    path: one tuple, replaced whole, so a token is never read with another's deadline.
     """
 
     def __init__(
@@ -226,10 +219,8 @@ class RefreshRule(Generic[_SignalT]):
         self._token: WechatAccessToken | None = None
         self._expires = -math.inf
         publish((None, -math.inf))
-        # FRESH serves are counted without a lock, and without losing any on a free-threaded
-        # Python: each thread adds to a cell only it writes (``fresh_cells.cell``, made by
-        # ``new_fresh_cell``), and readers sum the cells; an ended thread's cell is folded
-        # into ``_fresh_ended``.
+        # FRESH serves are counted without a lock, yet exactly on a free-threaded Python: each
+        # thread adds to a cell only it writes (``new_fresh_cell``); readers sum the cells.
         self.fresh_cells = threading.local()
         self._cells: list[tuple[list[int], threading.Thread]] = []
         self._fresh_ended = 0

@@ -17,11 +17,8 @@ _ProviderT = TypeVar("_ProviderT")
 
 
 class ProviderRegistry(Generic[_ProviderT]):
-    """The providers of one client, keyed by WeChat app id.
-
-    Two providers for one app would race each other's refreshes, so asking again with the same
-    secret and settings returns the same provider. The secret itself is not kept: a keyed digest
-    of it (the key is random per registry) is enough to tell whether it is the same one.
+    """The providers of one client, keyed by WeChat app id: two for one app would race each
+    other's refreshes. Only a keyed digest of each secret is kept, to tell if it is the same.
     """
 
     def __init__(self) -> None:

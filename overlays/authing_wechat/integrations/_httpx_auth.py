@@ -1,8 +1,5 @@
-"""``WechatAuth``: an ``httpx.Auth`` that puts the provider's token on WeChat calls, and
-resends once with a fresh one when WeChat rejects it (after WxJava's ``BaseWxServiceImpl``).
-
-``_Exchange`` makes every decision for both flows, which differ only in how they get a token
-and read an answer.
+"""``WechatAuth``: an ``httpx.Auth`` that puts the provider's token on WeChat calls and resends
+once when WeChat rejects it (after WxJava); ``_Exchange`` decides for both flows.
 """
 
 from __future__ import annotations
@@ -27,6 +24,7 @@ __all__ = ["WechatAuth"]
 
 logger = logging.getLogger("authing_wechat")
 
+_PROVIDER_METHODS = ("get", "invalidate", "record_rejection")
 _SYNC_IN_ASYNC = (
     "WechatAuth was given a WechatTokenProvider (sync), which cannot serve an httpx.AsyncClient: "
     "its refreshes would block the event loop. Use an AsyncWechatTokenClient's provider"
@@ -40,13 +38,10 @@ _ASYNC_IN_SYNC = (
 class WechatAuth(httpx.Auth):
     """Authenticate WeChat API calls with the access token of a token provider.
 
-    Each request gets the ``access_token`` query parameter from ``provider.get()`` (replacing
-    any already there). When WeChat answers errcode 40001, 40014 or 42001 (the token is
-    invalid, not the latest, or expired), the provider drops exactly that token and the
-    request is sent once more with the next one. Every other errcode, every HTTP status and
-    every non-JSON answer (QR codes, media) is returned untouched. A request whose body is a
-    stream (it cannot be sent twice) is not resent; its token is still dropped, so the next
-    call carries a fresh one.
+    Each request gets the ``access_token`` query parameter from ``provider.get()``. When
+    WeChat answers errcode 40001, 40014 or 42001, the provider drops exactly that token and
+    the request is sent once more with the next one (unless its body is a stream). Every
+    other answer is returned untouched.
 
     Example::
 
@@ -61,14 +56,12 @@ class WechatAuth(httpx.Auth):
         TypeError: ``provider`` is no token provider; or, when a request is sent, it does not
             fit the client (a sync provider in an ``AsyncClient`` would block the event loop).
         WechatTokenRejectedError: (when a request is sent) WeChat rejected the fresh token
-            too, or the provider had no other token than the rejected one (calls then fail at
-            once, and the provider asks Authing about once a second at first).
+            too, or the provider had no other token than the rejected one.
         AuthingError: The provider could not get a token from Authing.
     """
 
     def __init__(self, provider: WechatTokenProvider | AsyncWechatTokenProvider) -> None:
-        if not all(callable(getattr(provider, name, None))
-                   for name in ("get", "invalidate", "record_rejection")):  # fmt: skip
+        if not all(callable(getattr(provider, name, None)) for name in _PROVIDER_METHODS):
             raise TypeError(
                 "WechatAuth needs a token provider (client.token_provider(...)), "
                 f"not {type(provider).__name__}"
@@ -188,8 +181,14 @@ class _Exchange:
         self._provider.record_rejection(rejection.errcode)
         app_id = self._provider.app_id
         if self._attempts >= 2:
-            raise rejection_error(app_id, rejection, resent=True, attempts=self._attempts,
-                                  request=response.request, response=response)  # fmt: skip
+            raise rejection_error(
+                app_id,
+                rejection,
+                resent=True,
+                attempts=self._attempts,
+                request=response.request,
+                response=response,
+            )
         logger.info(
             "WeChat rejected the access token of %s (errcode %d); %s",
             app_id,
@@ -217,11 +216,8 @@ class _Exchange:
 
 
 def _with_token(url: httpx.URL, access_token: str) -> httpx.URL:
-    """``url`` with its ``access_token`` parameter set to ``access_token``.
-
-    The other parameters keep their exact bytes (re-encoding them all could change how a
-    signed or unusual query reads); every ``access_token`` already there is replaced.
-    """
+    """``url`` with its ``access_token`` parameter (all of them) replaced; the other parameters
+    keep their exact bytes, as re-encoding could change how a signed query reads."""
     kept = [
         pair
         for pair in url.query.decode("ascii", "replace").split("&")

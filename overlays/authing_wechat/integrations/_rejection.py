@@ -1,14 +1,8 @@
-"""Whether a WeChat answer rejects the access token it was sent: one decision for every
-integration (``WechatAuth`` for httpx, sync and async, and the wechatpy client).
+"""Whether a WeChat answer rejects the access token it was sent, for every integration.
 
-WeChat answers a stale, replaced or expired token with HTTP 200 and a small JSON body::
-
-    {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest ..."}
-
-40001, 40014 and 42001 mean the token, not the request, is wrong: a fresh token and one resend
-fix them. Every other errcode and every HTTP status belong to the caller, untouched. Only a
-small answer labelled JSON (or plain text, as some WeChat APIs label their JSON) is read: QR
-codes, media and large answers are never parsed.
+WeChat answers a stale, replaced or expired token with HTTP 200 and a small JSON body such as
+``{"errcode": 40001, "errmsg": "invalid credential ..."}``; 40001, 40014 and 42001 mean the
+token is wrong, and a fresh one fixes them. Only a small answer labelled JSON (or text) is read.
 """
 
 from __future__ import annotations
@@ -22,8 +16,13 @@ import attrs
 from authing_wechat._core._errors import WechatTokenRejectedError
 from authing_wechat._core._secret import redact
 
-__all__ = ["TokenRejection", "may_hold_rejection", "rejection_error", "rejection_in_body",
-           "rejection_in_result"]  # fmt: skip
+__all__ = [
+    "TokenRejection",
+    "may_hold_rejection",
+    "rejection_error",
+    "rejection_in_body",
+    "rejection_in_result",
+]
 
 REJECTED_TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
 # A rejection is about a hundred bytes; a body larger than this is the API's answer.

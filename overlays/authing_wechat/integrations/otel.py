@@ -1,10 +1,5 @@
-"""httpx spans from OpenTelemetry without WeChat access tokens or app secrets in them.
-
-``opentelemetry-instrumentation-httpx`` puts each request's URL on its span (``http.url`` or
-``url.full``), and WeChat takes the access token in the URL (``?access_token=...``). The hooks
-of ``instrument_httpx`` pass each span's name and attributes through the package's log filter:
-``access_token`` values, the tokens it handed out lately and the app secrets it holds become
-``[redacted]``. Needs the ``otel`` extra; nothing else imports this module.
+"""httpx spans from OpenTelemetry without WeChat access tokens (which travel in the URL a span
+records) or app secrets in them (the ``otel`` extra): hooks pass each span through ``redact``.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
-"""wechatpy with the token from Authing: ``AuthingWeChatClient(provider)``.
+"""wechatpy with the token from Authing (the ``wechatpy`` extra): ``AuthingWeChatClient``.
 
-Needs the optional extra ``authing-wechat[wechatpy]``; only this module imports wechatpy.
-
-wechatpy's own answer to 40001 / 40014 / 42001 is to fetch a new token from WeChat (replacing
-the one Authing caches, the cause of the failure in the first place) and call again, with no
-bound: a token that keeps failing recurses until ``RecursionError``. Here a rejection drops
-exactly that token from the provider and the call is resent once.
+wechatpy answers 40001 / 40014 / 42001 by fetching a new token from WeChat (replacing the one
+Authing caches) and calling again, without bound. Here the rejected token is dropped from the
+provider and the call is resent once.
 """
 
 from __future__ import annotations
@@ -44,11 +41,10 @@ _EPOCH = datetime.fromtimestamp(0, UTC)
 class AuthingWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has no types
     """A ``wechatpy.WeChatClient`` whose access token comes from a token provider.
 
-    Every wechatpy API works unchanged (``client.user.get(openid)``, ``client.message``,
-    ``client.wxa`` ...). On errcode 40001, 40014 or 42001 the provider drops exactly the token
-    that failed and the call is resent once with the next one; a second rejection raises
-    ``WechatTokenRejectedError`` (never a recursion). The client never fetches a token from
-    WeChat itself, so it does not replace the one Authing caches.
+    Every wechatpy API works unchanged (``client.user.get(openid)`` ...). On errcode 40001,
+    40014 or 42001 the provider drops exactly the token that failed and the call is resent
+    once; a second rejection raises ``WechatTokenRejectedError``. The client never fetches a
+    token from WeChat itself, so it does not replace the one Authing caches.
 
     Args:
         provider: A (sync) ``WechatTokenProvider`` (``client.token_provider(...)``).
@@ -124,9 +120,13 @@ class AuthingWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has n
         if _RESENDING.get():
             raise self._error(rejection, res, resent=True, **where)
         if not self.auto_retry or not _replayable(kwargs) or not isinstance(params, dict):
-            raise WeChatClientException(rejection.errcode, rejection.errmsg, client=self,
-                                        request=getattr(res, "request", None),
-                                        response=res)  # fmt: skip
+            raise WeChatClientException(
+                rejection.errcode,
+                rejection.errmsg,
+                client=self,
+                request=getattr(res, "request", None),
+                response=res,
+            )
         try:
             fresh = self._provider.get()
         except WechatTokenRejectedError as exc:
@@ -136,8 +136,9 @@ class AuthingWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has n
         params["access_token"] = fresh.access_token
         resending = _RESENDING.set(True)
         try:
-            return self._request(method=method, url_or_endpoint=url,
-                                 result_processor=result_processor, **kwargs)  # fmt: skip
+            return self._request(
+                method=method, url_or_endpoint=url, result_processor=result_processor, **kwargs
+            )
         finally:
             _RESENDING.reset(resending)
 
