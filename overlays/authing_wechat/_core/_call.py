@@ -112,14 +112,6 @@ class Call:
         """Seconds the current attempt may take, from its start or its request's leaving."""
         return self._limit
 
-    def _time_left(self, request: httpx.Request) -> float:
-        left = self._limit - (self._clock.monotonic() - self._attempt_started)
-        if left <= 0:
-            raise httpx.ReadTimeout(
-                f"the attempt took longer than its {self._limit:g}s", request=request
-            )
-        return left
-
     def receiving(self, response: httpx.Response) -> None:
         """Before reading the body: refuse a body announced too large."""
         # httpx shows the reason phrase in the response's repr; a server may echo the secret.
@@ -148,10 +140,10 @@ class Call:
                 return BodyTooLarge("the response body is too large", request=response.request)
             self._cut_off = True
             return False
-        try:
-            self._time_left(response.request)
-        except httpx.ReadTimeout as timeout:
-            return timeout
+        if self._clock.monotonic() - self._attempt_started > self._limit:
+            return httpx.ReadTimeout(
+                f"the attempt took longer than its {self._limit:g}s", request=response.request
+            )
         return True
 
     @property

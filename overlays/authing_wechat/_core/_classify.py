@@ -15,7 +15,6 @@ import ssl
 from datetime import UTC, datetime
 from typing import Any
 
-import attrs
 import httpx
 from authing_wechat_client.models import (
     ErrorRespDto,
@@ -188,17 +187,13 @@ def _classify(  # noqa: PLR0911 - one return for each way an answer can be wrong
 
 
 def _redacted_data(data: GetWechatAccessTokenDataDto) -> GetWechatAccessTokenDataDto:
-    # The other fields are server text, shown by the model's repr: an echoed secret must not
-    # reach it. (The token itself is the result; it stays whole.)
-    for field in attrs.fields(type(data)):
-        value = getattr(data, field.name)
-        if isinstance(value, str) and field.name not in ("access_token", "expires_at"):
-            setattr(data, field.name, redact(value))
-    extra = data.additional_properties
-    data.additional_properties = {
-        key: redact(value) if isinstance(value, str) else value for key, value in extra.items()
-    }
-    return data
+    # Server text that the model's repr shows: an echoed secret must not reach it (the token
+    # and its expiry are the result itself, whole).
+    fields = data.to_dict().items()
+    keep = ("accessToken", "expiresAt")
+    return type(data).from_dict(
+        {k: redact(v) if isinstance(v, str) and k not in keep else v for k, v in fields}
+    )
 
 
 def _certificate_rejected(exc: BaseException) -> bool:

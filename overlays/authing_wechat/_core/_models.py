@@ -68,10 +68,8 @@ class WechatAccessToken:
         deprecation: What the server said in ``Deprecation`` / ``Sunset`` / ``Link`` headers, or
             ``None`` when it said nothing.
         attempts: How many requests the call made (1 unless it retried).
-        data: The answer's ``data`` as the generated model: every field the spec declares
-            (``token.data.<name>``, typed), and the undeclared ones in its
-            ``additional_properties``. A field added to the spec reaches it by regeneration
-            alone. Made of ``access_token`` and ``expires_at`` when not given.
+        data: The answer's ``data`` as the generated model: the spec's fields, typed, and
+            undeclared ones in ``additional_properties`` (made of the two above if not given).
     """
 
     access_token: str = attrs.field(repr=mask_token)

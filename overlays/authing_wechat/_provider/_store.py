@@ -58,14 +58,12 @@ class StoredToken:
         from authing_wechat_client.models import GetWechatAccessTokenDataDto  # noqa: PLC0415
 
         expires_at = datetime.fromtimestamp(self.expires_at, UTC)
-        try:  # written by another version, or by hand: what cannot be read is made anew
+        token = WechatAccessToken(access_token=self.access_token, expires_at=expires_at, attempts=0)
+        try:  # an entry of another version, or made by hand: data that does not fit is made anew
             data = GetWechatAccessTokenDataDto.from_dict(self.data or {})
         except (KeyError, TypeError, ValueError, AttributeError):
-            data = None
-        token = WechatAccessToken(access_token=self.access_token, expires_at=expires_at, attempts=0)
-        if data is None or data.access_token != self.access_token:
             return token
-        return attrs.evolve(token, data=data)
+        return attrs.evolve(token, data=data) if data.access_token == self.access_token else token
 
     def newer_than(self, other: StoredToken) -> bool:
         """Whether this entry should replace ``other`` (what ``save`` compares, atomically)."""
