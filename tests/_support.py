@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socketserver
+import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -182,6 +184,31 @@ class Driver:
             return awaited
 
         return asyncio.run(run())
+
+
+# Python raises KeyboardInterrupt on SIGINT only if SIGINT was not ignored when it started, and
+# a background job (`make test &`, nohup) starts its children with SIGINT ignored: a command a
+# test interrupts sets Python's handler itself, whatever the test run inherited.
+_INTERRUPTIBLE = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from authing_wechat._cli import main; sys.exit(main())"
+)
+
+
+def interruptible_cli(*args: str) -> list[str]:
+    """``authing-wechat *args`` as a command whose SIGINT raises ``KeyboardInterrupt``."""
+    return [sys.executable, "-c", _INTERRUPTIBLE, *args]
+
+
+@contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while children start, as a background job starts them (see
+    ``interruptible_cli``)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _reading(hook: Callable[[httpx.Response], None], mode: str) -> Callable[..., Any]:

@@ -40,6 +40,8 @@ from schemathesis.core.failures import AcceptedNegativeData, Failure, FailureGro
 from schemathesis.generation import GenerationMode
 from schemathesis.openapi.checks import JsonSchemaError, UndefinedContentType
 
+from tests._support import interruptible_cli, sigint_ignored
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "openapi" / "authing-wechat.yaml"
 BIN = Path(sys.executable).parent
@@ -215,8 +217,11 @@ def free_port() -> int:
 def cli_mock_server(*options: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``authing-wechat mock-server --port <free port> *options``; killed if left running."""
     port = free_port()
-    command = [str(BIN / "authing-wechat"), "mock-server", "--port", str(port), *options]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = interruptible_cli("mock-server", "--port", str(port), *options)  # stopped by SIGINT
+    with sigint_ignored():  # as under `make test &`: the child must not depend on it
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
     try:
         assert process.stdout is not None
         url = f"http://127.0.0.1:{port}"

@@ -26,7 +26,7 @@ from authing_wechat.testing import (
     run_mock_server,
 )
 
-from tests._support import SECRET
+from tests._support import SECRET, interruptible_cli, sigint_ignored
 
 ENV = ("AUTHING_APP_HOST", "AUTHING_APP_ID", "AUTHING_BRAND", "WECHAT_APP_ID",
        "WECHAT_APP_SECRET", "AUTHING_LANG", "AUTHING_ACCESS_TOKEN")  # fmt: skip
@@ -311,10 +311,11 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path: Path) -> None:
             (["--json"], '{"error": {"message": "interrupted", "exitCode": 130, '
                          '"type": "KeyboardInterrupt"}}\n'),
         ):  # fmt: skip
-            process = subprocess.Popen(
-                [sys.executable, "-m", "authing_wechat", "token", *extra], env=env,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-            )  # fmt: skip
+            with sigint_ignored():  # as under `make test &`: the child must not inherit it
+                process = subprocess.Popen(
+                    interruptible_cli("token", *extra), env=env,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                )  # fmt: skip
             connection, _ = listener.accept()
             with connection:
                 received = b""

@@ -186,7 +186,12 @@ class Call:
         ``answer`` is what ``read_body`` made of the response.
         """
         try:
-            token = read_token(answer, attempts=self._run.requests, body_cut_off=self._cut_off)
+            token = read_token(
+                answer,
+                attempts=self._run.requests,
+                body_cut_off=self._cut_off,
+                base_url=self._options.base_url,
+            )
         except AuthingError as error:
             answer.request = error.request = self._shown(answer.request)
             return self._run.failed(error)

@@ -64,37 +64,42 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _http_error(response: httpx.Response, attempts: int, *, cut_off: bool) -> AuthingAPIError:
+def _http_error(
+    response: httpx.Response, attempts: int, *, cut_off: bool, base_url: str
+) -> AuthingAPIError:
     """An HTTP error status: the envelope if the body has one, else the status alone."""
     status = response.status_code
     reason = redact(response.reason_phrase) or "error"
-    if cut_off:
-        return AuthingAPIError(
-            f"HTTP {status} {reason} (body larger than {MAX_BODY_BYTES} bytes; not read)",
-            status_code=status, attempts=attempts, request=response.request, response=response,
-        )  # fmt: skip
     envelope: ErrorRespDto | None = None
-    body = _json_object(response)
+    body = None if cut_off else _json_object(response)
     if body is not None:
         try:
             envelope = ErrorRespDto.from_dict(body)
         except _SHAPE_ERRORS:
             envelope = None
-    if envelope is None:
+    api_code = request_id = None
+    if cut_off:
+        message = f"HTTP {status} {reason} (body larger than {MAX_BODY_BYTES} bytes; not read)"
+    elif envelope is None:
         kind = "non-JSON body" if body is None else "body without the error envelope"
         message = f"HTTP {status} {reason} ({kind})"
-        return AuthingAPIError(
-            message, status_code=status, attempts=attempts, request=response.request,
-            response=response,
-        )  # fmt: skip
-    server_message = _str_or_none(envelope.message) or reason
-    api_code = envelope.api_code if not isinstance(envelope.api_code, Unset) else None
-    request_id = envelope.request_id if not isinstance(envelope.request_id, Unset) else None
+    else:
+        message = f"HTTP {status}: {redact(_str_or_none(envelope.message) or reason)}"
+        api_code = _int_or_none(envelope.api_code)
+        request_id = redact_value(_str_or_none(envelope.request_id))
+        status = _int_or_none(envelope.status_code) or status
+    path = httpx.URL(base_url).path.rstrip("/") if response.status_code == 404 else ""
+    if path:  # the commonest 404: app_host given as .../api/v3, so the path is there twice
+        message += (
+            f"; app_host has the path {path!r} and the request went to "
+            f"{response.request.url.path!r}: app_host is your app's base URL (a private "
+            "deployment may live under a path; the API's own path is added to it)"
+        )
     return AuthingAPIError(
-        f"HTTP {status}: {redact(server_message)}",
-        status_code=_int_or_none(envelope.status_code) or status,
-        api_code=_int_or_none(api_code),
-        request_id=redact_value(_str_or_none(request_id)),
+        message,
+        status_code=status,
+        api_code=api_code,
+        request_id=request_id,
         attempts=attempts,
         request=response.request,
         response=response,
@@ -102,7 +107,7 @@ def _http_error(response: httpx.Response, attempts: int, *, cut_off: bool) -> Au
 
 
 def read_token(
-    response: httpx.Response, *, attempts: int, body_cut_off: bool = False
+    response: httpx.Response, *, attempts: int, body_cut_off: bool = False, base_url: str = ""
 ) -> WechatAccessToken:
     """Turn a response into a token, or raise the error it stands for (``body_cut_off``: an
     error status's body was too large and left unread; the status still decides).
@@ -113,17 +118,17 @@ def read_token(
     """
     # Raised here, not where it was decided: the deciding frame holds the parsed body, which
     # may echo the secret, and a traceback with locals (error trackers) must not show it.
-    outcome = _classify(response, attempts, body_cut_off)
+    outcome = _classify(response, attempts, body_cut_off, base_url)
     if isinstance(outcome, AuthingError):
         raise outcome
     return outcome
 
 
 def _classify(  # noqa: PLR0911 - one return for each way an answer can be wrong
-    response: httpx.Response, attempts: int, body_cut_off: bool
+    response: httpx.Response, attempts: int, body_cut_off: bool, base_url: str
 ) -> WechatAccessToken | AuthingError:
     if not 200 <= response.status_code < 300:
-        return _http_error(response, attempts, cut_off=body_cut_off)
+        return _http_error(response, attempts, cut_off=body_cut_off, base_url=base_url)
 
     def malformed(what: str, request_id: str | None = None) -> AuthingResponseError:
         return AuthingResponseError(

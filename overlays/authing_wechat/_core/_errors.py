@@ -110,6 +110,15 @@ class AuthingAPIError(AuthingError):
         self.status_code = status_code
         self.api_code = api_code
 
+    def __str__(self) -> str:
+        # What Authing's support asks for, in the one line a log or traceback shows.
+        ids = [
+            f"{name} {value}"
+            for name, value in (("apiCode", self.api_code), ("requestId", self.request_id))
+            if value is not None
+        ]
+        return f"{self.message} ({', '.join(ids)})" if ids else self.message
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self.message!r}, http_status={self.http_status}, "
