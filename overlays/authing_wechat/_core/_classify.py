@@ -92,8 +92,7 @@ def _http_error(
     if path:  # the commonest 404: app_host given as .../api/v3, so the path is there twice
         message += (
             f"; app_host has the path {path!r} and the request went to "
-            f"{response.request.url.path!r}: app_host is your app's base URL (a private "
-            "deployment may live under a path; the API's own path is added to it)"
+            f"{response.request.url.path!r}: app_host is your app's base URL"
         )
     return AuthingAPIError(
         message,

@@ -81,12 +81,8 @@ def _parsed_url(url: str) -> httpx.URL:
 
 
 def redacted_copy(request: httpx.Request, secret: Secret, content: bytes) -> httpx.Request:
-    """``request`` (whose body is ``content``) as errors carry it: the app secret and
-    ``Authorization`` replaced.
-
-    Debuggers and error trackers read ``exc.request`` (and ``exc.response.request``); they
-    see what was sent, but not the credentials.
-    """
+    """``request`` (whose body is ``content``) as errors carry it, for debuggers and error
+    trackers: what was sent, the app secret and ``Authorization`` replaced."""
     body = json.loads(content)
     plain = secret.reveal()
     if isinstance(body, dict):
