@@ -277,7 +277,7 @@ def _fleet_scene(show: _Printer, redis_url: str | None) -> None:
     try:
         import redis  # noqa: F401, PLC0415 - the optional extra
     except ImportError:
-        show.line('skipped: needs redis-py (pip install "authing-wechat[redis]")')
+        show.line('skipped: needs redis-py (pip install ".[redis]" from a checkout)')
         return
     with _redis(redis_url) as url:
         if url is None:

@@ -30,8 +30,9 @@ def redis_api(*, asyncio: bool) -> SimpleNamespace:
     try:
         from redis.backoff import NoBackoff  # noqa: PLC0415 - the extra, when a store is made
     except ImportError as exc:
-        raise ImportError('the token store on Redis needs redis-py: pip install '
-                          '"authing-wechat[redis]"') from exc  # fmt: skip
+        raise ImportError(
+            'the token store on Redis needs redis-py: pip install ".[redis]" from a checkout'
+        ) from exc
 
     if asyncio:
         import redis.asyncio  # noqa: PLC0415

@@ -219,7 +219,7 @@ class RedisTokenStore(_RedisStoreBase):
             set ``lock_timeout`` just above that to shorten it.
 
     Raises:
-        ImportError: redis-py is not installed (``pip install "authing-wechat[redis]"``).
+        ImportError: redis-py is not installed (``pip install ".[redis]"`` from a checkout).
         ValueError: ``prefix`` is empty, ``lock_timeout`` is not a positive number of
             seconds, or a cluster client may wait longer than the bounds above (the message
             names the settings to add).
@@ -276,7 +276,7 @@ class AsyncRedisTokenStore(_RedisStoreBase):
         lock_timeout: Seconds a refresh lock lives unless released; see ``RedisTokenStore``.
 
     Raises:
-        ImportError: redis-py is not installed (``pip install "authing-wechat[redis]"``).
+        ImportError: redis-py is not installed (``pip install ".[redis]"`` from a checkout).
         ValueError: See ``RedisTokenStore``.
     """
 
