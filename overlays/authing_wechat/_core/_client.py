@@ -298,7 +298,8 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         brand: ``"authing"`` (China) or ``"genauth"`` (international): which headers to send.
         access_token: Optional user access token, sent raw as ``Authorization``.
         lang: ``"zh-CN"`` or ``"en-US"``: language of the server's messages.
-        timeout: Seconds per attempt (connect, read, write and pool wait each).
+        timeout: Seconds for each connect, read and write, and for an attempt from the moment
+            its request leaves (its body read by then).
         retry: How to retry failed attempts; ``None`` makes exactly one attempt.
         deprecated: What the deprecated method does: ``"warn"`` (warn, then call it),
             ``"error"`` (raise ``DeprecatedEndpointError`` before any request) or
