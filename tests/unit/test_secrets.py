@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -184,3 +186,39 @@ def test_the_user_access_token_is_redacted_from_the_request_errors_carry(driver:
     assert recorder.requests[0].headers["authorization"] == USER_TOKEN  # was sent
     assert caught.value.request is not None
     assert caught.value.request.headers["authorization"] == "[redacted]"
+
+
+_FILTERS_PROGRAM = """
+import logging
+import subprocess
+import sys
+import authing_wechat
+from authing_wechat.testing import FakeClock  # the plugin's and helpers' imports: no filter yet
+
+def filtered():
+    return [bool(logging.getLogger(name).filters) for name in ("authing_wechat", "httpx")]
+
+print(filtered())
+{make}
+print(filtered())
+"""
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        "authing_wechat.WechatTokenClient('https://a.authing.cn', 'app')",
+        "authing_wechat.AsyncWechatTokenClient('https://a.authing.cn', 'app')",
+        "class P:\n    def get(self): ...\n    def invalidate(self, t): ...\n"
+        "    def record_rejection(self, e): ...\n"
+        "authing_wechat.WechatAuth(P())",
+    ],
+    ids=["client", "async client", "WechatAuth"],
+)
+def test_the_log_filters_come_with_the_first_client_not_the_import(make: str) -> None:
+    program = _FILTERS_PROGRAM.format(make=make)
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[False, False]", "[True, True]"]

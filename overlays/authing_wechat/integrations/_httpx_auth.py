@@ -13,6 +13,7 @@ from urllib.parse import quote, unquote_plus
 import httpx
 
 from authing_wechat._core._errors import WechatTokenRejectedError
+from authing_wechat._core._secret import install_log_filters
 
 from ._rejection import TokenRejection, may_hold_rejection, rejection_error, rejection_in_body
 
@@ -68,6 +69,7 @@ class WechatAuth(httpx.Auth):
             )
         self._provider = provider
         self._is_async = inspect.iscoroutinefunction(provider.get)
+        install_log_filters()  # the token travels in every URL that httpx logs
 
     @property
     def provider(self) -> WechatTokenProvider | AsyncWechatTokenProvider:
