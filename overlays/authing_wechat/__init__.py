@@ -21,10 +21,12 @@ if typing.TYPE_CHECKING:
         AuthingTimeoutError,
         AuthingTLSError,
         DeprecatedEndpointError,
+        StableTokenError,
         WechatTokenRejectedError,
     )
     from ._core._models import DeprecationNotice, WechatAccessToken
     from ._core._retry import RetryBudget, RetryEvent, RetryPolicy
+    from ._provider._fallback import StableTokenFallback
     from ._provider._providers import AsyncWechatTokenProvider, WechatTokenProvider
     from ._provider._redis_store import AsyncRedisTokenStore, RedisTokenStore
     from ._provider._refresh import ProviderStats, RefreshCounts, RefreshTiming, TokenState
@@ -62,6 +64,8 @@ __all__ = [
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",
+    "StableTokenError",
+    "StableTokenFallback",
     "StoreLock",
     "StoredToken",
     "SystemClock",
@@ -97,10 +101,12 @@ if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
                 "AuthingTLSError",
                 "AuthingTimeoutError",
                 "DeprecatedEndpointError",
+                "StableTokenError",
                 "WechatTokenRejectedError",
             ),
             "._core._models": ("DeprecationNotice", "WechatAccessToken"),
             "._core._retry": ("RetryBudget", "RetryEvent", "RetryPolicy"),
+            "._provider._fallback": ("StableTokenFallback",),
             "._provider._providers": ("AsyncWechatTokenProvider", "WechatTokenProvider"),
             "._provider._redis_store": ("AsyncRedisTokenStore", "RedisTokenStore"),
             "._provider._refresh": (

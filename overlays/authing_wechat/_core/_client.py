@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     # The provider layer is built on this one and imported by token_provider() alone: a
     # client that never makes a provider never loads it.
+    from authing_wechat._provider._fallback import StableTokenFallback
     from authing_wechat._provider._providers import AsyncWechatTokenProvider, WechatTokenProvider
     from authing_wechat._provider._registry import ProviderRegistry
     from authing_wechat._provider._store import AsyncTokenStore, TokenStore
@@ -246,8 +247,10 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         *,
         store: TokenStore | AsyncTokenStore | None,
         margins: tuple[float, float, float],
+        fallback: StableTokenFallback | None,
     ) -> _ProviderT:
         """The one provider of this client for a WeChat app, made on first use."""
+        from authing_wechat._provider._fallback import StableTokenFallback  # noqa: PLC0415
         from authing_wechat._provider._refresh import RefreshTiming  # noqa: PLC0415 - see the imports
         from authing_wechat._provider._registry import ProviderRegistry  # noqa: PLC0415
         from authing_wechat._provider._store import check_lock_timeout, store_key  # noqa: PLC0415
@@ -257,6 +260,15 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             refresh_margin=refresh, mandatory_margin=mandatory, min_refresh_interval=interval
         )
         _io.check_credentials(app_id, app_secret)
+        fetch_fallback = None
+        if fallback is not None:
+            if not isinstance(fallback, StableTokenFallback):
+                raise TypeError(
+                    f"fallback must be a StableTokenFallback, not {type(fallback).__name__}"
+                )
+            fallback.http(self._http_type)  # the right kind of http_client, or a TypeError now
+            method = fallback.fetch if self._http_type is httpx.Client else fallback.afetch
+            fetch_fallback = functools.partial(method, app_id, app_secret, clock=self._clock)
         if self._providers is None:
             self._providers = ProviderRegistry()
         options = self._options
@@ -269,15 +281,22 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
 
         def build() -> _ProviderT:
             if store is not None:
-                check_lock_timeout(
-                    store, longest_refresh=_io.longest_call(options.retry, options.timeout)
-                )
+                longest = _io.longest_call(options.retry, options.timeout)
+                extra = 0.0 if fallback is None else fallback.timeout
+                check_lock_timeout(store, longest_refresh=longest + extra)
             return make(
-                fetch, app_id=app_id, timing=timing, clock=self._clock, store=store, key=key
+                fetch,
+                app_id=app_id,
+                timing=timing,
+                clock=self._clock,
+                store=store,
+                key=key,
+                fallback=fallback,
+                fetch_fallback=fetch_fallback,
             )
 
-        # The same store object (or none) and the same timing make the same settings.
-        return self._providers.get_or_make(app_id, app_secret, (timing, store), build)
+        # The same store and fallback objects (or none) and the same timing: the same settings.
+        return self._providers.get_or_make(app_id, app_secret, (timing, store, fallback), build)
 
 
 class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
@@ -360,6 +379,7 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         mandatory_margin: float = 60.0,
         min_refresh_interval: float = 30.0,
         store: TokenStore | None = None,
+        fallback: StableTokenFallback | None = None,
     ) -> WechatTokenProvider:
         """A cached token for one WeChat app, refreshed before it expires, on this client's
         pool and retry budget; the same arguments return the same provider.
@@ -375,6 +395,8 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
                 cached; the cap of the backoff while none is.
             store: A ``TokenStore`` shared by a fleet of processes, such as
                 ``RedisTokenStore(redis.Redis(...))``; ``None``: this process only.
+            fallback: A ``StableTokenFallback``: WeChat's stable_token while Authing is
+                unavailable and callers would otherwise fail or wait; ``None``: never.
 
         Raises:
             ValueError: Blank credentials, timings out of range (or ``mandatory_margin`` over
@@ -391,7 +413,13 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
 
         margins = (refresh_margin, mandatory_margin, min_refresh_interval)
         return self._provider(
-            WechatTokenProvider, fetch, app_id, secret, store=store, margins=margins
+            WechatTokenProvider,
+            fetch,
+            app_id,
+            secret,
+            store=store,
+            margins=margins,
+            fallback=fallback,
         )
 
     def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
@@ -462,6 +490,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
         mandatory_margin: float = 60.0,
         min_refresh_interval: float = 30.0,
         store: AsyncTokenStore | None = None,
+        fallback: StableTokenFallback | None = None,
     ) -> AsyncWechatTokenProvider:
         """A cached token for one WeChat app; see the sync client's method. ``store`` is an
         ``AsyncTokenStore``, such as ``AsyncRedisTokenStore(redis.asyncio.Redis(...))``."""
@@ -474,7 +503,13 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
 
         margins = (refresh_margin, mandatory_margin, min_refresh_interval)
         return self._provider(
-            AsyncWechatTokenProvider, fetch, app_id, secret, store=store, margins=margins
+            AsyncWechatTokenProvider,
+            fetch,
+            app_id,
+            secret,
+            store=store,
+            margins=margins,
+            fallback=fallback,
         )
 
     async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:

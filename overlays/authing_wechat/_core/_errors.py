@@ -10,6 +10,7 @@ Every failure of a call is one of these, never a raw ``KeyError``, ``JSONDecodeE
     │   └── AuthingTLSError        ... because the server's certificate was not accepted
     ├── AuthingResponseError       a 2xx answer that is not the documented shape
     ├── DeprecatedEndpointError    a deprecated method was called with ``deprecated="error"``
+    ├── StableTokenError           Authing is unavailable and WeChat's stable_token failed too
     └── WechatTokenRejectedError   WeChat keeps rejecting the token Authing serves (40001 ...)
 
     AuthingDeprecationWarning (a DeprecationWarning): a deprecated method or server notice.
@@ -30,6 +31,7 @@ __all__ = [
     "AuthingTLSError",
     "AuthingTimeoutError",
     "DeprecatedEndpointError",
+    "StableTokenError",
     "WechatTokenRejectedError",
 ]
 
@@ -142,6 +144,30 @@ class DeprecatedEndpointError(AuthingError):
     def __init__(self, message: str, *, successor: str) -> None:
         super().__init__(message)
         self.successor = successor
+
+
+class StableTokenError(AuthingError):
+    """Authing is unavailable, and the ``StableTokenFallback`` failed too: WeChat refused it
+    (``errcode``; the message says what to do) or could not be reached (``errcode`` ``None``).
+
+    Attributes:
+        errcode: WeChat's ``errcode``, e.g. 40164 (IP not whitelisted), 40125 (wrong secret),
+            45009 (quota); ``None`` when WeChat gave no errcode.
+        errmsg: WeChat's ``errmsg``, if any.
+        authing_error: Authing's error that made the provider take the fallback.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        authing_error: AuthingError,
+        errcode: int | None = None,
+        errmsg: str | None = None,
+        attempts: int = 0,
+    ) -> None:
+        super().__init__(message, attempts=attempts, request_id=authing_error.request_id)
+        self.errcode, self.errmsg, self.authing_error = errcode, errmsg, authing_error
 
 
 class AuthingDeprecationWarning(DeprecationWarning):

@@ -70,6 +70,8 @@ class WechatAccessToken:
         attempts: How many requests the call made (1 unless it retried).
         data: The answer's ``data`` as the generated model: the spec's fields, typed, and
             undeclared ones in ``additional_properties`` (made of the two above if not given).
+        fallback: Whether it came from WeChat's stable_token (``StableTokenFallback``) while
+            Authing was unavailable, not from Authing.
     """
 
     access_token: str = attrs.field(repr=mask_token)
@@ -79,6 +81,7 @@ class WechatAccessToken:
     attempts: int = 1
     # Out of repr (it holds the token whole) and of the hash (the model is mutable).
     data: GetWechatAccessTokenDataDto = attrs.field(repr=False, hash=False)
+    fallback: bool = False
 
     @data.default
     def _data_of_the_token(self) -> GetWechatAccessTokenDataDto:

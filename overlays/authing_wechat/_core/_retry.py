@@ -5,6 +5,7 @@ Both endpoints only read a token the server has cached, so retrying them is safe
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -39,6 +40,7 @@ __all__ = [
     "RetryPolicy",
     "RetryRun",
     "TokenBucket",
+    "authing_unavailable",
     "backoff_delay",
     "longest_call",
     "parse_retry_after",
@@ -279,6 +281,20 @@ def retry_reason(error: AuthingError) -> str | None:
     if 200 <= http_status <= 299 and _retryable_status(error.status_code, envelope=True):
         return f"envelope statusCode {error.status_code} in HTTP {http_status}"
     return None
+
+
+def authing_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means that Authing is unavailable (no answer, HTTP 5xx or 429, what
+    ``retry_reason`` retries, a body that is not JSON), not that it refused (an envelope)."""
+    if not isinstance(error, AuthingError):
+        return False
+    status, response = error.http_status or 0, error.response
+    if isinstance(error, AuthingConnectionError) or retry_reason(error) or status >= 500:
+        return True
+    try:
+        return response is not None and not isinstance(json.loads(response.content), dict)
+    except (ValueError, RecursionError):
+        return True
 
 
 def longest_call(policy: RetryPolicy | None, timeout: float) -> float:

@@ -21,6 +21,11 @@ from ._store import AsyncTokenStore, TokenStore
 
 if TYPE_CHECKING:
     import asyncio  # sync users never import it
+    from collections.abc import Callable
+
+    from authing_wechat._core._errors import AuthingError
+
+    from ._fallback import StableTokenFallback
 
 __all__ = ["AsyncWechatTokenProvider", "WechatTokenProvider"]
 
@@ -56,10 +61,12 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         clock: Clock,
         store: _StoreT | None = None,
         key: str | None = None,
+        fallback: StableTokenFallback | None = None,
+        fetch_fallback: Callable[[AuthingError], Any] | None = None,
     ) -> None:
         if store is not None and key is None:
             raise ValueError("a provider with a store needs its key")
-        self._fetch = fetch
+        self._fetch, self._fallback, self._fetch_fallback = fetch, fallback, fetch_fallback
         self._clock = clock
         self._store: _StoreT | None = store
         self._key = key
@@ -170,7 +177,10 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         return served
 
     def _job(self, flight: Flight[_SignalT]) -> RefreshJob:
+        token = self._fresh[0]
         return RefreshJob(
+            fallback=self._fetch_fallback if flight.mode == "blocking" else None,  # callers wait
+            on_fallback=token is not None and token.fallback,
             key=self._key if self._store is not None else None,
             local_expires=flight.local_expires,
             rejected=flight.rejected,
@@ -246,6 +256,8 @@ class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore])
         if flight is not None:
             self._rule.abandon(flight, RuntimeError(_CLOSED))
             flight.signal.set()
+        if self._fallback is not None:
+            self._fallback.close()
 
 
 class AsyncWechatTokenProvider(_ProviderBase["asyncio.Event", AsyncFetch, AsyncTokenStore]):
@@ -306,3 +318,5 @@ class AsyncWechatTokenProvider(_ProviderBase["asyncio.Event", AsyncFetch, AsyncT
         if isinstance(task, asyncio.Task) and task is not asyncio.current_task():
             task.cancel()
             await asyncio.wait([task])
+        if self._fallback is not None:
+            await self._fallback.aclose()

@@ -181,6 +181,7 @@ class _RedisStoreBase:
                 expires_at=float(entry["expires_at"]),
                 requested_at=float(entry["requested_at"]),
                 data=data if isinstance(data, dict) else None,
+                fallback=entry.get("fallback") is True,
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             logger.debug("ignoring an unreadable token store entry")  # replaced by the next save

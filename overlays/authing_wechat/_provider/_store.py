@@ -36,12 +36,14 @@ class StoredToken:
             the clock of the process that sent it); it orders two writes of one token.
         data: The answer's ``data`` as JSON (``WechatAccessToken.data.to_dict()``), for a store
             to keep as it is; ``None`` (an entry that has none) makes it of the token's fields.
+        fallback: Whether the token came from WeChat's stable_token, not from Authing.
     """
 
     access_token: str = attrs.field(repr=mask_token)
     expires_at: float
     requested_at: float
     data: dict[str, Any] | None = attrs.field(default=None, repr=False)
+    fallback: bool = False
 
     @classmethod
     def of(cls, token: WechatAccessToken, *, requested_at: float) -> StoredToken:
@@ -51,6 +53,7 @@ class StoredToken:
             expires_at=token.expires_at.timestamp(),
             requested_at=requested_at,
             data=token.data.to_dict(),
+            fallback=token.fallback,
         )
 
     def to_token(self) -> WechatAccessToken:
@@ -58,7 +61,12 @@ class StoredToken:
         from authing_wechat_client.models import GetWechatAccessTokenDataDto  # noqa: PLC0415
 
         expires_at = datetime.fromtimestamp(self.expires_at, UTC)
-        token = WechatAccessToken(access_token=self.access_token, expires_at=expires_at, attempts=0)
+        token = WechatAccessToken(
+            access_token=self.access_token,
+            expires_at=expires_at,
+            attempts=0,
+            fallback=self.fallback,
+        )
         try:  # an entry of another version, or made by hand: data that does not fit is made anew
             data = GetWechatAccessTokenDataDto.from_dict(self.data or {})
         except (KeyError, TypeError, ValueError, AttributeError):

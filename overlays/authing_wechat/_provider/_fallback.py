@@ -1,0 +1,181 @@
+"""``StableTokenFallback``: WeChat's ``POST /cgi-bin/stable_token`` in normal mode (never
+``force_refresh``), asked by a provider only when Authing is unavailable (``_fleet``)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from authing_wechat._core._clock import Clock
+from authing_wechat._core._errors import AuthingError, StableTokenError
+from authing_wechat._core._models import WechatAccessToken
+from authing_wechat._core._secret import Secret, redact
+from authing_wechat._core._settings import _base_url
+from authing_wechat._core._validation import check_seconds
+
+__all__ = ["STABLE_TOKEN_PATH", "StableTokenFallback"]
+
+STABLE_TOKEN_PATH = "/cgi-bin/stable_token"  # noqa: S105 - a path, not a password
+_HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
+_ADVICE = {
+    40164: "this server's IP address is not on the app's IP whitelist (WeChat console, "
+    "Development > Basic configuration > IP whitelist): Authing's servers are on it, yours may "
+    "not be; add its egress IP, or send the fallback through a whitelisted proxy "
+    "(StableTokenFallback(http_client=...))",
+    40125: "the app secret is wrong: check the app_secret given to token_provider() (resetting "
+    "it in the WeChat console invalidates the old one)",
+    45009: "the app's daily quota of token calls is spent: it resets at midnight (Beijing time), "
+    "or reset it in the WeChat console",
+}
+
+
+class StableTokenFallback:
+    """Where a provider gets the WeChat token while Authing is unavailable: WeChat's
+    ``POST /cgi-bin/stable_token`` in normal mode, which returns the app's current stable token
+    and, unlike ``GET /cgi-bin/token``, never invalidates the token Authing caches. Pass it as
+    ``client.token_provider(..., fallback=StableTokenFallback())``.
+
+    The provider asks Authing first, always; it takes the fallback only when Authing is
+    unavailable (connection error, timeout, HTTP 5xx or 429, a page that is not JSON, the
+    retry budget spent) and callers would otherwise fail or wait. The server calling WeChat
+    must be on the app's IP whitelist. Its own clients are closed with the token client.
+
+    Args:
+        base_url: WeChat's API, or a proxy or fake in its place.
+        http_client: An ``httpx.Client`` (``AsyncClient`` for the async token client) to send
+            with, used as given: your egress proxy, i.e. your whitelisted IP. ``None``: one it
+            builds (TLS verified, no redirects).
+        timeout: Seconds for the request.
+
+    Raises:
+        TypeError: ``http_client`` is not an httpx client, or ``timeout`` not a number.
+        ValueError: ``base_url`` is not an https:// URL (http:// to loopback only), or
+            ``timeout`` is not positive.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str = "https://api.weixin.qq.com",
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        if http_client is not None and not isinstance(
+            http_client, httpx.Client | httpx.AsyncClient
+        ):
+            raise TypeError(
+                f"http_client must be an httpx client, not {type(http_client).__name__}"
+            )
+        if not isinstance(base_url, str):
+            raise TypeError(f"base_url must be a str, not {type(base_url).__name__}")
+        try:
+            self.base_url = _base_url(base_url, allow_insecure_http=False)
+        except ValueError as exc:
+            raise ValueError(f"base_url: {str(exc).replace('app_host', 'base_url')}") from None
+        self.timeout = check_seconds("timeout", timeout, positive=True)
+        self._given, self._own, self._lock = http_client, dict[type, Any](), threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"StableTokenFallback(base_url={self.base_url!r}, timeout={self.timeout})"
+
+    def http(self, kind: type[_HttpT]) -> _HttpT:
+        """The client it sends with for a token client of ``kind`` (``httpx.Client`` or
+        ``httpx.AsyncClient``): the one given, or its own, made on first use.
+
+        Raises:
+            TypeError: The ``http_client`` given is not a ``kind``.
+        """
+        if self._given is not None:
+            if not isinstance(self._given, kind):
+                raise TypeError(f"this fallback's http_client must be an httpx.{kind.__name__}")
+            return self._given
+        with self._lock:
+            return self._own.setdefault(kind, kind(follow_redirects=False))  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Close the ``httpx.Client`` it built, if any (a later fallback builds another)."""
+        client = self._own.pop(httpx.Client, None)
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close the ``httpx.AsyncClient`` it built, if any."""
+        client = self._own.pop(httpx.AsyncClient, None)
+        if client is not None:
+            await client.aclose()
+
+    def _request(
+        self, http: httpx.Client | httpx.AsyncClient, app_id: str, secret: Secret
+    ) -> httpx.Request:
+        body = {"grant_type": "client_credential", "appid": app_id, "secret": secret.reveal()}
+        url = f"{self.base_url}{STABLE_TOKEN_PATH}"
+        return http.build_request("POST", url, json=body, timeout=self.timeout)
+
+    def fetch(
+        self, app_id: str, secret: Secret, outage: AuthingError, clock: Clock
+    ) -> WechatAccessToken:
+        """The stable token of ``app_id`` (``outage``: Authing's error), through ``Client.send``.
+
+        Raises:
+            StableTokenError: WeChat refused, or could not be reached.
+        """
+        http = self.http(httpx.Client)
+        try:
+            answer: httpx.Response | Exception = http.send(self._request(http, app_id, secret))
+        except Exception as exc:  # every failure becomes a StableTokenError
+            answer = exc
+        return _token_of(answer, app_id, outage, clock.time())
+
+    async def afetch(
+        self, app_id: str, secret: Secret, outage: AuthingError, clock: Clock
+    ) -> WechatAccessToken:
+        """``fetch`` through ``AsyncClient.send``."""
+        http = self.http(httpx.AsyncClient)
+        try:
+            answer: httpx.Response | Exception = await http.send(
+                self._request(http, app_id, secret)
+            )
+        except Exception as exc:  # every failure becomes a StableTokenError
+            answer = exc
+        return _token_of(answer, app_id, outage, clock.time())
+
+
+def _token_of(
+    answer: httpx.Response | Exception, app_id: str, outage: AuthingError, now: float
+) -> WechatAccessToken:
+    """The token in WeChat's answer, or raise the ``StableTokenError`` it stands for."""
+    payload: Any = None
+    if isinstance(answer, httpx.Response):
+        try:
+            payload = json.loads(answer.content)
+        except (ValueError, RecursionError):
+            payload = None
+    payload = payload if isinstance(payload, dict) else {}
+    token, expires_in, errcode = (payload.get(k) for k in ("access_token", "expires_in", "errcode"))
+    if isinstance(token, str) and token and type(expires_in) is int and expires_in > 0:
+        expires_at = datetime.fromtimestamp(now + expires_in, UTC)
+        return WechatAccessToken(
+            access_token=token, expires_at=expires_at, attempts=1, fallback=True
+        )
+    errmsg = payload.get("errmsg")
+    errmsg = redact(errmsg) if isinstance(errmsg, str) else None
+    if type(errcode) is int and errcode != 0:
+        advice = _ADVICE.get(errcode, "see WeChat's documentation of getStableAccessToken")
+        what = f"WeChat refused the stable_token fallback: errcode {errcode} ({errmsg}); {advice}"
+    else:
+        errcode = None
+        failed = (
+            f"{type(answer).__name__}: {redact(str(answer))}"
+            if isinstance(answer, Exception)
+            else f"HTTP {answer.status_code} without a token"
+        )
+        what = f"the stable_token fallback failed too ({failed})"
+    message = f"Authing is unavailable for {app_id} ({outage.message}), and {what}"
+    error = StableTokenError(
+        message, authing_error=outage, errcode=errcode, errmsg=errmsg, attempts=outage.attempts + 1
+    )
+    raise error from outage
