@@ -327,8 +327,10 @@ class FakeWechatServer:
         token = tokens[0] if tokens else None
         if path == "/cgi-bin/token":  # someone fetches a token with the app secret
             return self._record(method, path, params, None, body=body, answer=self._fetch(params))
-        if path == STABLE_TOKEN_PATH:
-            answer = self._stable_token(method, body)
+        if path == STABLE_TOKEN_PATH:  # scripted answers (add_errcode) come first here too
+            with self._lock:
+                scripted = self._take_scripted(path)
+            answer = self._stable_token(method, body) if scripted is None else scripted
             return self._record(method, path, params, None, body=body, answer=answer)
         # The mock is asked first, never under this lock (it has a lock of its own).
         issued = None if token is None else self._authing.issued_token(token)
