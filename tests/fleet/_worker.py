@@ -53,7 +53,7 @@ class Worker:
         logging.getLogger("authing_wechat").addHandler(self.warnings)
         self.last: WechatAccessToken | None = None
         self.is_async = bool(settings.get("async"))
-        timing = {
+        timing: dict[str, Any] = {
             name: settings[name]
             for name in ("refresh_margin", "mandatory_margin", "min_refresh_interval")
             if name in settings

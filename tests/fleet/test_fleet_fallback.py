@@ -34,9 +34,15 @@ def test_a_fleet_shares_one_fallback_token_and_goes_back_to_authing_once(
     with (
         run_mock_server(mock) as authing,
         run_fake_wechat_server(wechat) as wx,
-        fleet(3, async_workers=async_workers, mock_url=authing.url, redis_url=redis_server.url,
-              wechat_url=wx.url, min_refresh_interval=0.0) as workers,
-    ):  # fmt: skip
+        fleet(
+            3,
+            async_workers=async_workers,
+            mock_url=authing.url,
+            redis_url=redis_server.url,
+            wechat_url=wx.url,
+            min_refresh_interval=0.0,
+        ) as workers,
+    ):
         answers = on_all(workers, "get", callers=10)
         assert all(a["errors"] == [] and a["served"] == 10 for a in answers)
         tokens = {token for a in answers for token in a["tokens"]}
@@ -47,7 +53,8 @@ def test_a_fleet_shares_one_fallback_token_and_goes_back_to_authing_once(
         assert set(body) == {"grant_type", "appid", "secret"}  # never force_refresh
         assert wechat.request_count("/cgi-bin/token") == 0
         entry = shared_entry(redis_client)
-        assert entry is not None and entry.fallback
+        assert entry is not None
+        assert entry.fallback
         assert sum(w.call("stats")["fallback_tokens"] for w in workers) == 1
 
         mock.clear_faults()  # Authing is back
@@ -57,7 +64,8 @@ def test_a_fleet_shares_one_fallback_token_and_goes_back_to_authing_once(
         authing_token = mock.served_token("wx-fleet")
         assert all(a["tokens"] == [authing_token] for a in after)
         entry = shared_entry(redis_client)
-        assert entry is not None and not entry.fallback
+        assert entry is not None
+        assert not entry.fallback
         assert entry.access_token == authing_token
         assert mock.request_count(SUCCESSOR_PATH) == 2  # one process asked; the others adopted
         assert wechat.request_count(STABLE) == 1

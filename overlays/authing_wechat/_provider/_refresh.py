@@ -452,6 +452,8 @@ class RefreshRule(Generic[_SignalT]):
             self._token, self._expires = None, -math.inf
             self._publish((None, -math.inf))
             self._invalidations += 1
+            if cached.fallback:  # Authing's failures must not delay its replacement
+                self._retry_at = -math.inf
         self._metrics.count("invalidations", self.app_id)
         return True
 

@@ -330,8 +330,8 @@ class FakeWechatServer:
         if path == STABLE_TOKEN_PATH:  # scripted answers (add_errcode) come first here too
             with self._lock:
                 scripted = self._take_scripted(path)
-            answer = self._stable_token(method, body) if scripted is None else scripted
-            return self._record(method, path, params, None, body=body, answer=answer)
+            stable = scripted or self._stable_token(method, body)
+            return self._record(method, path, params, None, body=body, answer=stable)
         # The mock is asked first, never under this lock (it has a lock of its own).
         issued = None if token is None else self._authing.issued_token(token)
         now = self.clock.time()
