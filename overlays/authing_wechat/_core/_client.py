@@ -56,6 +56,7 @@ _UNCHANGED: Any = _Default("<unchanged>")
 _DEFAULT_RETRY: Any = _Default("RetryPolicy()")
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", "WechatTokenProvider", "AsyncWechatTokenProvider")
+_StoreT = TypeVar("_StoreT", "TokenStore", "AsyncTokenStore")
 
 
 def _end_in(scope: asyncio.Timeout, seconds: float) -> None:
@@ -72,7 +73,7 @@ def _bucket_for(retry: RetryPolicy | None) -> TokenBucket | None:
     return None if budget is None else _io.TokenBucket(budget)
 
 
-class _BaseClient(Generic[_HttpT, _ProviderT]):
+class _BaseClient(Generic[_HttpT, _ProviderT, _StoreT]):
     """The constructor, settings and decisions both clients share; subclasses add the I/O."""
 
     _http_type: type[_HttpT]
@@ -83,6 +84,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
     _clock: Clock
     _deprecation: DeprecationGate
     _providers: ProviderRegistry[_ProviderT] | None
+    _provider_class: str  # its name in authing_wechat._provider._providers
+    _send: Callable[[Operation, str, Secret], Any]
 
     def __init__(
         self,
@@ -238,52 +241,76 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             secret=app_secret,
         )
 
-    def _provider(
+    def token_provider(
         self,
-        make: Callable[..., _ProviderT],
-        fetch: Any,
-        app_id: str,
-        app_secret: Secret,
         *,
-        store: TokenStore | AsyncTokenStore | None,
-        margins: tuple[float, float, float],
-        fallback: StableTokenFallback | None,
+        app_id: str,
+        app_secret: str,
+        refresh_margin: float = 300.0,
+        mandatory_margin: float = 60.0,
+        min_refresh_interval: float = 30.0,
+        store: _StoreT | None = None,
+        fallback: StableTokenFallback | None = None,
     ) -> _ProviderT:
-        """The one provider of this client for a WeChat app, made on first use."""
-        from authing_wechat._provider._fallback import StableTokenFallback  # noqa: PLC0415
-        from authing_wechat._provider._refresh import RefreshTiming  # noqa: PLC0415 - see the imports
-        from authing_wechat._provider._registry import ProviderRegistry  # noqa: PLC0415
-        from authing_wechat._provider._store import check_lock_timeout, store_key  # noqa: PLC0415
+        """A cached token for one WeChat app, refreshed before it expires, on this client's
+        pool and retry budget; the same arguments return the same provider.
 
-        refresh, mandatory, interval = margins
-        timing = RefreshTiming(
-            refresh_margin=refresh, mandatory_margin=mandatory, min_refresh_interval=interval
+        Args:
+            app_id: The WeChat app id.
+            app_secret: The WeChat app secret.
+            refresh_margin: Below this many seconds left (STALE), ``get()`` returns the cached
+                token and one background refresh starts.
+            mandatory_margin: Below this many seconds left (MUST), callers wait for one
+                shared refresh (and get the cached token if it fails).
+            min_refresh_interval: Least seconds between refreshes while a valid token is
+                cached; the cap of the backoff while none is.
+            store: A ``TokenStore`` shared by a fleet of processes, such as
+                ``RedisTokenStore(redis.Redis(...))`` (``AsyncTokenStore`` for the async
+                client); ``None``: this process only.
+            fallback: A ``StableTokenFallback``: WeChat's stable_token while Authing is
+                unavailable and callers would otherwise fail or wait; ``None``: never.
+
+        Raises:
+            ValueError: Blank credentials, timings out of range (or ``mandatory_margin`` over
+                ``refresh_margin``), or a provider for ``app_id`` with another secret or
+                other settings exists.
+            TypeError: An argument has the wrong type.
+        """
+        secret = _io.Secret(app_secret)
+        del app_secret  # tools that print a frame's arguments or locals must not find it
+        # The provider layer, imported by the first provider alone (see the imports).
+        from authing_wechat._provider import _fallback, _providers, _refresh, _registry, _store  # noqa: PLC0415
+
+        timing = _refresh.RefreshTiming(
+            refresh_margin=refresh_margin,
+            mandatory_margin=mandatory_margin,
+            min_refresh_interval=min_refresh_interval,
         )
-        _io.check_credentials(app_id, app_secret)
+        _io.check_credentials(app_id, secret)
         fetch_fallback = None
         if fallback is not None:
-            if not isinstance(fallback, StableTokenFallback):
-                raise TypeError(
-                    f"fallback must be a StableTokenFallback, not {type(fallback).__name__}"
-                )
+            if not isinstance(fallback, _fallback.StableTokenFallback):
+                raise TypeError(f"fallback must be a StableTokenFallback, not {type(fallback)}")
             fallback.http(self._http_type)  # the right kind of http_client, or a TypeError now
             method = fallback.fetch if self._http_type is httpx.Client else fallback.afetch
-            fetch_fallback = functools.partial(method, app_id, app_secret, clock=self._clock)
+            fetch_fallback = functools.partial(method, app_id, secret, clock=self._clock)
         if self._providers is None:
-            self._providers = ProviderRegistry()
+            self._providers = _registry.ProviderRegistry()
         options = self._options
-        key = store_key(
+        key = _store.store_key(
             host=httpx.URL(options.base_url).host,
-            authing_app_id=options.authing_app_id,
             app_id=app_id,
-            app_secret=app_secret,
+            authing_app_id=options.authing_app_id,
+            app_secret=secret,
         )
 
         def build() -> _ProviderT:
             if store is not None:
                 longest = _io.longest_call(options.retry, options.timeout)
                 extra = 0.0 if fallback is None else fallback.timeout
-                check_lock_timeout(store, longest_refresh=longest + extra)
+                _store.check_lock_timeout(store, longest_refresh=longest + extra)
+            make: Callable[..., _ProviderT] = getattr(_providers, self._provider_class)
+            fetch = functools.partial(self._send, _io.SUCCESSOR, app_id, secret)
             return make(
                 fetch,
                 app_id=app_id,
@@ -296,10 +323,10 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             )
 
         # The same store and fallback objects (or none) and the same timing: the same settings.
-        return self._providers.get_or_make(app_id, app_secret, (timing, store, fallback), build)
+        return self._providers.get_or_make(app_id, secret, (timing, store, fallback), build)
 
 
-class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
+class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider", "TokenStore"]):
     """Fetch the WeChat access token that Authing / GenAuth caches, over one keep-alive pool.
 
     Args:
@@ -332,6 +359,7 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
     """
 
     _http_type = httpx.Client
+    _provider_class = "WechatTokenProvider"
 
     def get_wechat_mp_access_token_info(self, *, app_id: str, app_secret: str) -> WechatAccessToken:
         """Fetch the WeChat access token (``POST /api/v3/get-wechat-access-token-info``).
@@ -370,58 +398,6 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         del app_secret  # tools that print a frame's arguments or locals must not find it
         return self._send(self._legacy_operation(), app_id, secret)
 
-    def token_provider(
-        self,
-        *,
-        app_id: str,
-        app_secret: str,
-        refresh_margin: float = 300.0,
-        mandatory_margin: float = 60.0,
-        min_refresh_interval: float = 30.0,
-        store: TokenStore | None = None,
-        fallback: StableTokenFallback | None = None,
-    ) -> WechatTokenProvider:
-        """A cached token for one WeChat app, refreshed before it expires, on this client's
-        pool and retry budget; the same arguments return the same provider.
-
-        Args:
-            app_id: The WeChat app id.
-            app_secret: The WeChat app secret.
-            refresh_margin: Below this many seconds left (STALE), ``get()`` returns the cached
-                token and one background refresh starts.
-            mandatory_margin: Below this many seconds left (MUST), callers wait for one
-                shared refresh (and get the cached token if it fails).
-            min_refresh_interval: Least seconds between refreshes while a valid token is
-                cached; the cap of the backoff while none is.
-            store: A ``TokenStore`` shared by a fleet of processes, such as
-                ``RedisTokenStore(redis.Redis(...))``; ``None``: this process only.
-            fallback: A ``StableTokenFallback``: WeChat's stable_token while Authing is
-                unavailable and callers would otherwise fail or wait; ``None``: never.
-
-        Raises:
-            ValueError: Blank credentials, timings out of range (or ``mandatory_margin`` over
-                ``refresh_margin``), or a provider for ``app_id`` with another secret or
-                other settings exists.
-            TypeError: An argument has the wrong type.
-        """
-        secret = _io.Secret(app_secret)
-        del app_secret  # tools that print a frame's arguments or locals must not find it
-        from authing_wechat._provider._providers import WechatTokenProvider  # noqa: PLC0415 - see the imports
-
-        def fetch() -> WechatAccessToken:
-            return self._send(_io.SUCCESSOR, app_id, secret)
-
-        margins = (refresh_margin, mandatory_margin, min_refresh_interval)
-        return self._provider(
-            WechatTokenProvider,
-            fetch,
-            app_id,
-            secret,
-            store=store,
-            margins=margins,
-            fallback=fallback,
-        )
-
     def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._start(operation, app_id, secret)
         while True:
@@ -451,7 +427,9 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         self.close()
 
 
-class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenProvider"]):
+class AsyncWechatTokenClient(
+    _BaseClient[httpx.AsyncClient, "AsyncWechatTokenProvider", "AsyncTokenStore"]
+):
     """The asyncio twin of ``WechatTokenClient``: same arguments, same results, same errors.
 
     ``http_client`` takes an ``httpx.AsyncClient``. Close with ``await client.aclose()`` or use
@@ -459,6 +437,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
     """
 
     _http_type = httpx.AsyncClient
+    _provider_class = "AsyncWechatTokenProvider"
 
     async def get_wechat_mp_access_token_info(
         self, *, app_id: str, app_secret: str
@@ -480,37 +459,6 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
         secret = _io.Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
         return await self._send(self._legacy_operation(), app_id, secret)
-
-    def token_provider(
-        self,
-        *,
-        app_id: str,
-        app_secret: str,
-        refresh_margin: float = 300.0,
-        mandatory_margin: float = 60.0,
-        min_refresh_interval: float = 30.0,
-        store: AsyncTokenStore | None = None,
-        fallback: StableTokenFallback | None = None,
-    ) -> AsyncWechatTokenProvider:
-        """A cached token for one WeChat app; see the sync client's method. ``store`` is an
-        ``AsyncTokenStore``, such as ``AsyncRedisTokenStore(redis.asyncio.Redis(...))``."""
-        secret = _io.Secret(app_secret)
-        del app_secret  # tools that print a frame's arguments or locals must not find it
-        from authing_wechat._provider._providers import AsyncWechatTokenProvider  # noqa: PLC0415 - see the imports
-
-        async def fetch() -> WechatAccessToken:
-            return await self._send(_io.SUCCESSOR, app_id, secret)
-
-        margins = (refresh_margin, mandatory_margin, min_refresh_interval)
-        return self._provider(
-            AsyncWechatTokenProvider,
-            fetch,
-            app_id,
-            secret,
-            store=store,
-            margins=margins,
-            fallback=fallback,
-        )
 
     async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         import asyncio  # noqa: PLC0415 - sync users should not pay for importing it

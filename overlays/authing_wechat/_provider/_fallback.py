@@ -64,12 +64,8 @@ class StableTokenFallback:
         http_client: httpx.Client | httpx.AsyncClient | None = None,
         timeout: float = 10.0,
     ) -> None:
-        if http_client is not None and not isinstance(
-            http_client, httpx.Client | httpx.AsyncClient
-        ):
-            raise TypeError(
-                f"http_client must be an httpx client, not {type(http_client).__name__}"
-            )
+        if not isinstance(http_client, httpx.Client | httpx.AsyncClient | None):
+            raise TypeError(f"http_client must be an httpx client, not {type(http_client)}")
         if not isinstance(base_url, str):
             raise TypeError(f"base_url must be a str, not {type(base_url).__name__}")
         try:
@@ -83,37 +79,30 @@ class StableTokenFallback:
         return f"StableTokenFallback(base_url={self.base_url!r}, timeout={self.timeout})"
 
     def http(self, kind: type[_HttpT]) -> _HttpT:
-        """The client it sends with for a token client of ``kind`` (``httpx.Client`` or
-        ``httpx.AsyncClient``): the one given, or its own, made on first use.
-
-        Raises:
-            TypeError: The ``http_client`` given is not a ``kind``.
-        """
-        if self._given is not None:
-            if not isinstance(self._given, kind):
-                raise TypeError(f"this fallback's http_client must be an httpx.{kind.__name__}")
-            return self._given
+        """The ``httpx.Client`` or ``AsyncClient`` (``kind``) it sends with: the one given, or
+        its own, made on first use; a ``TypeError`` if the one given is not a ``kind``."""
+        if self._given is not None and not isinstance(self._given, kind):
+            raise TypeError(f"this fallback's http_client must be an httpx.{kind.__name__}")
         with self._lock:
-            return self._own.setdefault(kind, kind(follow_redirects=False))  # type: ignore[no-any-return]
+            if self._given is None and kind not in self._own:
+                self._own[kind] = kind(follow_redirects=False)
+            return self._given or self._own[kind]
 
     def close(self) -> None:
-        """Close the ``httpx.Client`` it built, if any (a later fallback builds another)."""
-        client = self._own.pop(httpx.Client, None)
-        if client is not None:
+        """Close the ``httpx.Client`` it built, if any (the next request builds another)."""
+        if (client := self._own.pop(httpx.Client, None)) is not None:
             client.close()
 
     async def aclose(self) -> None:
         """Close the ``httpx.AsyncClient`` it built, if any."""
-        client = self._own.pop(httpx.AsyncClient, None)
-        if client is not None:
+        if (client := self._own.pop(httpx.AsyncClient, None)) is not None:
             await client.aclose()
 
-    def _request(
-        self, http: httpx.Client | httpx.AsyncClient, app_id: str, secret: Secret
-    ) -> httpx.Request:
+    def _request(self, http: httpx.Client | httpx.AsyncClient, app_id: str, secret: Secret) -> Any:
         body = {"grant_type": "client_credential", "appid": app_id, "secret": secret.reveal()}
-        url = f"{self.base_url}{STABLE_TOKEN_PATH}"
-        return http.build_request("POST", url, json=body, timeout=self.timeout)
+        return http.build_request(
+            "POST", self.base_url + STABLE_TOKEN_PATH, json=body, timeout=self.timeout
+        )
 
     def fetch(
         self, app_id: str, secret: Secret, outage: AuthingError, clock: Clock
@@ -148,34 +137,29 @@ def _token_of(
     answer: httpx.Response | Exception, app_id: str, outage: AuthingError, now: float
 ) -> WechatAccessToken:
     """The token in WeChat's answer, or raise the ``StableTokenError`` it stands for."""
-    payload: Any = None
-    if isinstance(answer, httpx.Response):
-        try:
-            payload = json.loads(answer.content)
-        except (ValueError, RecursionError):
-            payload = None
+    try:
+        payload = json.loads(answer.content) if isinstance(answer, httpx.Response) else None
+    except (ValueError, RecursionError):
+        payload = None
     payload = payload if isinstance(payload, dict) else {}
-    token, expires_in, errcode = (payload.get(k) for k in ("access_token", "expires_in", "errcode"))
+    token, expires_in, errcode, errmsg = map(
+        payload.get, ("access_token", "expires_in", "errcode", "errmsg")
+    )
     if isinstance(token, str) and token and type(expires_in) is int and expires_in > 0:
         expires_at = datetime.fromtimestamp(now + expires_in, UTC)
-        return WechatAccessToken(
-            access_token=token, expires_at=expires_at, attempts=1, fallback=True
-        )
-    errmsg = payload.get("errmsg")
+        return WechatAccessToken(access_token=token, expires_at=expires_at, fallback=True)
     errmsg = redact(errmsg) if isinstance(errmsg, str) else None
     if type(errcode) is int and errcode != 0:
         advice = _ADVICE.get(errcode, "see WeChat's documentation of getStableAccessToken")
         what = f"WeChat refused the stable_token fallback: errcode {errcode} ({errmsg}); {advice}"
     else:
-        errcode = None
-        failed = (
-            f"{type(answer).__name__}: {redact(str(answer))}"
-            if isinstance(answer, Exception)
-            else f"HTTP {answer.status_code} without a token"
-        )
+        errcode, failed = None, f"HTTP {getattr(answer, 'status_code', 0)} without a token"
+        if isinstance(answer, Exception):
+            failed = f"{type(answer).__name__}: {redact(str(answer))}"
         what = f"the stable_token fallback failed too ({failed})"
     message = f"Authing is unavailable for {app_id} ({outage.message}), and {what}"
+    attempts = outage.attempts + 1
     error = StableTokenError(
-        message, authing_error=outage, errcode=errcode, errmsg=errmsg, attempts=outage.attempts + 1
+        message, authing_error=outage, errcode=errcode, errmsg=errmsg, attempts=attempts
     )
     raise error from outage
