@@ -107,21 +107,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT, _StoreT]):
     ) -> None:
         if retry is _DEFAULT_RETRY:
             retry = _io.DEFAULT_RETRY
-        options = _io.ClientOptions(
-            app_host=app_host,
-            authing_app_id=authing_app_id,
-            brand=brand,
-            access_token=access_token,
-            lang=lang,
-            timeout=timeout,
-            retry=retry,
-            deprecated=deprecated,
-            allow_insecure_http=allow_insecure_http,
-            on_deprecation=on_deprecation,
-            clock=clock,
-            pool_timeout=pool_timeout,
-            max_connections=max_connections,
-        )
+        settings = {n: v for n, v in locals().items() if n not in ("self", "http_client")}
+        options = _io.ClientOptions(**settings)
         if http_client is not None and not isinstance(http_client, self._http_type):
             raise TypeError(
                 f"http_client must be an httpx.{self._http_type.__name__}, "
@@ -193,27 +180,17 @@ class _BaseClient(Generic[_HttpT, _ProviderT, _StoreT]):
             ValueError: A changed setting has a value that cannot work.
             TypeError: A changed setting has the wrong type.
         """
-        given = {
-            "timeout": timeout,
-            "retry": retry,
-            "deprecated": deprecated,
-            "lang": lang,
-            "access_token": access_token,
-        }
-        changes: dict[str, Any] = {
-            name: value for name, value in given.items() if value is not _UNCHANGED
+        changes = {
+            name: v for name, v in locals().items() if name != "self" and v is not _UNCHANGED
         }
         import attrs  # noqa: PLC0415 - loaded by the settings already
 
         options = attrs.evolve(self._options, **changes)
-        same_policy = options.retry is self._options.retry
-        derived = object.__new__(type(self))
-        derived._setup(
-            options,
-            self._http,
-            owns_http=False,
-            bucket=self._bucket if same_policy else _bucket_for(options.retry),
+        bucket = (
+            self._bucket if options.retry is self._options.retry else _bucket_for(options.retry)
         )
+        derived = object.__new__(type(self))
+        derived._setup(options, self._http, owns_http=False, bucket=bucket)
         return derived
 
     @property
@@ -231,14 +208,9 @@ class _BaseClient(Generic[_HttpT, _ProviderT, _StoreT]):
         run = _io.RetryRun(
             self._options.retry, self._bucket, self._clock, operation=operation.method
         )
+        gate, clock = self._deprecation, self._clock
         return _io.Call(
-            self._options,
-            self._deprecation,
-            self._clock,
-            operation,
-            run,
-            app_id=app_id,
-            secret=app_secret,
+            self._options, gate, clock, operation, run, app_id=app_id, secret=app_secret
         )
 
     def token_provider(

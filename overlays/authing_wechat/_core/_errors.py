@@ -20,7 +20,12 @@ No message or attribute ever holds the WeChat app secret or an access token.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 import httpx
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "AuthingAPIError",
@@ -80,6 +85,15 @@ class AuthingError(Exception):
         return f"{type(self).__name__}({self.message!r}, attempts={self.attempts})"
 
 
+class _Context(TypedDict, total=False):
+    # What AuthingError takes besides its message, passed through by the subclasses.
+    attempts: int
+    request: httpx.Request | None
+    response: httpx.Response | None
+    retry_after: float | None
+    request_id: str | None
+
+
 class AuthingAPIError(AuthingError):
     """The server answered with an error: an HTTP error status, or an error envelope in a 2xx.
 
@@ -95,22 +109,10 @@ class AuthingAPIError(AuthingError):
         *,
         status_code: int,
         api_code: int | None = None,
-        request_id: str | None = None,
-        attempts: int = 0,
-        request: httpx.Request | None = None,
-        response: httpx.Response | None = None,
-        retry_after: float | None = None,
+        **context: Unpack[_Context],
     ) -> None:
-        super().__init__(
-            message,
-            attempts=attempts,
-            request=request,
-            response=response,
-            retry_after=retry_after,
-            request_id=request_id,
-        )
-        self.status_code = status_code
-        self.api_code = api_code
+        super().__init__(message, **context)
+        self.status_code, self.api_code = status_code, api_code
 
     def __repr__(self) -> str:
         return (
@@ -164,9 +166,9 @@ class StableTokenError(AuthingError):
         authing_error: AuthingError,
         errcode: int | None = None,
         errmsg: str | None = None,
-        attempts: int = 0,
+        **context: Unpack[_Context],
     ) -> None:
-        super().__init__(message, attempts=attempts, request_id=authing_error.request_id)
+        super().__init__(message, **context)
         self.errcode, self.errmsg, self.authing_error = errcode, errmsg, authing_error
 
 
@@ -206,16 +208,10 @@ class WechatTokenRejectedError(AuthingError):
         app_id: str | None = None,
         errcode: int | None = None,
         errmsg: str | None = None,
-        attempts: int = 0,
-        request: httpx.Request | None = None,
-        response: httpx.Response | None = None,
+        **context: Unpack[_Context],
     ) -> None:
-        super().__init__(
-            f"{message}; {_LIKELY_CAUSE}", attempts=attempts, request=request, response=response
-        )
-        self.app_id = app_id
-        self.errcode = errcode
-        self.errmsg = errmsg
+        super().__init__(f"{message}; {_LIKELY_CAUSE}", **context)
+        self.app_id, self.errcode, self.errmsg = app_id, errcode, errmsg
 
     def __repr__(self) -> str:
         return (

@@ -158,8 +158,12 @@ def _token_of(
             failed = f"{type(answer).__name__}: {redact(str(answer))}"
         what = f"the stable_token fallback failed too ({failed})"
     message = f"Authing is unavailable for {app_id} ({outage.message}), and {what}"
-    attempts = outage.attempts + 1
-    error = StableTokenError(
-        message, authing_error=outage, errcode=errcode, errmsg=errmsg, attempts=attempts
-    )
-    raise error from outage
+    attempts, request_id = outage.attempts + 1, outage.request_id
+    raise StableTokenError(
+        message,
+        authing_error=outage,
+        errcode=errcode,
+        errmsg=errmsg,
+        attempts=attempts,
+        request_id=request_id,
+    ) from outage
