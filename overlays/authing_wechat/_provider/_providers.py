@@ -125,10 +125,9 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         return self._rule.stats(store_errors=self._guard.errors, store_skips=self._guard.skips)
 
     def invalidate(self, token: WechatAccessToken | None = None, *, rejected: bool = False) -> None:
-        """Drop the cached token, e.g. after WeChat answered 40001 or 42001, and start a
-        refresh (the async provider's only inside a running event loop; else the next ``get()``
-        does). A store's entry is deleted too while it holds the dropped token. ``WechatAuth``
-        and ``AuthingWeChatClient`` call it for you, with ``rejected=True``.
+        """Drop the cached token (after WeChat's 40001 or 42001) and its store entry, and start
+        a refresh (the async provider's only in a running event loop; else the next ``get()``).
+        ``WechatAuth`` and ``AuthingWeChatClient`` call it for you, with ``rejected=True``.
 
         Args:
             token: Drop the cache only while it holds this token, so that many callers
@@ -137,8 +136,7 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
                 ``get()`` raises ``WechatTokenRejectedError`` until the failure backoff ends.
 
         Raises:
-            TypeError: ``token`` is not a ``WechatAccessToken``, or ``rejected`` is true
-                without one.
+            TypeError: ``token`` is not a token, or ``rejected`` is true without one.
         """
         if self._rule.invalidate(token, rejected=rejected) and self._can_launch():
             flight = self._rule.start_refresh(closed=self._closed)
@@ -146,22 +144,15 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
                 self._launch(flight)
 
     def record_rejection(self, errcode: int) -> None:
-        """Count a WeChat answer that rejected this provider's token (the metric
-        ``authing_wechat.wechat.rejections``); the integrations call it beside ``invalidate``.
-
-        Args:
-            errcode: WeChat's errcode: 40001, 40014 or 42001.
-
-        Raises:
-            TypeError: ``errcode`` is not an int.
-        """
+        """Count a WeChat answer (errcode 40001, 40014 or 42001; ``TypeError`` if not an int)
+        that rejected this provider's token in the metric ``authing_wechat.wechat.rejections``;
+        the integrations call it beside ``invalidate``."""
         if not isinstance(errcode, int) or isinstance(errcode, bool):
             raise TypeError(f"errcode must be an int, not {type(errcode).__name__}")
         self._metrics.count("rejections", self._rule.app_id, errcode=errcode)
 
     def _serve(self) -> WechatAccessToken | Wait[_SignalT]:
-        """``get()`` up to its wait: the token to return now, or the refresh to wait for; or it
-        raises the error this ``get()`` gets at once."""
+        """``get()`` up to its wait: the token now, the refresh to wait for, or it raises."""
         token, fresh_until = self._fresh
         if self._time() < fresh_until:  # -inf without a token
             try:
