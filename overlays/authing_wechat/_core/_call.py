@@ -73,11 +73,8 @@ class Call:
         return f"<Call {self._operation.method} attempts={self._run.attempts}>"
 
     def next_request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
-        """The next attempt's request, its timeouts cut to what the deadline leaves.
-
-        Raises:
-            AuthingTimeoutError: The call's deadline has run out.
-        """
+        """The next attempt's request, its timeouts cut to what the deadline leaves (an
+        ``AuthingTimeoutError`` once it has run out)."""
         timeout = self._run.attempt_timeout(self._options.timeout)
         pool_wait = min(self._options.pool_timeout, self._run.deadline_left())
         self._run.begin_attempt()
@@ -181,10 +178,8 @@ class Call:
             raise final from exc
 
     def answered(self, answer: httpx.Response) -> WechatAccessToken | float:
-        """The token, or the delay before the next attempt; raises when the call must stop.
-
-        ``answer`` is what ``read_body`` made of the response.
-        """
+        """The token in ``answer`` (``read_body``'s), or the delay before the next attempt;
+        raises when the call must stop."""
         try:
             token = read_token(answer, attempts=self._run.requests, body_cut_off=self._cut_off)
         except AuthingError as error:
@@ -227,12 +222,9 @@ def _first_look(call: Call, response: httpx.Response) -> httpx.Response | BodyRe
 
 
 def read_body(call: Call, response: httpx.Response) -> httpx.Response:
-    """The response closed, its body decoded and read under the attempt's bounds.
-
-    Raises:
-        httpx.HTTPError: The body is too large (``BodyTooLarge``), took longer than the
-            attempt's time (``ReadTimeout``), is corrupt, or the transport failed.
-    """
+    """The response closed, its body decoded and read under the attempt's bounds; an
+    ``httpx.HTTPError`` if it is too large (``BodyTooLarge``), late (``ReadTimeout``), corrupt,
+    or the transport failed."""
     with contextlib.closing(response):
         reader = _first_look(call, response)
         if not isinstance(reader, BodyReader):

@@ -9,8 +9,8 @@ With a store, a refresh follows the fleet protocol:
 3. a process that misses the lock polls the store until the holder's token appears, taking
    the lock itself if the holder gave up, for at most ``lock_timeout``; then it asks alone.
 
-A store that fails is skipped for a while (``StoreGuard``): a refresh then asks Authing alone.
-A refresh that may take the fallback asks it, under the same lock, only if Authing is unavailable.
+A failing store is skipped for a while (``StoreGuard``). A blocking refresh of a provider with
+a fallback asks it, under the same lock, only if Authing is unavailable.
 """
 
 from __future__ import annotations
@@ -134,11 +134,8 @@ class _Refresh:
             return done.value  # type: ignore[no-any-return]
 
     def steps(self) -> Generator[Callable[[], Any], Any, Refreshed]:
-        """Yield each call to make; its answer is sent back in, its error thrown in.
-
-        Raises:
-            AuthingError: Authing failed, or handed out a token that has already expired.
-        """
+        """Yield each call to make; its answer is sent back in, its error thrown in (an
+        ``AuthingError`` ends them: Authing failed, or handed out an expired token)."""
         job, clock = self._job, self._clock
         if job.key is None:
             return (yield from self._ask_authing())
@@ -228,11 +225,7 @@ class _Refresh:
 def run_refresh(
     job: RefreshJob, *, fetch: SyncFetch, store: TokenStore | None, guard: StoreGuard, clock: Clock
 ) -> Refreshed:
-    """Make the calls of ``job``'s steps with blocking I/O.
-
-    Raises:
-        Exception: What the steps raise (the fetch's error).
-    """
+    """Make the calls of ``job``'s steps with blocking I/O; raises what the steps raise."""
     calls = _Refresh(job, clock=clock, fetch=fetch, sleep=clock.sleep, store=store, guard=guard)
     answer: Any = None
     error: Exception | None = None

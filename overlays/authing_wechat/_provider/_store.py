@@ -1,9 +1,5 @@
-"""Shared token stores: what a provider needs from an engine to share one token per fleet.
-
-With a store, every process of a fleet reads it before asking Authing, and the one holding the
-store's lock asks while the others wait for its answer there. ``RedisTokenStore`` implements
-the protocol on redis-py; implement ``TokenStore`` (or ``AsyncTokenStore``) for another engine.
-"""
+"""Shared token stores: what a provider needs from an engine to share one token per fleet
+(``RedisTokenStore`` on redis-py; implement ``TokenStore`` or ``AsyncTokenStore`` for another)."""
 
 from __future__ import annotations
 
@@ -88,10 +84,8 @@ class StoreLock(Protocol):
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Where the processes of a fleet share one token per WeChat app (blocking I/O).
-
-    Any exception a method raises is a cache miss: the provider skips the store for a while
-    and asks Authing itself. So methods should fail fast (short socket timeouts).
+    """Where the processes of a fleet share one token per WeChat app (blocking I/O). Any
+    exception a method raises is a cache miss (the store is skipped a while): fail fast.
 
     Attributes:
         lock_timeout: Seconds a lock lives unless released; also how long a provider waits
@@ -106,26 +100,16 @@ class TokenStore(Protocol):
         """The entry under ``key``, or ``None``."""
 
     def save(self, key: str, token: StoredToken) -> bool:
-        """Write ``token`` under ``key`` only if it is ``newer_than`` the entry there, compared
-        and written atomically; the entry expires with the token.
-
-        Returns:
-            Whether it was written.
-        """
+        """Write ``token`` under ``key`` only if it is ``newer_than`` the entry there (compared
+        and written atomically; the entry expires with the token); whether it was written."""
 
     def discard(self, key: str, access_token: str) -> bool:
-        """Delete the entry under ``key`` only while it holds ``access_token``, atomically.
-
-        Returns:
-            Whether it was deleted.
-        """
+        """Delete the entry under ``key`` only while it holds ``access_token``, atomically;
+        whether it was deleted."""
 
     def try_lock(self, key: str) -> StoreLock | None:
-        """Take the refresh lock of ``key`` without waiting (SET NX PX, or the like).
-
-        Returns:
-            The held lock, or ``None`` if another holder has it.
-        """
+        """Take the refresh lock of ``key`` without waiting (SET NX PX, or the like): the held
+        lock, or ``None`` if another holder has it."""
 
 
 @runtime_checkable
@@ -169,10 +153,8 @@ def store_key(*, host: str, authing_app_id: str, app_id: str, app_secret: Secret
 
 
 def check_lock_timeout(store: TokenStore | AsyncTokenStore, *, longest_refresh: float) -> None:
-    """Say (once per provider, at INFO) when ``store``'s lock may expire before the longest
-    call of the provider's client ends. A second process may then take the lock and ask
-    Authing too: the fleet stays correct (the newer token wins) and sends one request more, so
-    this is no warning, a short lock being a fair choice against a slow Authing."""
+    """Say (INFO, not a warning: the newer token still wins) when ``store``'s lock may expire
+    before the client's longest call ends, letting a second process ask Authing too."""
     lock_timeout = float(store.lock_timeout)
     if lock_timeout < longest_refresh:
         logger.info("the token store's lock_timeout (%gs) is shorter than the longest refresh "

@@ -143,11 +143,8 @@ class _Exchange:
             self._replayable = False
 
     def send(self, token: WechatAccessToken) -> httpx.Request:
-        """The request to send with ``token``: the original, or a copy for the resend.
-
-        Raises:
-            WechatTokenRejectedError: ``token`` is the one WeChat just rejected.
-        """
+        """The request to send with ``token``: the original, or a copy for the resend (a
+        ``WechatTokenRejectedError`` if ``token`` is the one WeChat just rejected)."""
         if self._sent is not None and token.access_token == self._sent.access_token:
             raise self.no_other_token()
         self._sent = token
@@ -165,11 +162,8 @@ class _Exchange:
         )
 
     def resend_after(self, response: httpx.Response, body: bytes | None) -> bool:
-        """Whether to send again after ``response`` (``body``: read if it may be a rejection).
-
-        Raises:
-            WechatTokenRejectedError: WeChat rejected the resent request's token too.
-        """
+        """Whether to send again after ``response`` (``body``: read if it may be a rejection);
+        a ``WechatTokenRejectedError`` if WeChat rejected the resent request's token too."""
         rejection = None if body is None else rejection_in_body(body)
         if rejection is None:
             return False

@@ -56,9 +56,8 @@ class AuthingWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has n
 
     Raises:
         TypeError: ``provider`` is an ``AsyncWechatTokenProvider`` (wechatpy is synchronous).
-        WechatTokenRejectedError: (from API calls) WeChat rejected the fresh token too, or the
-            provider had no other than the rejected one. Its ``response`` is wechatpy's
-            (a ``requests.Response``).
+        WechatTokenRejectedError: (API calls) WeChat rejected the fresh token too, or the
+            provider had no other; its ``response`` is a ``requests.Response``.
     """
 
     def __init__(
