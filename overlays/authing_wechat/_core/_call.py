@@ -1,11 +1,9 @@
 """One call's attempts: each request built and bounded, each outcome decided, with no I/O.
 
-The clients' loops (``_client``) send with ``httpx.Client.send`` / ``AsyncClient.send`` and
-read bodies with ``read_body`` / ``aread_body``. httpx's timeouts bound each socket operation;
-the body is decoded here, chunk by chunk, within the size cap and the attempt's time; the
-async client bounds the whole attempt with ``asyncio.timeout``. An attempt's ``timeout`` runs
-from the moment the transport reads its request body: the connection is there then (waiting
-in the pool did not count), and an attempt that failed before sent nothing a server counted.
+The clients (``_client``) send with ``httpx.Client.send`` / ``AsyncClient.send``; bodies are
+decoded here (``read_body``) chunk by chunk, within the size cap and the attempt's time (the
+async client also bounds the attempt with ``asyncio.timeout``). An attempt's ``timeout`` runs
+from the moment the transport reads its request body: waiting in the pool does not count.
 """
 
 from __future__ import annotations
@@ -29,19 +27,16 @@ from ._settings import ClientOptions
 
 __all__ = ["Call", "aread_body", "read_body"]
 
-# Failures that end an attempt before its request could be written: it is not counted (a
-# connect failure only if the body was not read, as an in-process mock reads it first).
+# Failures before the request was written: not counted (a connect failure only if the body
+# was not read: an in-process mock reads it first).
 _BEFORE_CONNECTING = (httpx.ConnectError, httpx.ConnectTimeout)
 # Headers of the raw answer that do not describe the decoded body an error carries.
 _ENCODING_HEADERS = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 
 class Call:
-    """One call's attempts: builds each request and decides what each outcome means.
-
-    ``on_sending`` (set by the async client) is called with the seconds the attempt has left
-    once its request starts to leave, to move the attempt's ``asyncio.timeout``.
-    """
+    """One call's attempts: builds each request and decides what each outcome means;
+    ``on_sending`` (the async client's) gets the attempt's seconds left once its request leaves."""
 
     def __init__(
         self,
@@ -157,8 +152,7 @@ class Call:
         """The delay before the next attempt, or raise ``exc`` as an ``AuthingError`` (a
         plain one for what is not an httpx error). ``cut_short``: the attempt's time ran out."""
         shown = self._shown(request)
-        # The cause stays chained for debugging, but its message may quote what the server
-        # sent: redact it in place.
+        # The cause stays chained, its message (which may quote the server) redacted in place.
         exc.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in exc.args)
         unsent = not self._sending and (cut_short or isinstance(exc, _BEFORE_CONNECTING))
         if unsent or isinstance(exc, httpx.PoolTimeout):
@@ -191,8 +185,7 @@ class Call:
 
 
 def _decoded(response: httpx.Response, body: bytes) -> httpx.Response:
-    # The closed response with its decoded body, as results and errors carry it
-    # (``error.response.json()``); bytes never stay in a frame's locals (tracebacks show them).
+    # The closed response with its decoded body, as errors carry it (``error.response.json()``).
     answer = httpx.Response(
         response.status_code,
         headers=[(k, v) for k, v in response.headers.raw if k.lower() not in _ENCODING_HEADERS],
@@ -212,8 +205,8 @@ def _ended(stop: httpx.HTTPError | bool) -> None:
 
 
 def _first_look(call: Call, response: httpx.Response) -> httpx.Response | BodyReader | None:
-    # Before the body: the answer already read by an in-process transport (httpx.MockTransport,
-    # respx), the reader to feed it to, or None to leave it unread (too large an error page).
+    # Before the body: the answer an in-process transport read already, the reader to feed,
+    # or None to leave it unread (too large an error page).
     call.receiving(response)
     if response.is_stream_consumed:
         _ended(call.body_stops(len(response.content), response))

@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import deprecated
 
-    # The provider layer is built on this one and imported by token_provider() alone: a
-    # client that never makes a provider never loads it.
+    # The provider layer, imported by token_provider() alone: a client without one never loads it.
     from authing_wechat._provider._fallback import StableTokenFallback
     from authing_wechat._provider._providers import AsyncWechatTokenProvider, WechatTokenProvider
     from authing_wechat._provider._registry import ProviderRegistry
@@ -49,10 +48,8 @@ class _Default:
         return self._shown
 
 
-# A with_options() argument not given (None is a value there).
-_UNCHANGED: Any = _Default("<unchanged>")
-# RetryPolicy(), made with the first client: importing the client does not import attrs (a
-# fifth of httpx's own import time) to build a default nobody may use.
+_UNCHANGED: Any = _Default("<unchanged>")  # a with_options() argument not given
+# RetryPolicy(), made with the first client: importing the client does not import attrs.
 _DEFAULT_RETRY: Any = _Default("RetryPolicy()")
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", "WechatTokenProvider", "AsyncWechatTokenProvider")
@@ -67,8 +64,7 @@ def _end_in(scope: asyncio.Timeout, seconds: float) -> None:
 
 
 def _bucket_for(retry: RetryPolicy | None) -> TokenBucket | None:
-    # One budget per client, shared by all its calls: a long outage drains it and the client
-    # falls back to about one request per call instead of max_attempts.
+    # One budget per client, shared by its calls: a long outage drains it to one try per call.
     budget = None if retry is None else retry.budget
     return None if budget is None else _io.TokenBucket(budget)
 
@@ -119,9 +115,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT, _StoreT]):
         self._setup(options, http, owns_http=http_client is None, bucket=_bucket_for(retry))
 
     def _own_http(self, options: ClientOptions) -> _HttpT:
-        # httpx's defaults (TLS verified, proxies, trust_env) without redirects or cookies: each
-        # call stands alone, as the official SDKs' do. At most 20 idle connections, as httpx's
-        # default: a quiet service does not hold a hundred open to Authing.
+        # httpx's defaults (TLS verified, proxies, trust_env) without redirects or cookies, and
+        # at most 20 idle connections (httpx's default) whatever max_connections says.
         limits = httpx.Limits(
             max_connections=options.max_connections,
             max_keepalive_connections=min(20, options.max_connections),
@@ -164,10 +159,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT, _StoreT]):
         lang: str | None = _UNCHANGED,
         access_token: str | None = _UNCHANGED,
     ) -> Self:
-        """A new client with some settings changed; this one is left as it is.
-
-        The new client shares this one's connection pool (only closing this one closes it), and
-        its retry budget unless ``retry`` changes.
+        """A new client with some settings changed, sharing this one's connection pool (only
+        closing this one closes it) and its retry budget unless ``retry`` changes.
 
         Args:
             timeout: Seconds per attempt.
@@ -177,8 +170,7 @@ class _BaseClient(Generic[_HttpT, _ProviderT, _StoreT]):
             access_token: A user access token, or ``None``.
 
         Raises:
-            ValueError: A changed setting has a value that cannot work.
-            TypeError: A changed setting has the wrong type.
+            ValueError: A changed setting cannot work; ``TypeError``: it has the wrong type.
         """
         changes = {
             name: v for name, v in locals().items() if name != "self" and v is not _UNCHANGED
@@ -243,14 +235,11 @@ class _BaseClient(Generic[_HttpT, _ProviderT, _StoreT]):
                 unavailable and callers would otherwise fail or wait; ``None``: never.
 
         Raises:
-            ValueError: Blank credentials, timings out of range (or ``mandatory_margin`` over
-                ``refresh_margin``), or a provider for ``app_id`` with another secret or
-                other settings exists.
-            TypeError: An argument has the wrong type.
+            ValueError: Blank credentials, timings out of range, or a provider for ``app_id``
+                with another secret or other settings exists; ``TypeError``: a wrong type.
         """
         secret = _io.Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
-        # The provider layer, imported by the first provider alone (see the imports).
         from authing_wechat._provider import _fallback, _providers, _refresh, _registry, _store  # noqa: PLC0415
 
         timing = _refresh.RefreshTiming(
@@ -311,23 +300,19 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider", "TokenS
         timeout: Seconds per attempt (connect, read, write and pool wait each).
         retry: How to retry failed attempts; ``None`` makes exactly one attempt.
         deprecated: What the deprecated method does: ``"warn"`` (warn, then call it),
-            ``"error"`` (raise ``DeprecatedEndpointError`` before any request) or
-            ``"migrate"`` (call the successor endpoint instead).
+            ``"error"`` (raise ``DeprecatedEndpointError``) or ``"migrate"`` (call the successor).
         http_client: Your own ``httpx.Client``, used as given (transports, proxies, hooks, TLS)
             and not closed by ``close()``. The client the package builds always verifies TLS.
         allow_insecure_http: Allow ``http://`` to a non-loopback host.
         on_deprecation: Called with each ``DeprecationNotice`` a response carries.
-        clock: Time source and sleeper for retries (``authing_wechat.testing.FakeClock`` in
-            tests).
+        clock: Time source and sleeper for retries (``testing.FakeClock`` in tests).
         pool_timeout: Seconds a call may wait for a free connection (never past the deadline);
             the attempt's ``timeout`` starts once its request is leaving.
-        max_connections: Size of the client's own pool, hence calls in flight at once; ignored
-            with ``http_client``.
+        max_connections: Size of the client's own pool (calls in flight at once).
 
     Raises:
-        ValueError: An argument has a value that cannot work (blank app id, ``http://`` to a
-            remote host, unknown brand or lang, non-positive timeout).
-        TypeError: An argument has the wrong type.
+        ValueError: A value that cannot work (blank app id, ``http://`` to a remote host,
+            unknown brand or lang, non-positive timeout); ``TypeError``: a wrong type.
     """
 
     _http_type = httpx.Client
@@ -353,8 +338,7 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider", "TokenS
         del app_secret  # tools that print a frame's arguments or locals must not find it
         return self._send(_io.SUCCESSOR, app_id, secret)
 
-    # A literal, not a constant: type checkers read the message only from a literal.
-    # category=None: the run-time warning is the deprecation policy's to give (or not).
+    # A literal (type checkers read no constant); category=None: the policy warns, or not.
     @deprecated(
         "POST /api/v3/get-wechat-access-token is deprecated; "
         "use get_wechat_mp_access_token_info() (POST /api/v3/get-wechat-access-token-info)",
@@ -439,8 +423,7 @@ class AsyncWechatTokenClient(
         while True:
             request = call.next_request(self._http)
             try:
-                # The whole attempt is bounded at once, body included; its end moves once the
-                # request is leaving (see _call).
+                # The whole attempt, body included; its end moves once the request leaves.
                 async with asyncio.timeout(call.attempt_limit) as scope:
                     call.on_sending = functools.partial(_end_in, scope)
                     response = await self._http.send(request, stream=True)

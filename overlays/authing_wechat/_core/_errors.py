@@ -47,11 +47,9 @@ class AuthingError(Exception):
     Attributes:
         message: What went wrong, safe to log.
         attempts: How many requests the call made before giving up (0 if it made none).
-        request: The last ``httpx.Request`` sent, if any. Its body holds the app secret: never
-            log it whole.
+        request: The last ``httpx.Request`` sent, if any (its body holds the app secret).
         response: The last ``httpx.Response`` received, if any.
-        retry_after: The server's retry hint in seconds, when the call gave up on one that was
-            too long to wait for; otherwise ``None``.
+        retry_after: The server's retry hint in seconds, if the call gave up on it (too long).
         request_id: The server's ``requestId``, if its answer had one; quote it to support.
     """
 
@@ -150,7 +148,7 @@ class DeprecatedEndpointError(AuthingError):
 
 class StableTokenError(AuthingError):
     """Authing is unavailable, and the ``StableTokenFallback`` failed too: WeChat refused it
-    (``errcode``; the message says what to do) or could not be reached (``errcode`` ``None``).
+    (``errcode``; the message says what to do) or could not be reached.
 
     Attributes:
         errcode: WeChat's ``errcode``, e.g. 40164 (IP not whitelisted), 40125 (wrong secret),
@@ -186,17 +184,13 @@ _LIKELY_CAUSE = (
 
 
 class WechatTokenRejectedError(AuthingError):
-    """WeChat rejected the access token even after one fresh token, or the provider had no
-    other token than the one WeChat had just rejected.
-
-    Raised by ``WechatAuth`` and the wechatpy integration on errcode 40001, 40014 or 42001 once
-    the single resend is spent, and by a provider's ``get()`` while Authing keeps handing out a
-    token that WeChat rejected (its refreshes then back off).
+    """WeChat rejected the access token even after one fresh token (``WechatAuth``, wechatpy:
+    errcode 40001, 40014 or 42001 once the one resend is spent), or the provider had no other
+    (its ``get()`` while Authing keeps handing out a token WeChat rejected; it backs off).
 
     Attributes:
         app_id: The WeChat app id, if known.
-        errcode: WeChat's ``errcode`` (40001, 40014 or 42001); ``None`` when the provider
-            refused before any WeChat request was made.
+        errcode: WeChat's ``errcode`` (40001, 40014 or 42001); ``None`` if the provider refused.
         errmsg: WeChat's ``errmsg``, if any.
         response: The WeChat response that rejected the token, if there was one.
     """

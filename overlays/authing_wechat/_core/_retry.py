@@ -49,8 +49,7 @@ __all__ = [
 
 logger = logging.getLogger("authing_wechat")
 
-# Plain digits with an optional fraction: no sign, exponent, underscore, "nan" or "inf", all of
-# which float() would otherwise accept.
+# Plain digits with an optional fraction: no sign, exponent, underscore, "nan" or "inf".
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 

@@ -54,8 +54,8 @@ _BRAND_KWARGS: dict[str, tuple[str, str]] = {
     "authing": ("x_authing_app_id", "x_authing_lang"),
     "genauth": ("x_genauth_app_id", "x_genauth_lang"),
 }
-# DNS: labels of 1-63 characters, 253 in all (RFC 1035). Longer ones pass httpx's parser and
-# then fail at connect time, on every attempt, as a UnicodeError from the idna codec.
+# DNS: labels of 1-63 characters, 253 in all (RFC 1035); httpx accepts longer ones that then
+# fail on every attempt (a UnicodeError from the idna codec).
 _HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 
 

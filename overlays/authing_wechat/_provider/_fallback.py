@@ -21,40 +21,34 @@ __all__ = ["STABLE_TOKEN_PATH", "StableTokenFallback"]
 
 STABLE_TOKEN_PATH = "/cgi-bin/stable_token"  # noqa: S105 - a path, not a password
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
-_ADVICE = {
-    40164: "this server's IP address is not on the app's IP whitelist (WeChat console, "
-    "Development > Basic configuration > IP whitelist): Authing's servers are on it, yours may "
-    "not be; add its egress IP, or send the fallback through a whitelisted proxy "
-    "(StableTokenFallback(http_client=...))",
-    40125: "the app secret is wrong: check the app_secret given to token_provider() (resetting "
-    "it in the WeChat console invalidates the old one)",
-    45009: "the app's daily quota of token calls is spent: it resets at midnight (Beijing time), "
-    "or reset it in the WeChat console",
+_ADVICE = {  # what to do about WeChat's refusals users meet
+    40164: "this server's IP is not on the app's IP whitelist (WeChat console, Development > "
+    "Basic configuration): add its egress IP, or send the fallback through a whitelisted proxy "
+    "with StableTokenFallback(http_client=...)",
+    40125: "the app secret is wrong: check the app_secret given to token_provider()",
+    45009: "the app's daily quota of token calls is spent: it resets at midnight (Beijing time) "
+    "or in the WeChat console",
 }
 
 
 class StableTokenFallback:
-    """Where a provider gets the WeChat token while Authing is unavailable: WeChat's
-    ``POST /cgi-bin/stable_token`` in normal mode, which returns the app's current stable token
-    and, unlike ``GET /cgi-bin/token``, never invalidates the token Authing caches. Pass it as
-    ``client.token_provider(..., fallback=StableTokenFallback())``.
-
-    The provider asks Authing first, always; it takes the fallback only when Authing is
-    unavailable (connection error, timeout, HTTP 5xx or 429, a page that is not JSON, the
-    retry budget spent) and callers would otherwise fail or wait. The server calling WeChat
-    must be on the app's IP whitelist. Its own clients are closed with the token client.
+    """WeChat's ``POST /cgi-bin/stable_token`` (normal mode: the app's current stable token;
+    unlike ``/cgi-bin/token`` it never breaks the token Authing caches) as a provider's token
+    while Authing is unavailable: ``client.token_provider(..., fallback=StableTokenFallback())``.
+    Authing is always asked first; the fallback only when it is unavailable (connection error,
+    timeout, HTTP 5xx or 429, a page that is not JSON, the retry budget spent) and callers
+    would otherwise fail or wait. The caller's IP must be on the app's IP whitelist.
 
     Args:
         base_url: WeChat's API, or a proxy or fake in its place.
-        http_client: An ``httpx.Client`` (``AsyncClient`` for the async token client) to send
-            with, used as given: your egress proxy, i.e. your whitelisted IP. ``None``: one it
-            builds (TLS verified, no redirects).
+        http_client: An ``httpx.Client`` (``AsyncClient`` for the async token client), used as
+            given (your egress proxy: your whitelisted IP); ``None``: its own, TLS verified,
+            closed with the token client.
         timeout: Seconds for the request.
 
     Raises:
-        TypeError: ``http_client`` is not an httpx client, or ``timeout`` not a number.
-        ValueError: ``base_url`` is not an https:// URL (http:// to loopback only), or
-            ``timeout`` is not positive.
+        TypeError: A wrong type; ``ValueError``: ``base_url`` is not https:// (http:// only to
+            loopback), or ``timeout`` is not positive.
     """
 
     def __init__(

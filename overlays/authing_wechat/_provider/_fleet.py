@@ -60,11 +60,9 @@ def _adoptable(entry: StoredToken | None, job: RefreshJob, now: float) -> bool:
     """Whether a store entry is this refresh's result, with no request to Authing."""
     if entry is None or entry.access_token in job.rejected or entry.expires_at <= now:
         return False
-    # Newer than ours, or as new but asked for recently: Authing caches the WeChat token, so
-    # asking again now would bring back the same one.
+    # Newer than ours, or asked for recently (Authing would bring back the same one); an
+    # expiry that went through a datetime on one side only differs by under a millisecond.
     recent = now - entry.requested_at < job.min_refresh_interval
-    # An expiry went through a datetime (microseconds) on one side only: a difference below
-    # a millisecond is the same token.
     newer = entry.expires_at > job.local_expires + 1e-3
     return newer or recent or (job.on_fallback and not entry.fallback)
 

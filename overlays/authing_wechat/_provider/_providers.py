@@ -40,8 +40,7 @@ _LIVE: weakref.WeakSet[_ProviderBase[Any, Any, Any]] = weakref.WeakSet()
 
 
 def _reset_after_fork() -> None:
-    # gunicorn --preload and multiprocessing fork a process whose providers may hold a lock
-    # or wait for a refresh thread that the child does not have.
+    # A forked child's providers may hold a lock, or wait for a thread the child lacks.
     for provider in list(_LIVE):
         provider._rule.after_fork()
 
@@ -73,8 +72,7 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         self._metrics = current_metrics()  # those current when the provider is made
         self._guard = StoreGuard(clock, app_id, self._metrics)
         self._closed = False
-        # The FRESH path is every WeChat call's cost: time.time itself rather than a method
-        # around it, and the token read from this object rather than through the rule.
+        # The FRESH path is every WeChat call's cost: time.time itself, the token read here.
         self._time = time.time if type(clock) is SystemClock else clock.time
         self._fresh: tuple[WechatAccessToken | None, float]
         publish = functools.partial(setattr, self, "_fresh")

@@ -1,7 +1,5 @@
-"""How the Redis stores bound their use of a redis-py client: a hung Redis stalls ``get()``,
-and a cache should give up fast rather than wait through redis-py's long defaults. A client on
-a plain pool is *rebuilt* on a bounded pool of the store's own (the caller's is never changed);
-any other (``RedisCluster``, Sentinel, a pool subclass) is *checked*.
+"""How the Redis stores bound their use of a redis-py client (a cache gives up fast): one on a
+plain pool is *rebuilt* on a bounded pool of the store's own; any other is *checked*.
 """
 
 from __future__ import annotations

@@ -22,8 +22,7 @@ __all__ = ["AsyncRedisTokenStore", "RedisTokenStore"]
 
 logger = logging.getLogger("authing_wechat")
 
-# The longest refresh of a default client (``longest_call(DEFAULT_RETRY, 10.0)``; a test keeps
-# the two equal): a lock that outlives it.
+# Outlives the longest refresh of a default client (``longest_call(DEFAULT_RETRY, 10.0)``).
 DEFAULT_LOCK_TIMEOUT = 90.0
 _PREFIX = "authing-wechat"
 
@@ -160,8 +159,8 @@ class _RedisStoreBase:
         return f"{self._prefix}:{{{key}}}" if self._cluster else f"{self._prefix}:{key}"
 
     def _lock(self, key: str) -> Any:
-        # Not blocking: a process that misses the lock polls the store for the holder's token.
-        # Not thread-local: a lock may be released by another thread than the one that took it.
+        # Not blocking (a process that misses it polls the store); not thread-local (another
+        # thread may release it).
         return self._client()[0].lock(f"{self.entry_key(key)}:lock", timeout=self._lock_timeout,
                                       blocking=False, thread_local=False)  # fmt: skip
 
@@ -185,8 +184,7 @@ class _RedisStoreBase:
 
     def _save_args(self, key: str, token: StoredToken) -> dict[str, Any] | None:
         """The save script's keys and ARGV, or ``None`` for a token that had no time left."""
-        # The token's lifetime by the clock of the process that asked for it: no clock skew
-        # between hosts shortens or stretches the entry.
+        # The lifetime by the asking process's clock: no skew between hosts changes it.
         ttl_ms = int((token.expires_at - token.requested_at) * 1000)
         if ttl_ms <= 0:
             return None

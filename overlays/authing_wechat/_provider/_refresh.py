@@ -11,11 +11,10 @@ windows, google-auth's token states)::
     INVALID  no token, or expired                  wait for one shared refresh; its error
                                                    reaches every waiter
 
-With no valid token and a failing upstream, refreshes back off from 1 s, doubling up to
-``min_refresh_interval``; callers in between get the last error at once. A refresh that brings
-back a token WeChat rejected is such a failure. A token from the fallback is never FRESH: it is
-served as STALE, so Authing is asked again once per ``min_refresh_interval``. ``RefreshRule``
-decides for both providers.
+With no valid token and a failing upstream (or one handing back a token WeChat rejected),
+refreshes back off from 1 s, doubling up to ``min_refresh_interval``; callers in between get the
+last error at once. A fallback token is never FRESH but STALE: Authing is asked again once per
+``min_refresh_interval``. ``RefreshRule`` decides for both providers.
 """
 
 from __future__ import annotations
@@ -67,13 +66,9 @@ class TokenState(enum.Enum):
 
 @attrs.frozen(kw_only=True)
 class RefreshTiming:
-    """The three numbers of the refresh rule, checked once.
-
-    Raises:
-        TypeError: A value is not a number.
-        ValueError: A value is negative, not finite or over a day, or ``mandatory_margin``
-            exceeds ``refresh_margin``.
-    """
+    """The three numbers of the refresh rule, checked once: ``TypeError`` for a non-number,
+    ``ValueError`` for one negative, not finite or over a day, or ``mandatory_margin`` over
+    ``refresh_margin``."""
 
     refresh_margin: float = attrs.field(default=300.0, validator=_SECONDS)
     mandatory_margin: float = attrs.field(default=60.0, validator=_SECONDS)
@@ -148,7 +143,7 @@ class RefreshCounts:
 
 @attrs.frozen(kw_only=True)
 class ProviderStats:
-    """A snapshot of what a token provider did since it was made; ``provider.stats()``.
+    """What a token provider did since it was made; ``provider.stats()``.
 
     Attributes:
         state: The state of the cached token now.
@@ -244,7 +239,6 @@ class RefreshRule(Generic[_SignalT]):
         # Tokens invalidated here: a store that missed the discard must not hand one back.
         self._rejected: collections.deque[str] = collections.deque(maxlen=8)
         # Tokens WeChat rejected (``rejected=True``): a refresh that brings one back failed.
-        # After a bare ``invalidate()``, Authing handing back its cached token is expected.
         self._refused: collections.deque[str] = collections.deque(maxlen=8)
         self._served = dict.fromkeys(TokenState, 0)
         self._errors = self._waits = self._invalidations = 0
@@ -267,8 +261,7 @@ class RefreshRule(Generic[_SignalT]):
         return cell
 
     def _fold_ended(self) -> None:
-        # A cell is final once its thread has ended: one number for all of them, so that a
-        # thread per request does not grow the list.
+        # A cell is final once its thread has ended: folded into one number.
         live = []
         for cell, thread in self._cells:
             if thread.is_alive():
@@ -406,12 +399,8 @@ class RefreshRule(Generic[_SignalT]):
                 self._flight = None
 
     def after_wait(self, wait: Wait[_SignalT]) -> WechatAccessToken:
-        """The result of a ``get()`` whose flight has ended: its token, or the cached one.
-
-        Raises:
-            BaseException: The refresh failed and no valid token is cached (a copy of the
-                refresh's error, for every waiter).
-        """
+        """The result of a ``get()`` whose flight has ended: its token, the cached one, or
+        (no valid token cached) a copy of the refresh's error raised for each waiter."""
         outcome = wait.flight.outcome
         with self._lock:
             if isinstance(outcome, Refreshed):
@@ -426,12 +415,8 @@ class RefreshRule(Generic[_SignalT]):
 
     def invalidate(self, token: WechatAccessToken | None, *, rejected: bool = False) -> bool:
         """Drop the cached token if it is ``token`` (any, for ``None``) and say whether it did;
-        with ``rejected``, a refresh that brings ``token`` back fails.
-
-        Raises:
-            TypeError: ``token`` is not a ``WechatAccessToken`` or ``None``, ``rejected`` is
-                not a bool, or it is true without a token.
-        """
+        with ``rejected``, a refresh that brings ``token`` back fails (``TypeError`` for a
+        wrong type, or ``rejected`` without a token)."""
         if token is not None and not isinstance(token, WechatAccessToken):
             raise TypeError(
                 f"token must be a WechatAccessToken or None, not {type(token).__name__}"

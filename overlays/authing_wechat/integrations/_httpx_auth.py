@@ -38,15 +38,11 @@ _ASYNC_IN_SYNC = (
 class WechatAuth(httpx.Auth):
     """Authenticate WeChat API calls with the access token of a token provider.
 
-    Each request gets the ``access_token`` query parameter from ``provider.get()``. When
-    WeChat answers errcode 40001, 40014 or 42001, the provider drops exactly that token and
-    the request is sent once more with the next one (unless its body is a stream). Every
-    other answer is returned untouched.
-
-    Example::
+    Each request gets the ``access_token`` query parameter from ``provider.get()``. On errcode
+    40001, 40014 or 42001 the provider drops exactly that token and the request is sent once
+    more with the next one (unless its body is a stream); other answers are left untouched::
 
         wx = httpx.Client(base_url="https://api.weixin.qq.com", auth=WechatAuth(provider))
-        wx.get("/cgi-bin/user/info", params={"openid": openid}).json()
 
     Args:
         provider: A ``WechatTokenProvider`` for an ``httpx.Client``, or an
@@ -55,8 +51,8 @@ class WechatAuth(httpx.Auth):
     Raises:
         TypeError: ``provider`` is no token provider; or, when a request is sent, it does not
             fit the client (a sync provider in an ``AsyncClient`` would block the event loop).
-        WechatTokenRejectedError: (when a request is sent) WeChat rejected the fresh token
-            too, or the provider had no other token than the rejected one.
+        WechatTokenRejectedError: (requests) WeChat rejected the fresh token too, or the
+            provider had no other.
         AuthingError: The provider could not get a token from Authing.
     """
 
