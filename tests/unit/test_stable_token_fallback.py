@@ -45,6 +45,14 @@ def stable_bodies(world: WechatWorld) -> list[dict[str, Any]]:
     return [json.loads(r.body) for r in world.wechat.requests if r.path == STABLE]
 
 
+def another_client(world: WechatWorld, transport: Any) -> Any:
+    """A second token client of the world's mode and clock, one attempt a call, on ``transport``."""
+    kind = httpx.Client if world.mode == "sync" else httpx.AsyncClient
+    http = kind(transport=transport)
+    url = "https://app.authing.cn"
+    return type(world.client)(url, "authing-app", clock=world.clock, retry=None, http_client=http)
+
+
 def world_now(world: WechatWorld) -> Any:
     from datetime import UTC, datetime
 
@@ -113,14 +121,7 @@ def test_a_timeout_or_connection_error_is_an_outage(mode: str, failure: type[Exc
         raise failure("no answer", request=request)  # type: ignore[call-arg]
 
     world = WechatWorld(mode, fallback=True)
-    kind = httpx.Client if mode == "sync" else httpx.AsyncClient
-    token_client = type(world.client)(
-        "https://down.authing.cn",
-        "authing-app",
-        clock=world.clock,
-        retry=None,
-        http_client=kind(transport=httpx.MockTransport(fail)),
-    )
+    token_client = another_client(world, httpx.MockTransport(fail))
     provider = token_client.token_provider(
         app_id=APP_ID, app_secret="s" * 10, fallback=world.fallback
     )
@@ -368,7 +369,7 @@ def test_its_own_client_verifies_tls_and_is_closed_with_the_token_client() -> No
     fallback = StableTokenFallback()
     client = WechatTokenClient("https://app.authing.cn", "authing-app")
     client.token_provider(app_id="wx1", app_secret="s" * 10, fallback=fallback)
-    own = fallback.http(httpx.Client)
+    own = fallback._http(httpx.Client)
     pool = own._transport._pool  # type: ignore[attr-defined]
     assert pool._ssl_context.verify_mode.name == "CERT_REQUIRED"
     assert own.follow_redirects is False
@@ -385,14 +386,7 @@ def test_a_store_shares_the_fallback_token_and_authing_takes_its_place(mode: str
     world = WechatWorld(
         mode, fallback=True, authing_options={"expires_in": 3600}, provider_kwargs={"store": store}
     )
-    kind = httpx.Client if mode == "sync" else httpx.AsyncClient
-    twin = type(world.client)(
-        "https://app.authing.cn",
-        "authing-app",
-        clock=world.clock,
-        retry=None,
-        http_client=kind(transport=MockAuthingTransport(world.authing)),
-    )
+    twin = another_client(world, MockAuthingTransport(world.authing))
     other = twin.token_provider(
         app_id=APP_ID,
         app_secret="wechat-app-secret-0123456789abcdef",

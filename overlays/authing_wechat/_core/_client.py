@@ -252,8 +252,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT, _StoreT]):
         if fallback is not None:
             if not isinstance(fallback, _fallback.StableTokenFallback):
                 raise TypeError(f"fallback must be a StableTokenFallback, not {type(fallback)}")
-            fallback.http(self._http_type)  # the right kind of http_client, or a TypeError now
-            method = fallback.fetch if self._http_type is httpx.Client else fallback.afetch
+            fallback._http(self._http_type)  # the right kind of http_client, or a TypeError now
+            method = fallback._fetch if self._http_type is httpx.Client else fallback._afetch
             fetch_fallback = functools.partial(method, app_id, secret, clock=self._clock)
         if self._providers is None:
             self._providers = _registry.ProviderRegistry()

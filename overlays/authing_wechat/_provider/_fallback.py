@@ -72,7 +72,7 @@ class StableTokenFallback:
     def __repr__(self) -> str:
         return f"StableTokenFallback(base_url={self.base_url!r}, timeout={self.timeout})"
 
-    def http(self, kind: type[_HttpT]) -> _HttpT:
+    def _http(self, kind: type[_HttpT]) -> _HttpT:
         """The ``httpx.Client`` or ``AsyncClient`` (``kind``) it sends with: the one given, or
         its own, made on first use; a ``TypeError`` if the one given is not a ``kind``."""
         if self._given is not None and not isinstance(self._given, kind):
@@ -98,7 +98,7 @@ class StableTokenFallback:
             "POST", self.base_url + STABLE_TOKEN_PATH, json=body, timeout=self.timeout
         )
 
-    def fetch(
+    def _fetch(
         self, app_id: str, secret: Secret, outage: AuthingError, clock: Clock
     ) -> WechatAccessToken:
         """The stable token of ``app_id`` (``outage``: Authing's error), through ``Client.send``.
@@ -106,18 +106,18 @@ class StableTokenFallback:
         Raises:
             StableTokenError: WeChat refused, or could not be reached.
         """
-        http = self.http(httpx.Client)
+        http = self._http(httpx.Client)
         try:
             answer: httpx.Response | Exception = http.send(self._request(http, app_id, secret))
         except Exception as exc:  # every failure becomes a StableTokenError
             answer = exc
         return _token_of(answer, app_id, outage, clock.time())
 
-    async def afetch(
+    async def _afetch(
         self, app_id: str, secret: Secret, outage: AuthingError, clock: Clock
     ) -> WechatAccessToken:
-        """``fetch`` through ``AsyncClient.send``."""
-        http = self.http(httpx.AsyncClient)
+        """``_fetch`` through ``AsyncClient.send``."""
+        http = self._http(httpx.AsyncClient)
         try:
             answer: httpx.Response | Exception = await http.send(
                 self._request(http, app_id, secret)
