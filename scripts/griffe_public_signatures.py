@@ -24,8 +24,14 @@ SHOWN = {
     "_FetchT": "Callable[[], WechatAccessToken | Awaitable[WechatAccessToken]]",
     "_RedisLock": "StoreLock",
     "_AsyncRedisLock": "AsyncStoreLock",
+    "_ProviderT": "WechatTokenProvider | AsyncWechatTokenProvider",
+    # The keyword arguments every error takes (attempts, request, response, ...).
+    "Unpack[_Context]": "Any",
 }
-_PRIVATE = re.compile(r"\b(" + "|".join(map(re.escape, SHOWN)) + r")\b")
+# Longest first, so that a whole expression is replaced before a name inside it.
+_PRIVATE = re.compile(
+    r"(?<![\w.])(" + "|".join(map(re.escape, sorted(SHOWN, key=len, reverse=True))) + r")(?!\w)"
+)
 
 
 def public(value: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from authing_wechat import (
     AsyncWechatTokenClient,
+    StableTokenFallback,
     WechatAuth,
     WechatTokenClient,
 )
@@ -23,6 +24,7 @@ from authing_wechat.testing import (
     FakeClock,
     FakeWechatServer,
     FakeWechatTransport,
+    Fault,
     MockAuthingServer,
     MockAuthingTransport,
 )
@@ -40,31 +42,51 @@ class WechatWorld:
         mode: str,
         *,
         wechat_transport: Callable[[FakeWechatServer], Any] = FakeWechatTransport,
+        fallback: bool = False,
+        secret: str = SECRET,
+        retry: Any = None,
+        provider_kwargs: dict[str, Any] | None = None,
+        authing_options: dict[str, Any] | None = None,
         **client_kwargs: Any,
     ) -> None:
         self.mode = mode
         self.clock = FakeClock(start=int(time.time()))
-        self.authing = MockAuthingServer(clock=self.clock)
+        self.authing = MockAuthingServer(clock=self.clock, **(authing_options or {}))
         self.wechat = FakeWechatServer(self.authing)
         self.runner = asyncio.Runner() if mode == "async" else None
         authing_transport = MockAuthingTransport(self.authing)
         transport = wechat_transport(self.wechat)
-        if self.runner is None:
-            self.client: Any = WechatTokenClient(
-                "https://app.authing.cn", "authing-app", clock=self.clock, retry=None,
-                http_client=httpx.Client(transport=authing_transport),
-            )  # fmt: skip
-        else:
-            self.client = AsyncWechatTokenClient(
-                "https://app.authing.cn", "authing-app", clock=self.clock, retry=None,
-                http_client=httpx.AsyncClient(transport=authing_transport),
-            )  # fmt: skip
-        self.provider: Any = self.client.token_provider(app_id=APP_ID, app_secret=SECRET)
+        client_class: Any = httpx.Client if self.runner is None else httpx.AsyncClient
+        token_client: Any = WechatTokenClient if self.runner is None else AsyncWechatTokenClient
+        self.client: Any = token_client(
+            "https://app.authing.cn", "authing-app", clock=self.clock, retry=retry,
+            http_client=client_class(transport=authing_transport),
+        )  # fmt: skip
+        # With ``fallback``: a StableTokenFallback sending to the fake WeChat.
+        self.fallback = StableTokenFallback(http_client=client_class(transport=transport))
+        self.provider: Any = self.client.token_provider(
+            app_id=APP_ID, app_secret=secret, fallback=self.fallback if fallback else None,
+            **(provider_kwargs or {}),
+        )  # fmt: skip
         self.auth = WechatAuth(self.provider)
-        client_class = httpx.Client if self.runner is None else httpx.AsyncClient
         self.wx: Any = client_class(
             base_url=WECHAT, auth=self.auth, transport=transport, **client_kwargs
         )
+
+    def authing_down(self, fault: Fault | None = None) -> None:
+        """Authing answers every token request with ``fault`` (HTTP 503) until ``authing_up``."""
+        self.authing.add_fault(SUCCESSOR_PATH, fault or Fault.status(503), times=None)
+
+    def authing_up(self) -> None:
+        self.authing.clear_faults()
+
+    def settle(self) -> None:
+        """Wait for the provider's refresh in flight, if any (a background one)."""
+        flight = self.provider._rule.in_flight()
+        if flight is not None and self.runner is None:
+            flight.signal.wait(10)
+        elif flight is not None:
+            self.run(flight.signal.wait())
 
     @property
     def authing_requests(self) -> int:

@@ -21,10 +21,12 @@ if typing.TYPE_CHECKING:
         AuthingTimeoutError,
         AuthingTLSError,
         DeprecatedEndpointError,
+        StableTokenError,
         WechatTokenRejectedError,
     )
     from ._core._models import DeprecationNotice, WechatAccessToken
     from ._core._retry import RetryBudget, RetryEvent, RetryPolicy
+    from ._provider._fallback import StableTokenFallback
     from ._provider._providers import AsyncWechatTokenProvider, WechatTokenProvider
     from ._provider._redis_store import AsyncRedisTokenStore, RedisTokenStore
     from ._provider._refresh import ProviderStats, RefreshCounts, RefreshTiming, TokenState
@@ -62,6 +64,8 @@ __all__ = [
     "RetryBudget",
     "RetryEvent",
     "RetryPolicy",
+    "StableTokenError",
+    "StableTokenFallback",
     "StoreLock",
     "StoredToken",
     "SystemClock",
@@ -74,14 +78,11 @@ __all__ = [
     "WechatTokenRejectedError",
 ]
 
-# A library logs but never decides where logs go (the logging HOWTO): without this, Python's
-# last-resort handler would print this package's warnings to an unconfigured application's
-# stderr.
+# A library never decides where logs go: no last-resort printing of its warnings to stderr.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# Each loaded on first use, from its own module, so that importing the package (as pytest does
-# with its plugin in every run of every project that has it installed) does not import httpx,
-# and importing the client does not import the provider stack.
+# Each loaded on first use: importing the package (as pytest does with its plugin) does not
+# import httpx, and importing the client does not import the provider stack.
 if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
     _load_public_name, __dir__ = _lazy.load_on_first_use(
         __name__,
@@ -97,10 +98,12 @@ if not typing.TYPE_CHECKING:  # type checkers read the imports above instead
                 "AuthingTLSError",
                 "AuthingTimeoutError",
                 "DeprecatedEndpointError",
+                "StableTokenError",
                 "WechatTokenRejectedError",
             ),
             "._core._models": ("DeprecationNotice", "WechatAccessToken"),
             "._core._retry": ("RetryBudget", "RetryEvent", "RetryPolicy"),
+            "._provider._fallback": ("StableTokenFallback",),
             "._provider._providers": ("AsyncWechatTokenProvider", "WechatTokenProvider"),
             "._provider._redis_store": ("AsyncRedisTokenStore", "RedisTokenStore"),
             "._provider._refresh": (

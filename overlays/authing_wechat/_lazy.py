@@ -15,11 +15,8 @@ def load_on_first_use(
     package: str, modules: Mapping[str, Sequence[str]]
 ) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package``, whose public names live in ``modules``
-    (relative or absolute names, mapped to the names each defines: the ``__all__``, each once).
-
-    Raises:
-        ValueError: ``modules`` does not name exactly the package's ``__all__``.
-    """
+    (relative or absolute names, mapped to the names each defines: the ``__all__``, each once;
+    else ``ValueError``)."""
     where = {name: module for module, names in modules.items() for name in names}
     exported = set(vars(sys.modules[package])["__all__"])
     if set(where) != exported or len(where) != sum(map(len, modules.values())):

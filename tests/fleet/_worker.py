@@ -30,6 +30,7 @@ from authing_wechat import (
     AsyncWechatTokenClient,
     AuthingError,
     RedisTokenStore,
+    StableTokenFallback,
     WechatAccessToken,
     WechatTokenClient,
 )
@@ -52,13 +53,17 @@ class Worker:
         logging.getLogger("authing_wechat").addHandler(self.warnings)
         self.last: WechatAccessToken | None = None
         self.is_async = bool(settings.get("async"))
-        timing = {
+        timing: dict[str, Any] = {
             name: settings[name]
             for name in ("refresh_margin", "mandatory_margin", "min_refresh_interval")
             if name in settings
         }
         redis_options: dict[str, Any] = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
         lock_timeout = settings.get("lock_timeout", 15.0)
+        # With "wechat_url": a StableTokenFallback to it, and one attempt per call to Authing.
+        if "wechat_url" in settings:
+            timing["fallback"] = StableTokenFallback(base_url=settings["wechat_url"])
+        options: dict[str, Any] = {"retry": None} if "wechat_url" in settings else {}
         if self.is_async:
             self.loop = asyncio.new_event_loop()
             threading.Thread(target=self.loop.run_forever, daemon=True).start()
@@ -73,7 +78,7 @@ class Worker:
                         settings["redis_url"], **redis_options
                     )
                     store = AsyncRedisTokenStore(connection, lock_timeout=lock_timeout)
-                client = AsyncWechatTokenClient(settings["mock_url"], AUTHING_APP_ID)
+                client = AsyncWechatTokenClient(settings["mock_url"], AUTHING_APP_ID, **options)
                 return client.token_provider(app_id=APP_ID, app_secret=SECRET, store=store,
                                              **timing)  # fmt: skip
 
@@ -86,7 +91,7 @@ class Worker:
             else:
                 connection = redis.Redis.from_url(settings["redis_url"], **redis_options)
                 sync_store = RedisTokenStore(connection, lock_timeout=lock_timeout)
-            client = WechatTokenClient(settings["mock_url"], AUTHING_APP_ID)
+            client = WechatTokenClient(settings["mock_url"], AUTHING_APP_ID, **options)
             self.provider = client.token_provider(
                 app_id=APP_ID, app_secret=SECRET, store=sync_store, **timing
             )
@@ -157,6 +162,7 @@ class Worker:
                            stats.background.failed],
             "blocking": [stats.blocking.upstream, stats.blocking.store, stats.blocking.failed],
             "store_errors": stats.store_errors,
+            "fallback_tokens": stats.fallback_tokens,
             "warnings": self.warnings.count,
         }  # fmt: skip
 

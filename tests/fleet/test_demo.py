@@ -14,7 +14,7 @@ def test_the_stale_scene_serves_every_caller_from_the_cache() -> None:
     _stale_scene(_Printer(out))
     text = out.getvalue()
     assert "1000 get() calls from 20 threads while the refresh took 1 s: all got the cached" in text
-    assert "background refreshes: RefreshCounts(upstream=1, store=0, failed=0)" in text
+    assert "background refreshes: RefreshCounts(upstream=1, store=0, failed=0, fallback=0)" in text
     assert "upstream requests in all: 2" in text
 
 

@@ -183,3 +183,29 @@ def test_importing_the_package_never_imports_wechatpy() -> None:
         [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert shown.split() == ["False", "True"]
+
+
+def test_it_works_on_a_fallback_token_and_a_40001_refetches_in_normal_mode() -> None:
+    import json
+
+    world = WechatWorld("sync", fallback=True)
+    try:
+        with run_fake_wechat_server(world.wechat) as handle:
+            made = AuthingWeChatClient(world.provider, timeout=10)
+            made._http.mount("https://api.weixin.qq.com/", _ToLoopback(handle.url))
+            world.authing_down()
+            assert made.user.get("o1")["openid"] == "o1"
+            held = world.provider.get()
+            assert held.fallback
+            killer = world.wechat.force_refresh_elsewhere(APP_ID)
+            assert made.user.get("o2")["openid"] == "o2"  # one resend, with the new token
+            assert world.provider.get().access_token == killer
+            assert world.provider.stats().invalidations == 1
+            stable = [r for r in world.wechat.requests if r.path == "/cgi-bin/stable_token"]
+            bodies = [json.loads(r.body) for r in stable]
+            assert len(bodies) == 2
+            assert all("force_refresh" not in b for b in bodies)
+            assert world.wechat.request_count("/cgi-bin/token") == 0
+            made._http.close()
+    finally:
+        world.close()

@@ -403,6 +403,11 @@ def test_demo_shows_the_whole_product() -> None:
     assert "7 WeChat requests (1 answered 40001, resent once), 2 Authing requests" in text
     assert "someone else fetched a token: WechatTokenRejectedError" in text
     assert "11 calls while Authing serves the replaced token: 1 WeChat request(s)" in text
+    assert "Authing answered 503 to a cold start: 3 WeChat calls made with the stable" in text
+    assert "(1 stable_token request, normal mode, after 1 Authing request)" in text
+    assert "log WARNING authing_wechat: Authing is unavailable: the provider of" in text
+    assert "Authing is back: the next refresh took its token (fallback=False)" in text
+    assert "log INFO authing_wechat: the provider of wx-demo-app is back on Authing's" in text
 
 
 def test_console_script_end_to_end(mock: MockServerHandle) -> None:

@@ -58,7 +58,7 @@ def test_stats_as_a_dict_hold_plain_json_types_only(pdriver: ProviderDriver) -> 
     assert set(shown) == {field.name for field in attrs.fields(type(stats))}
     assert shown["state"] == "fresh"
     assert shown["served"] == {"fresh": 1, "stale": 0, "must": 0, "invalid": 1}
-    assert shown["blocking"] == {"upstream": 1, "store": 0, "failed": 0}
+    assert shown["blocking"] == {"upstream": 1, "store": 0, "failed": 0, "fallback": 0}
     assert datetime.fromisoformat(shown["expires_at"]) == token.expires_at.astimezone(UTC)
     assert shown["expires_at"].endswith("+00:00")
     assert token.access_token not in json.dumps(shown)

@@ -237,3 +237,22 @@ print(before, sorted((dict(p.attributes)["state"], p.value) for p in gets.data.d
     )
     # Counted before the SDK was there too: the provider's own counts are read.
     assert _python(code) == "False [('fresh', 2), ('invalid', 1), ('must', 0), ('stale', 0)]"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_refreshes_are_labelled_with_their_source_fallback_included(
+    mode: str, recorded: Recorded
+) -> None:
+    world = WechatWorld(mode, fallback=True)
+    try:
+        world.authing_down()
+        assert world.run(world.provider.get()).fallback
+        world.authing_up()
+        world.clock.advance(31)
+        world.token()
+        world.settle()
+        assert not world.run(world.provider.get()).fallback
+        sources = {(a.get("source"), a["outcome"], a["mode"]) for a, _ in recorded.points(REFRESH)}
+    finally:
+        world.close()
+    assert sources == {("fallback", "success", "blocking"), ("upstream", "success", "background")}

@@ -4,7 +4,8 @@ Starts the reference mock server on a free loopback port, then shows: a token fr
 successor endpoint, the deprecated call with its warning and the ``migrate`` policy, a 503
 ridden out by a logged retry, a provider serving many concurrent callers with one request, a
 background refresh in the STALE window with every caller served at once, WeChat calls through
-``WechatAuth`` across a token rotation (against the fake WeChat API), and, with a Redis
+``WechatAuth`` across a token rotation (against the fake WeChat API), an Authing outage ridden
+out with ``StableTokenFallback`` (WeChat's stable_token on the fake WeChat), and, with a Redis
 server (``--redis-url``, or the ``redis-server`` of the dev dependencies), a fleet of worker
 processes sharing one token through Redis.
 """
@@ -136,6 +137,7 @@ def run_demo(out: TextIO | None = None, *, redis_url: str | None = None) -> int:
             )
         _stale_scene(show)
         _wechat_scene(show)
+        _fallback_scene(show)
         _fleet_scene(show, redis_url)
     finally:
         logs.close()
@@ -231,6 +233,58 @@ def _wechat_scene(show: _Printer) -> None:
             show.line(
                 f"11 calls while Authing serves the replaced token: "
                 f"{wechat.request_count() - before} WeChat request(s), the rest failed at once"
+            )
+
+
+def _fallback_scene(show: _Printer) -> None:
+    import httpx  # noqa: PLC0415 - keeps `import _cli` cheap
+
+    from authing_wechat import StableTokenFallback, WechatAuth, WechatTokenClient  # noqa: PLC0415
+    from authing_wechat.testing import (  # noqa: PLC0415
+        SUCCESSOR_PATH,
+        FakeWechatServer,
+        Fault,
+        MockAuthingServer,
+        run_fake_wechat_server,
+        run_mock_server,
+    )
+
+    show.section("An Authing outage ridden out with StableTokenFallback (WeChat's stable_token)")
+    authing = MockAuthingServer()
+    wechat = FakeWechatServer(authing)
+    with (
+        run_mock_server(authing) as authing_handle,
+        run_fake_wechat_server(wechat) as wechat_handle,
+        WechatTokenClient(authing_handle.url, _AUTHING_APP_ID, retry=None) as api,
+    ):
+        fallback = StableTokenFallback(base_url=wechat_handle.url)  # a fake WeChat on loopback
+        provider = api.token_provider(
+            app_id=_WECHAT_APP_ID,
+            app_secret=_WECHAT_SECRET,
+            min_refresh_interval=0.2,
+            fallback=fallback,
+        )
+        authing.add_fault(SUCCESSOR_PATH, Fault.status(503), times=None)  # Authing is down
+        with httpx.Client(base_url=wechat_handle.url, auth=WechatAuth(provider)) as wx:
+            for openid in ("o1", "o2", "o3"):
+                wx.get("/cgi-bin/user/info", params={"openid": openid}).raise_for_status()
+            show.line(
+                f"Authing answered 503 to a cold start: 3 WeChat calls made with the stable "
+                f"token ({wechat.request_count('/cgi-bin/stable_token')} stable_token request, "
+                f"normal mode, after {authing.request_count(SUCCESSOR_PATH)} Authing request)"
+            )
+            authing.clear_faults()  # Authing is back
+            time.sleep(0.2)  # min_refresh_interval: the next get() asks Authing again
+            provider.get()
+            flight = provider._rule.in_flight()
+            if flight is not None:
+                flight.signal.wait(10)
+            wx.get("/cgi-bin/user/info", params={"openid": "o4"}).raise_for_status()
+            token = provider.get()
+            show.line(
+                f"Authing is back: the next refresh took its token (fallback={token.fallback}); "
+                f"fallback_tokens={provider.stats().fallback_tokens}, /cgi-bin/token calls: "
+                f"{wechat.request_count('/cgi-bin/token')}"
             )
 
 

@@ -1,7 +1,5 @@
-"""Reading a response body bounded in its size after decoding.
-
-httpx decodes gzip and deflate with no limit on the output: a few kilobytes can expand to
-gigabytes in one call. This reader decodes with ``max_length`` and stops just past the cap.
+"""Reading a response body bounded in its size after decoding: httpx decodes gzip and deflate
+without limit (kilobytes can expand to gigabytes); this reader stops just past the cap.
 """
 
 from __future__ import annotations
@@ -34,11 +32,8 @@ class BodyReader:
         self._size = 0
 
     def feed(self, raw: bytes) -> int:
-        """Decode ``raw`` and keep it; returns how many bytes it added (stops past the cap).
-
-        Raises:
-            httpx.DecodingError: The compressed data is corrupt.
-        """
+        """Decode ``raw`` and keep it; how many bytes it added (stops past the cap). Corrupt
+        data raises ``httpx.DecodingError``."""
         room = MAX_BODY_BYTES + 1 - self._size
         if room <= 0:
             return 0

@@ -1,11 +1,9 @@
 """One call's attempts: each request built and bounded, each outcome decided, with no I/O.
 
-The clients' loops (``_client``) send with ``httpx.Client.send`` / ``AsyncClient.send`` and
-read bodies with ``read_body`` / ``aread_body``. httpx's timeouts bound each socket operation;
-the body is decoded here, chunk by chunk, within the size cap and the attempt's time; the
-async client bounds the whole attempt with ``asyncio.timeout``. An attempt's ``timeout`` runs
-from the moment the transport reads its request body: the connection is there then (waiting
-in the pool did not count), and an attempt that failed before sent nothing a server counted.
+The clients (``_client``) send with ``httpx.Client.send`` / ``AsyncClient.send``; bodies are
+decoded here (``read_body``) chunk by chunk, within the size cap and the attempt's time (the
+async client also bounds the attempt with ``asyncio.timeout``). An attempt's ``timeout`` runs
+from the moment the transport reads its request body: waiting in the pool does not count.
 """
 
 from __future__ import annotations
@@ -29,19 +27,16 @@ from ._settings import ClientOptions
 
 __all__ = ["Call", "aread_body", "read_body"]
 
-# Failures that end an attempt before its request could be written: it is not counted (a
-# connect failure only if the body was not read, as an in-process mock reads it first).
+# Failures before the request was written: not counted (a connect failure only if the body
+# was not read: an in-process mock reads it first).
 _BEFORE_CONNECTING = (httpx.ConnectError, httpx.ConnectTimeout)
 # Headers of the raw answer that do not describe the decoded body an error carries.
 _ENCODING_HEADERS = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 
 class Call:
-    """One call's attempts: builds each request and decides what each outcome means.
-
-    ``on_sending`` (set by the async client) is called with the seconds the attempt has left
-    once its request starts to leave, to move the attempt's ``asyncio.timeout``.
-    """
+    """One call's attempts: builds each request and decides what each outcome means;
+    ``on_sending`` (the async client's) gets the attempt's seconds left once its request leaves."""
 
     def __init__(
         self,
@@ -66,18 +61,16 @@ class Call:
         self._attempt_started = 0.0
         self._sending = False
         self._received = 0
-        self._cut_off = False
+        # Whether the body of an error status was too large and is left unread.
+        self.body_cut_off = False
         self.on_sending: Callable[[float], None] | None = None
 
     def __repr__(self) -> str:
         return f"<Call {self._operation.method} attempts={self._run.attempts}>"
 
     def next_request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
-        """The next attempt's request, its timeouts cut to what the deadline leaves.
-
-        Raises:
-            AuthingTimeoutError: The call's deadline has run out.
-        """
+        """The next attempt's request, its timeouts cut to what the deadline leaves (an
+        ``AuthingTimeoutError`` once it has run out)."""
         timeout = self._run.attempt_timeout(self._options.timeout)
         pool_wait = min(self._options.pool_timeout, self._run.deadline_left())
         self._run.begin_attempt()
@@ -119,13 +112,13 @@ class Call:
         if redact(phrase) != phrase:
             response.extensions["reason_phrase"] = redact(phrase).encode("ascii", "replace")
         self._received = 0
-        self._cut_off = False
+        self.body_cut_off = False
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
             if response.is_success:
                 raise BodyTooLarge("the response body is too large", request=response.request)
             # The status decides (README): an error status stays that error, unread.
-            self._cut_off = True
+            self.body_cut_off = True
 
     def body_stops(self, size: int, response: httpx.Response) -> httpx.HTTPError | bool:
         """After each decoded chunk of ``size`` bytes: the error that ends the body, or
@@ -138,18 +131,13 @@ class Call:
         if self._received > MAX_BODY_BYTES:
             if response.is_success:
                 return BodyTooLarge("the response body is too large", request=response.request)
-            self._cut_off = True
+            self.body_cut_off = True
             return False
         if self._clock.monotonic() - self._attempt_started > self._limit:
             return httpx.ReadTimeout(
                 f"the attempt took longer than its {self._limit:g}s", request=response.request
             )
         return True
-
-    @property
-    def body_cut_off(self) -> bool:
-        """Whether the body of an error status was too large and is left unread."""
-        return self._cut_off
 
     def _shown(self, request: httpx.Request) -> httpx.Request:
         return redacted_copy(request, self._secret, self._content)
@@ -160,8 +148,7 @@ class Call:
         """The delay before the next attempt, or raise ``exc`` as an ``AuthingError`` (a
         plain one for what is not an httpx error). ``cut_short``: the attempt's time ran out."""
         shown = self._shown(request)
-        # The cause stays chained for debugging, but its message may quote what the server
-        # sent: redact it in place.
+        # The cause stays chained, its message (which may quote the server) redacted in place.
         exc.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in exc.args)
         unsent = not self._sending and (cut_short or isinstance(exc, _BEFORE_CONNECTING))
         if unsent or isinstance(exc, httpx.PoolTimeout):
@@ -181,15 +168,13 @@ class Call:
             raise final from exc
 
     def answered(self, answer: httpx.Response) -> WechatAccessToken | float:
-        """The token, or the delay before the next attempt; raises when the call must stop.
-
-        ``answer`` is what ``read_body`` made of the response.
-        """
+        """The token in ``answer`` (``read_body``'s), or the delay before the next attempt;
+        raises when the call must stop."""
         try:
             token = read_token(
                 answer,
                 attempts=self._run.requests,
-                body_cut_off=self._cut_off,
+                body_cut_off=self.body_cut_off,
                 base_url=self._options.base_url,
             )
         except AuthingError as error:
@@ -201,8 +186,7 @@ class Call:
 
 
 def _decoded(response: httpx.Response, body: bytes) -> httpx.Response:
-    # The closed response with its decoded body, as results and errors carry it
-    # (``error.response.json()``); bytes never stay in a frame's locals (tracebacks show them).
+    # The closed response with its decoded body, as errors carry it (``error.response.json()``).
     answer = httpx.Response(
         response.status_code,
         headers=[(k, v) for k, v in response.headers.raw if k.lower() not in _ENCODING_HEADERS],
@@ -222,8 +206,8 @@ def _ended(stop: httpx.HTTPError | bool) -> None:
 
 
 def _first_look(call: Call, response: httpx.Response) -> httpx.Response | BodyReader | None:
-    # Before the body: the answer already read by an in-process transport (httpx.MockTransport,
-    # respx), the reader to feed it to, or None to leave it unread (too large an error page).
+    # Before the body: the answer an in-process transport read already, the reader to feed,
+    # or None to leave it unread (too large an error page).
     call.receiving(response)
     if response.is_stream_consumed:
         _ended(call.body_stops(len(response.content), response))
@@ -232,12 +216,9 @@ def _first_look(call: Call, response: httpx.Response) -> httpx.Response | BodyRe
 
 
 def read_body(call: Call, response: httpx.Response) -> httpx.Response:
-    """The response closed, its body decoded and read under the attempt's bounds.
-
-    Raises:
-        httpx.HTTPError: The body is too large (``BodyTooLarge``), took longer than the
-            attempt's time (``ReadTimeout``), is corrupt, or the transport failed.
-    """
+    """The response closed, its body decoded and read under the attempt's bounds; an
+    ``httpx.HTTPError`` if it is too large (``BodyTooLarge``), late (``ReadTimeout``), corrupt,
+    or the transport failed."""
     with contextlib.closing(response):
         reader = _first_look(call, response)
         if not isinstance(reader, BodyReader):

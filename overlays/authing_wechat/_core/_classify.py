@@ -1,10 +1,9 @@
 """Answers classified robustly: a token, or the typed error each failure stands for.
 
-The generated parsers trust the server (``KeyError`` on a missing field, ``JSONDecodeError`` on an
-HTML page, ``ValueError`` on status 520). Every raw response is classified here instead: by HTTP
-status first, then by the envelope's ``statusCode``, then by the shape of ``data``. The generated
-models still map wire names to attributes, so a field renamed in the spec reaches this code
-through regeneration alone.
+The generated parsers trust the server (``KeyError``, ``JSONDecodeError``, ``ValueError`` on
+status 520): every response is classified here instead, by HTTP status, then the envelope's
+``statusCode``, then the shape of ``data``, through the generated models (wire names by
+regeneration alone).
 """
 
 from __future__ import annotations
@@ -108,15 +107,10 @@ def _http_error(
 def read_token(
     response: httpx.Response, *, attempts: int, body_cut_off: bool = False, base_url: str = ""
 ) -> WechatAccessToken:
-    """Turn a response into a token, or raise the error it stands for (``body_cut_off``: an
-    error status's body was too large and left unread; the status still decides).
-
-    Raises:
-        AuthingAPIError: An HTTP error status, or an envelope whose ``statusCode`` is not 200.
-        AuthingResponseError: A 2xx response that is not the documented shape.
-    """
-    # Raised here, not where it was decided: the deciding frame holds the parsed body, which
-    # may echo the secret, and a traceback with locals (error trackers) must not show it.
+    """Turn a response into a token, or raise the error it stands for: ``AuthingAPIError``
+    (an HTTP error status, or ``statusCode`` not 200), ``AuthingResponseError`` (a 2xx of
+    another shape). ``body_cut_off``: an error status's body was too large and left unread."""
+    # Raised here, not in the deciding frame: its parsed body may echo the secret.
     outcome = _classify(response, attempts, body_cut_off, base_url)
     if isinstance(outcome, AuthingError):
         raise outcome
@@ -191,8 +185,7 @@ def _classify(  # noqa: PLR0911 - one return for each way an answer can be wrong
 
 
 def _redacted_data(data: GetWechatAccessTokenDataDto) -> GetWechatAccessTokenDataDto:
-    # Server text that the model's repr shows: an echoed secret must not reach it (the token
-    # and its expiry are the result itself, whole).
+    # Server text the model's repr shows (bar the token and its expiry): no echoed secret.
     fields = data.to_dict().items()
     keep = ("accessToken", "expiresAt")
     return type(data).from_dict(

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from typing_extensions import deprecated
 
-    # The provider layer is built on this one and imported by token_provider() alone: a
-    # client that never makes a provider never loads it.
+    # The provider layer, imported by token_provider() alone: a client without one never loads it.
+    from authing_wechat._provider._fallback import StableTokenFallback
     from authing_wechat._provider._providers import AsyncWechatTokenProvider, WechatTokenProvider
     from authing_wechat._provider._registry import ProviderRegistry
     from authing_wechat._provider._store import AsyncTokenStore, TokenStore
@@ -56,13 +56,12 @@ class _Default:
         return self._shown
 
 
-# A with_options() argument not given (None is a value there).
-_UNCHANGED: Any = _Default("<unchanged>")
-# RetryPolicy(), made with the first client: importing the client does not import attrs (a
-# fifth of httpx's own import time) to build a default nobody may use.
+_UNCHANGED: Any = _Default("<unchanged>")  # a with_options() argument not given
+# RetryPolicy(), made with the first client: importing the client does not import attrs.
 _DEFAULT_RETRY: Any = _Default("RetryPolicy()")
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _ProviderT = TypeVar("_ProviderT", "WechatTokenProvider", "AsyncWechatTokenProvider")
+_StoreT = TypeVar("_StoreT", "TokenStore", "AsyncTokenStore")
 
 
 def _end_in(scope: asyncio.Timeout, seconds: float) -> None:
@@ -73,13 +72,12 @@ def _end_in(scope: asyncio.Timeout, seconds: float) -> None:
 
 
 def _bucket_for(retry: RetryPolicy | None) -> TokenBucket | None:
-    # One budget per client, shared by all its calls: a long outage drains it and the client
-    # falls back to about one request per call instead of max_attempts.
+    # One budget per client, shared by its calls: a long outage drains it to one try per call.
     budget = None if retry is None else retry.budget
     return None if budget is None else _io.TokenBucket(budget)
 
 
-class _BaseClient(Generic[_HttpT, _ProviderT]):
+class _BaseClient(Generic[_HttpT, _ProviderT, _StoreT]):
     """The constructor, settings and decisions both clients share; subclasses add the I/O."""
 
     _http_type: type[_HttpT]
@@ -90,6 +88,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
     _clock: Clock
     _deprecation: DeprecationGate
     _providers: ProviderRegistry[_ProviderT] | None
+    _provider_class: str  # its name in authing_wechat._provider._providers
+    _send: Callable[[Operation, str, Secret], Any]
 
     def __init__(
         self,
@@ -111,21 +111,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
     ) -> None:
         if retry is _DEFAULT_RETRY:
             retry = _io.DEFAULT_RETRY
-        options = _io.ClientOptions(
-            app_host=app_host,
-            authing_app_id=authing_app_id,
-            brand=brand,
-            access_token=access_token,
-            lang=lang,
-            timeout=timeout,
-            retry=retry,
-            deprecated=deprecated,
-            allow_insecure_http=allow_insecure_http,
-            on_deprecation=on_deprecation,
-            clock=clock,
-            pool_timeout=pool_timeout,
-            max_connections=max_connections,
-        )
+        settings = {n: v for n, v in locals().items() if n not in ("self", "http_client")}
+        options = _io.ClientOptions(**settings)
         if http_client is not None and not isinstance(http_client, self._http_type):
             raise TypeError(
                 f"http_client must be an httpx.{self._http_type.__name__}, "
@@ -136,9 +123,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         self._setup(options, http, owns_http=http_client is None, bucket=_bucket_for(retry))
 
     def _own_http(self, options: ClientOptions) -> _HttpT:
-        # httpx's defaults (TLS verified, proxies, trust_env) without redirects or cookies: each
-        # call stands alone, as the official SDKs' do. At most 20 idle connections, as httpx's
-        # default: a quiet service does not hold a hundred open to Authing.
+        # httpx's defaults (TLS verified, proxies, trust_env) without redirects or cookies, and
+        # at most 20 idle connections (httpx's default) whatever max_connections says.
         limits = httpx.Limits(
             max_connections=options.max_connections,
             max_keepalive_connections=min(20, options.max_connections),
@@ -181,10 +167,8 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         lang: str | None = _UNCHANGED,
         access_token: str | None = _UNCHANGED,
     ) -> Self:
-        """A new client with some settings changed; this one is left as it is.
-
-        The new client shares this one's connection pool (only closing this one closes it), and
-        its retry budget unless ``retry`` changes.
+        """A new client with some settings changed, sharing this one's connection pool (only
+        closing this one closes it) and its retry budget unless ``retry`` changes.
 
         Args:
             timeout: Seconds per attempt.
@@ -194,30 +178,19 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
             access_token: A user access token, or ``None``.
 
         Raises:
-            ValueError: A changed setting has a value that cannot work.
-            TypeError: A changed setting has the wrong type.
+            ValueError: A changed setting cannot work; ``TypeError``: it has the wrong type.
         """
-        given = {
-            "timeout": timeout,
-            "retry": retry,
-            "deprecated": deprecated,
-            "lang": lang,
-            "access_token": access_token,
-        }
-        changes: dict[str, Any] = {
-            name: value for name, value in given.items() if value is not _UNCHANGED
+        changes = {
+            name: v for name, v in locals().items() if name != "self" and v is not _UNCHANGED
         }
         import attrs  # noqa: PLC0415 - loaded by the settings already
 
         options = attrs.evolve(self._options, **changes)
-        same_policy = options.retry is self._options.retry
-        derived = object.__new__(type(self))
-        derived._setup(
-            options,
-            self._http,
-            owns_http=False,
-            bucket=self._bucket if same_policy else _bucket_for(options.retry),
+        bucket = (
+            self._bucket if options.retry is self._options.retry else _bucket_for(options.retry)
         )
+        derived = object.__new__(type(self))
+        derived._setup(options, self._http, owns_http=False, bucket=bucket)
         return derived
 
     @property
@@ -235,60 +208,94 @@ class _BaseClient(Generic[_HttpT, _ProviderT]):
         run = _io.RetryRun(
             self._options.retry, self._bucket, self._clock, operation=operation.method
         )
+        gate, clock = self._deprecation, self._clock
         return _io.Call(
-            self._options,
-            self._deprecation,
-            self._clock,
-            operation,
-            run,
-            app_id=app_id,
-            secret=app_secret,
+            self._options, gate, clock, operation, run, app_id=app_id, secret=app_secret
         )
 
-    def _provider(
+    def token_provider(
         self,
-        make: Callable[..., _ProviderT],
-        fetch: Any,
-        app_id: str,
-        app_secret: Secret,
         *,
-        store: TokenStore | AsyncTokenStore | None,
-        margins: tuple[float, float, float],
+        app_id: str,
+        app_secret: str,
+        refresh_margin: float = 300.0,
+        mandatory_margin: float = 60.0,
+        min_refresh_interval: float = 30.0,
+        store: _StoreT | None = None,
+        fallback: StableTokenFallback | None = None,
     ) -> _ProviderT:
-        """The one provider of this client for a WeChat app, made on first use."""
-        from authing_wechat._provider._refresh import RefreshTiming  # noqa: PLC0415 - see the imports
-        from authing_wechat._provider._registry import ProviderRegistry  # noqa: PLC0415
-        from authing_wechat._provider._store import check_lock_timeout, store_key  # noqa: PLC0415
+        """A cached token for one WeChat app, refreshed before it expires, on this client's
+        pool and retry budget; the same arguments return the same provider.
 
-        refresh, mandatory, interval = margins
-        timing = RefreshTiming(
-            refresh_margin=refresh, mandatory_margin=mandatory, min_refresh_interval=interval
+        Args:
+            app_id: The WeChat app id.
+            app_secret: The WeChat app secret.
+            refresh_margin: Below this many seconds left (STALE), ``get()`` returns the cached
+                token and one background refresh starts.
+            mandatory_margin: Below this many seconds left (MUST), callers wait for one
+                shared refresh (and get the cached token if it fails).
+            min_refresh_interval: Least seconds between refreshes while a valid token is
+                cached; the cap of the backoff while none is.
+            store: A ``TokenStore`` shared by a fleet of processes, such as
+                ``RedisTokenStore(redis.Redis(...))`` (``AsyncTokenStore`` for the async
+                client); ``None``: this process only.
+            fallback: A ``StableTokenFallback``: WeChat's stable_token while Authing is
+                unavailable and callers would otherwise fail or wait; ``None``: never.
+
+        Raises:
+            ValueError: Blank credentials, timings out of range, or a provider for ``app_id``
+                with another secret or other settings exists; ``TypeError``: a wrong type.
+        """
+        secret = _io.Secret(app_secret)
+        del app_secret  # tools that print a frame's arguments or locals must not find it
+        from authing_wechat._provider import _fallback, _providers, _refresh, _registry, _store  # noqa: PLC0415
+
+        timing = _refresh.RefreshTiming(
+            refresh_margin=refresh_margin,
+            mandatory_margin=mandatory_margin,
+            min_refresh_interval=min_refresh_interval,
         )
-        _io.check_credentials(app_id, app_secret)
+        _io.check_credentials(app_id, secret)
+        fetch_fallback = None
+        if fallback is not None:
+            if not isinstance(fallback, _fallback.StableTokenFallback):
+                raise TypeError(f"fallback must be a StableTokenFallback, not {type(fallback)}")
+            fallback._http(self._http_type)  # the right kind of http_client, or a TypeError now
+            method = fallback._fetch if self._http_type is httpx.Client else fallback._afetch
+            fetch_fallback = functools.partial(method, app_id, secret, clock=self._clock)
         if self._providers is None:
-            self._providers = ProviderRegistry()
+            self._providers = _registry.ProviderRegistry()
         options = self._options
-        key = store_key(
+        key = _store.store_key(
             host=httpx.URL(options.base_url).host,
-            authing_app_id=options.authing_app_id,
             app_id=app_id,
-            app_secret=app_secret,
+            authing_app_id=options.authing_app_id,
+            app_secret=secret,
         )
 
         def build() -> _ProviderT:
             if store is not None:
-                check_lock_timeout(
-                    store, longest_refresh=_io.longest_call(options.retry, options.timeout)
-                )
+                longest = _io.longest_call(options.retry, options.timeout)
+                extra = 0.0 if fallback is None else fallback.timeout
+                _store.check_lock_timeout(store, longest_refresh=longest + extra)
+            make: Callable[..., _ProviderT] = getattr(_providers, self._provider_class)
+            fetch = functools.partial(self._send, _io.SUCCESSOR, app_id, secret)
             return make(
-                fetch, app_id=app_id, timing=timing, clock=self._clock, store=store, key=key
+                fetch,
+                app_id=app_id,
+                timing=timing,
+                clock=self._clock,
+                store=store,
+                key=key,
+                fallback=fallback,
+                fetch_fallback=fetch_fallback,
             )
 
-        # The same store object (or none) and the same timing make the same settings.
-        return self._providers.get_or_make(app_id, app_secret, (timing, store), build)
+        # The same store and fallback objects (or none) and the same timing: the same settings.
+        return self._providers.get_or_make(app_id, secret, (timing, store, fallback), build)
 
 
-class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
+class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider", "TokenStore"]):
     """Fetch the WeChat access token that Authing / GenAuth caches, over one keep-alive pool.
 
     Args:
@@ -302,26 +309,23 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
             its request leaves (its body read by then).
         retry: How to retry failed attempts; ``None`` makes exactly one attempt.
         deprecated: What the deprecated method does: ``"warn"`` (warn, then call it),
-            ``"error"`` (raise ``DeprecatedEndpointError`` before any request) or
-            ``"migrate"`` (call the successor endpoint instead).
+            ``"error"`` (raise ``DeprecatedEndpointError``) or ``"migrate"`` (call the successor).
         http_client: Your own ``httpx.Client``, used as given (transports, proxies, hooks, TLS)
             and not closed by ``close()``. The client the package builds always verifies TLS.
         allow_insecure_http: Allow ``http://`` to a non-loopback host.
         on_deprecation: Called with each ``DeprecationNotice`` a response carries.
-        clock: Time source and sleeper for retries (``authing_wechat.testing.FakeClock`` in
-            tests).
+        clock: Time source and sleeper for retries (``testing.FakeClock`` in tests).
         pool_timeout: Seconds a call may wait for a free connection (never past the deadline);
             the attempt's ``timeout`` starts once its request is leaving.
-        max_connections: Size of the client's own pool, hence calls in flight at once; ignored
-            with ``http_client``.
+        max_connections: Size of the client's own pool (calls in flight at once).
 
     Raises:
-        ValueError: An argument has a value that cannot work (blank app id, ``http://`` to a
-            remote host, unknown brand or lang, non-positive timeout).
-        TypeError: An argument has the wrong type.
+        ValueError: A value that cannot work (blank app id, ``http://`` to a remote host,
+            unknown brand or lang, non-positive timeout); ``TypeError``: a wrong type.
     """
 
     _http_type = httpx.Client
+    _provider_class = "WechatTokenProvider"
 
     def get_wechat_mp_access_token_info(self, *, app_id: str, app_secret: str) -> WechatAccessToken:
         """Fetch the WeChat access token (``POST /api/v3/get-wechat-access-token-info``).
@@ -343,8 +347,7 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         del app_secret  # tools that print a frame's arguments or locals must not find it
         return self._send(_io.SUCCESSOR, app_id, secret)
 
-    # A literal, not a constant: type checkers read the message only from a literal.
-    # category=None: the run-time warning is the deprecation policy's to give (or not).
+    # A literal (type checkers read no constant); category=None: the policy warns, or not.
     @deprecated(
         "POST /api/v3/get-wechat-access-token is deprecated; "
         "use get_wechat_mp_access_token_info() (POST /api/v3/get-wechat-access-token-info)",
@@ -359,49 +362,6 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         secret = _io.Secret(app_secret)
         del app_secret  # tools that print a frame's arguments or locals must not find it
         return self._send(self._legacy_operation(), app_id, secret)
-
-    def token_provider(
-        self,
-        *,
-        app_id: str,
-        app_secret: str,
-        refresh_margin: float = 300.0,
-        mandatory_margin: float = 60.0,
-        min_refresh_interval: float = 30.0,
-        store: TokenStore | None = None,
-    ) -> WechatTokenProvider:
-        """A cached token for one WeChat app, refreshed before it expires, on this client's
-        pool and retry budget; the same arguments return the same provider.
-
-        Args:
-            app_id: The WeChat app id.
-            app_secret: The WeChat app secret.
-            refresh_margin: Below this many seconds left (STALE), ``get()`` returns the cached
-                token and one background refresh starts.
-            mandatory_margin: Below this many seconds left (MUST), callers wait for one
-                shared refresh (and get the cached token if it fails).
-            min_refresh_interval: Least seconds between refreshes while a valid token is
-                cached; the cap of the backoff while none is.
-            store: A ``TokenStore`` shared by a fleet of processes, such as
-                ``RedisTokenStore(redis.Redis(...))``; ``None``: this process only.
-
-        Raises:
-            ValueError: Blank credentials, timings out of range (or ``mandatory_margin`` over
-                ``refresh_margin``), or a provider for ``app_id`` with another secret or
-                other settings exists.
-            TypeError: An argument has the wrong type.
-        """
-        secret = _io.Secret(app_secret)
-        del app_secret  # tools that print a frame's arguments or locals must not find it
-        from authing_wechat._provider._providers import WechatTokenProvider  # noqa: PLC0415 - see the imports
-
-        def fetch() -> WechatAccessToken:
-            return self._send(_io.SUCCESSOR, app_id, secret)
-
-        margins = (refresh_margin, mandatory_margin, min_refresh_interval)
-        return self._provider(
-            WechatTokenProvider, fetch, app_id, secret, store=store, margins=margins
-        )
 
     def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         call = self._start(operation, app_id, secret)
@@ -432,7 +392,9 @@ class WechatTokenClient(_BaseClient[httpx.Client, "WechatTokenProvider"]):
         self.close()
 
 
-class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenProvider"]):
+class AsyncWechatTokenClient(
+    _BaseClient[httpx.AsyncClient, "AsyncWechatTokenProvider", "AsyncTokenStore"]
+):
     """The asyncio twin of ``WechatTokenClient``: same arguments, same results, same errors.
 
     ``http_client`` takes an ``httpx.AsyncClient``. Close with ``await client.aclose()`` or use
@@ -440,6 +402,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
     """
 
     _http_type = httpx.AsyncClient
+    _provider_class = "AsyncWechatTokenProvider"
 
     async def get_wechat_mp_access_token_info(
         self, *, app_id: str, app_secret: str
@@ -462,30 +425,6 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
         del app_secret  # tools that print a frame's arguments or locals must not find it
         return await self._send(self._legacy_operation(), app_id, secret)
 
-    def token_provider(
-        self,
-        *,
-        app_id: str,
-        app_secret: str,
-        refresh_margin: float = 300.0,
-        mandatory_margin: float = 60.0,
-        min_refresh_interval: float = 30.0,
-        store: AsyncTokenStore | None = None,
-    ) -> AsyncWechatTokenProvider:
-        """A cached token for one WeChat app; see the sync client's method. ``store`` is an
-        ``AsyncTokenStore``, such as ``AsyncRedisTokenStore(redis.asyncio.Redis(...))``."""
-        secret = _io.Secret(app_secret)
-        del app_secret  # tools that print a frame's arguments or locals must not find it
-        from authing_wechat._provider._providers import AsyncWechatTokenProvider  # noqa: PLC0415 - see the imports
-
-        async def fetch() -> WechatAccessToken:
-            return await self._send(_io.SUCCESSOR, app_id, secret)
-
-        margins = (refresh_margin, mandatory_margin, min_refresh_interval)
-        return self._provider(
-            AsyncWechatTokenProvider, fetch, app_id, secret, store=store, margins=margins
-        )
-
     async def _send(self, operation: Operation, app_id: str, secret: Secret) -> WechatAccessToken:
         import asyncio  # noqa: PLC0415 - sync users should not pay for importing it
 
@@ -493,8 +432,7 @@ class AsyncWechatTokenClient(_BaseClient[httpx.AsyncClient, "AsyncWechatTokenPro
         while True:
             request = call.next_request(self._http)
             try:
-                # The whole attempt is bounded at once, body included; its end moves once the
-                # request is leaving (see _call).
+                # The whole attempt, body included; its end moves once the request leaves.
                 async with asyncio.timeout(call.attempt_limit) as scope:
                     call.on_sending = functools.partial(_end_in, scope)
                     response = await self._http.send(request, stream=True)

@@ -26,9 +26,9 @@ logger = logging.getLogger("authing_wechat")
 DeprecationPolicy = Literal["warn", "error", "migrate"]
 DEPRECATION_POLICIES: tuple[DeprecationPolicy, ...] = ("warn", "error", "migrate")
 
-# The caller's frame, counted from warnings.warn: the same in the sync and async clients (an
-# awaiting coroutine is its awaited one's f_back). A deprecated method: the method, then
-# _legacy_operation and use_deprecated; a server notice: the method, _send, answered, observe.
+# The caller's frame, counted from warnings.warn, in both clients (an awaiting coroutine is the
+# awaited one's f_back): method, _legacy_operation, use_deprecated; or method, _send, answered,
+# observe for a server notice.
 _CALLER_OF_METHOD = 4
 _CALLER_OF_CALL = 5
 _LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
@@ -86,11 +86,8 @@ class DeprecationGate:
         self._lock = threading.Lock()
 
     def use_deprecated(self, method: str, successor: str) -> bool:
-        """Decide a deprecated method call; ``True`` means send it to the successor instead.
-
-        Raises:
-            DeprecatedEndpointError: With ``policy="error"``, before any request.
-        """
+        """Decide a deprecated method call: ``True`` sends it to the successor instead; with
+        ``policy="error"``, ``DeprecatedEndpointError`` before any request."""
         message = f"{method}() calls a deprecated endpoint; use {successor}() instead"
         if self.policy == "error":
             raise DeprecatedEndpointError(message, successor=successor)

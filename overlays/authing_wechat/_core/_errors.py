@@ -10,6 +10,7 @@ Every failure of a call is one of these, never a raw ``KeyError``, ``JSONDecodeE
     │   └── AuthingTLSError        ... because the server's certificate was not accepted
     ├── AuthingResponseError       a 2xx answer that is not the documented shape
     ├── DeprecatedEndpointError    a deprecated method was called with ``deprecated="error"``
+    ├── StableTokenError           Authing is unavailable and WeChat's stable_token failed too
     └── WechatTokenRejectedError   WeChat keeps rejecting the token Authing serves (40001 ...)
 
     AuthingDeprecationWarning (a DeprecationWarning): a deprecated method or server notice.
@@ -19,7 +20,12 @@ No message or attribute ever holds the WeChat app secret or an access token.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 import httpx
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "AuthingAPIError",
@@ -30,6 +36,7 @@ __all__ = [
     "AuthingTLSError",
     "AuthingTimeoutError",
     "DeprecatedEndpointError",
+    "StableTokenError",
     "WechatTokenRejectedError",
 ]
 
@@ -40,11 +47,9 @@ class AuthingError(Exception):
     Attributes:
         message: What went wrong, safe to log.
         attempts: How many requests the call made before giving up (0 if it made none).
-        request: The last ``httpx.Request`` sent, if any. Its body holds the app secret: never
-            log it whole.
+        request: The last ``httpx.Request`` sent, if any (its body holds the app secret).
         response: The last ``httpx.Response`` received, if any.
-        retry_after: The server's retry hint in seconds, when the call gave up on one that was
-            too long to wait for; otherwise ``None``.
+        retry_after: The server's retry hint in seconds, if the call gave up on it (too long).
         request_id: The server's ``requestId``, if its answer had one; quote it to support.
     """
 
@@ -78,6 +83,15 @@ class AuthingError(Exception):
         return f"{type(self).__name__}({self.message!r}, attempts={self.attempts})"
 
 
+class _Context(TypedDict, total=False):
+    # What AuthingError takes besides its message, passed through by the subclasses.
+    attempts: int
+    request: httpx.Request | None
+    response: httpx.Response | None
+    retry_after: float | None
+    request_id: str | None
+
+
 class AuthingAPIError(AuthingError):
     """The server answered with an error: an HTTP error status, or an error envelope in a 2xx.
 
@@ -93,22 +107,10 @@ class AuthingAPIError(AuthingError):
         *,
         status_code: int,
         api_code: int | None = None,
-        request_id: str | None = None,
-        attempts: int = 0,
-        request: httpx.Request | None = None,
-        response: httpx.Response | None = None,
-        retry_after: float | None = None,
+        **context: Unpack[_Context],
     ) -> None:
-        super().__init__(
-            message,
-            attempts=attempts,
-            request=request,
-            response=response,
-            retry_after=retry_after,
-            request_id=request_id,
-        )
-        self.status_code = status_code
-        self.api_code = api_code
+        super().__init__(message, **context)
+        self.status_code, self.api_code = status_code, api_code
 
     def __str__(self) -> str:
         # What Authing's support asks for, in the one line a log or traceback shows.
@@ -153,6 +155,30 @@ class DeprecatedEndpointError(AuthingError):
         self.successor = successor
 
 
+class StableTokenError(AuthingError):
+    """Authing is unavailable, and the ``StableTokenFallback`` failed too: WeChat refused it
+    (``errcode``; the message says what to do) or could not be reached.
+
+    Attributes:
+        errcode: WeChat's ``errcode``, e.g. 40164 (IP not whitelisted), 40125 (wrong secret),
+            45009 (quota); ``None`` when WeChat gave no errcode.
+        errmsg: WeChat's ``errmsg``, if any.
+        authing_error: Authing's error that made the provider take the fallback.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        authing_error: AuthingError,
+        errcode: int | None = None,
+        errmsg: str | None = None,
+        **context: Unpack[_Context],
+    ) -> None:
+        super().__init__(message, **context)
+        self.errcode, self.errmsg, self.authing_error = errcode, errmsg, authing_error
+
+
 class AuthingDeprecationWarning(DeprecationWarning):
     """Issued when a deprecated endpoint is used or the server announces a deprecation; a
     ``DeprecationWarning``, so ``-W error::DeprecationWarning`` makes it fail."""
@@ -167,17 +193,13 @@ _LIKELY_CAUSE = (
 
 
 class WechatTokenRejectedError(AuthingError):
-    """WeChat rejected the access token even after one fresh token, or the provider had no
-    other token than the one WeChat had just rejected.
-
-    Raised by ``WechatAuth`` and the wechatpy integration on errcode 40001, 40014 or 42001 once
-    the single resend is spent, and by a provider's ``get()`` while Authing keeps handing out a
-    token that WeChat rejected (its refreshes then back off).
+    """WeChat rejected the access token even after one fresh token (``WechatAuth``, wechatpy:
+    errcode 40001, 40014 or 42001 once the one resend is spent), or the provider had no other
+    (its ``get()`` while Authing keeps handing out a token WeChat rejected; it backs off).
 
     Attributes:
         app_id: The WeChat app id, if known.
-        errcode: WeChat's ``errcode`` (40001, 40014 or 42001); ``None`` when the provider
-            refused before any WeChat request was made.
+        errcode: WeChat's ``errcode`` (40001, 40014 or 42001); ``None`` if the provider refused.
         errmsg: WeChat's ``errmsg``, if any.
         response: The WeChat response that rejected the token, if there was one.
     """
@@ -189,16 +211,10 @@ class WechatTokenRejectedError(AuthingError):
         app_id: str | None = None,
         errcode: int | None = None,
         errmsg: str | None = None,
-        attempts: int = 0,
-        request: httpx.Request | None = None,
-        response: httpx.Response | None = None,
+        **context: Unpack[_Context],
     ) -> None:
-        super().__init__(
-            f"{message}; {_LIKELY_CAUSE}", attempts=attempts, request=request, response=response
-        )
-        self.app_id = app_id
-        self.errcode = errcode
-        self.errmsg = errmsg
+        super().__init__(f"{message}; {_LIKELY_CAUSE}", **context)
+        self.app_id, self.errcode, self.errmsg = app_id, errcode, errmsg
 
     def __repr__(self) -> str:
         return (

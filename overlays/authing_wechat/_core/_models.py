@@ -27,11 +27,10 @@ class DeprecationNotice:
 
     Attributes:
         endpoint: The path of the endpoint the notice is about.
-        deprecated_at: From the RFC 9745 ``Deprecation`` header (``@<epoch seconds>``): when the
-            endpoint was (or will be) deprecated, timezone-aware UTC; ``None`` if absent or
-            unreadable.
-        sunset: From the RFC 8594 ``Sunset`` header (an HTTP-date): when the endpoint may stop
-            answering, timezone-aware UTC; ``None`` if absent or unreadable.
+        deprecated_at: When it was (or will be) deprecated, from the RFC 9745 ``Deprecation``
+            header (``@<epoch seconds>``), aware UTC; ``None`` if absent or unreadable.
+        sunset: When it may stop answering, from the RFC 8594 ``Sunset`` header (an
+            HTTP-date), aware UTC; ``None`` if absent or unreadable.
         successor: The target of a ``Link`` with ``rel="successor-version"``, if any.
         links: Every ``Link`` target with its ``rel``, as ``(url, rel)`` pairs.
     """
@@ -57,19 +56,18 @@ class DeprecationNotice:
 
 @attrs.frozen(kw_only=True)
 class WechatAccessToken:
-    """The WeChat access token that the Authing / GenAuth server caches.
-
-    Its ``repr`` shows only the first characters of the token.
+    """The WeChat access token that the Authing / GenAuth server caches; its ``repr`` shows
+    only the first characters of the token.
 
     Attributes:
         access_token: The WeChat access token, to pass to WeChat APIs.
         expires_at: When the token expires, timezone-aware UTC.
         request_id: The server's request id, if it sent one.
-        deprecation: What the server said in ``Deprecation`` / ``Sunset`` / ``Link`` headers, or
-            ``None`` when it said nothing.
+        deprecation: The server's ``Deprecation`` / ``Sunset`` / ``Link`` headers, or ``None``.
         attempts: How many requests the call made (1 unless it retried).
         data: The answer's ``data`` as the generated model: the spec's fields, typed, and
             undeclared ones in ``additional_properties`` (made of the two above if not given).
+        fallback: Whether it came from WeChat's stable_token (``StableTokenFallback``).
     """
 
     access_token: str = attrs.field(repr=mask_token)
@@ -79,6 +77,7 @@ class WechatAccessToken:
     attempts: int = 1
     # Out of repr (it holds the token whole) and of the hash (the model is mutable).
     data: GetWechatAccessTokenDataDto = attrs.field(repr=False, hash=False)
+    fallback: bool = False
 
     @data.default
     def _data_of_the_token(self) -> GetWechatAccessTokenDataDto:

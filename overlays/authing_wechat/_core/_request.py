@@ -1,8 +1,7 @@
 """Each attempt's request: built by the generated package, shown in errors without credentials.
 
 The body is a stream of ours (``RequestBody``): the transport reads it once it has a connection
-and has written the headers, the one moment an attempt learns by public means that its
-request is leaving.
+and wrote the headers, the public sign that the request is leaving.
 """
 
 from __future__ import annotations
@@ -50,8 +49,7 @@ def build_request(
     """One attempt's request, built with the generated builder on ``http`` (its base headers
     and cookies apply), and its body; the request's stream is a ``RequestBody`` calling
     ``on_send``."""
-    # Positional: the body model's fields are (app id, app secret) in the spec's order, so a
-    # field renamed in the spec reaches the wire through regeneration alone.
+    # Positional, in the spec's order: a field renamed in the spec reaches the wire by itself.
     body = GetWechatAccessTokenDto(app_id, app_secret.reveal())
     kwargs = operation.endpoint._get_kwargs(body=body, **settings.header_kwargs)
     headers = kwargs["headers"]
@@ -81,8 +79,8 @@ def _parsed_url(url: str) -> httpx.URL:
 
 
 def redacted_copy(request: httpx.Request, secret: Secret, content: bytes) -> httpx.Request:
-    """``request`` (whose body is ``content``) as errors carry it, for debuggers and error
-    trackers: what was sent, the app secret and ``Authorization`` replaced."""
+    """``request`` (whose body is ``content``) as errors carry it for debuggers and error
+    trackers (``exc.request``): what was sent, the app secret and ``Authorization`` replaced."""
     body = json.loads(content)
     plain = secret.reveal()
     if isinstance(body, dict):

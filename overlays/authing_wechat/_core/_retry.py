@@ -5,6 +5,7 @@ Both endpoints only read a token the server has cached, so retrying them is safe
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -39,6 +40,7 @@ __all__ = [
     "RetryPolicy",
     "RetryRun",
     "TokenBucket",
+    "authing_unavailable",
     "backoff_delay",
     "longest_call",
     "parse_retry_after",
@@ -47,8 +49,7 @@ __all__ = [
 
 logger = logging.getLogger("authing_wechat")
 
-# Plain digits with an optional fraction: no sign, exponent, underscore, "nan" or "inf", all of
-# which float() would otherwise accept.
+# Plain digits with an optional fraction: no sign, exponent, underscore, "nan" or "inf".
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
@@ -59,20 +60,14 @@ def _positive_number(_: object, attribute: attrs.Attribute[Any], value: object) 
 
 @attrs.frozen(kw_only=True)
 class RetryBudget:
-    """A client-wide retry budget that stops retry storms during a long outage.
-
-    gRPC's retry throttling: the bucket starts full; each retryable failure takes a token,
-    each successful call returns ``token_ratio``, and retries are allowed only while more than
-    half the tokens are left. In a long outage each call soon makes a single attempt, adding
-    almost no load to a server that is already down.
+    """A client-wide retry budget against retry storms in a long outage (gRPC's throttling):
+    the bucket starts full; each retryable failure takes a token, each successful call returns
+    ``token_ratio``; retries are allowed while more than half the tokens are left. Values must
+    be finite numbers > 0 (else ``ValueError``, or ``TypeError`` for a non-number).
 
     Attributes:
         max_tokens: The bucket's size. Default 10.
         token_ratio: The tokens a successful call returns. Default 0.1.
-
-    Raises:
-        ValueError: If a value is not a finite number > 0.
-        TypeError: If a value is not a number.
     """
 
     max_tokens: float = attrs.field(default=10.0, validator=_positive_number)
@@ -120,37 +115,28 @@ class RetryPolicy:
     4xx, a malformed 2xx body or ``DeprecatedEndpointError``: those would only fail again.
 
     Before retry *n* the client sleeps ``min(max_backoff, initial_backoff * 2 ** (n - 1))``
-    seconds, or with ``jitter`` a random time between 0 and that ("full jitter"). A valid
-    server hint replaces the backoff: ``retry-after-ms``, else ``Retry-After`` (seconds or an
-    HTTP-date).
-
-    The call stops after ``max_attempts``; at once if the hint exceeds ``max_retry_after`` or
-    the wait would end past ``deadline`` (the error's ``retry_after`` then holds the hint); or
-    when the retry ``budget`` is spent. It raises the last attempt's error, with ``attempts``
-    set. Each retry is logged at INFO on the ``authing_wechat`` logger and passed to
-    ``on_retry``. ``retry=None`` on a client means exactly one attempt.
+    seconds (with ``jitter``, a random time up to that), or a valid server hint instead
+    (``retry-after-ms``, else ``Retry-After``: seconds or an HTTP-date). The call stops after
+    ``max_attempts``, at once if the hint exceeds ``max_retry_after`` or the wait would end past
+    ``deadline`` (``retry_after`` then holds it), or when the ``budget`` is spent, raising the
+    last attempt's error. Each retry is logged (INFO) and passed to ``on_retry``.
 
     Attributes:
-        max_attempts: Requests per call at most, the first included. Default 3; 1 disables
-            retries but keeps the deadline.
-        initial_backoff: Seconds before the first retry (its upper bound with jitter).
-            Default 0.25.
-        max_backoff: Cap on any backoff, in seconds. Default 4.0; must be >= initial_backoff.
-        jitter: Randomise each backoff between 0 and its capped value. Default True; False
-            gives the exact doubling sequence (useful in tests).
-        max_retry_after: The longest server hint, in seconds, worth waiting for; a longer one
-            fails the call at once. Default 30.0.
-        deadline: Seconds bounding the whole call, attempts and sleeps included, or None
-            (default) for no bound beyond the attempts' own timeouts. Each attempt's timeout is
-            cut to the time left.
+        max_attempts: Requests per call at most, the first included. Default 3.
+        initial_backoff: Seconds before the first retry (its bound with jitter). Default 0.25.
+        max_backoff: Cap on any backoff, in seconds. Default 4.0; >= initial_backoff.
+        jitter: Randomise each backoff up to its capped value. Default True.
+        max_retry_after: The longest server hint worth waiting for, in seconds. Default 30.0.
+        deadline: Seconds bounding the whole call, sleeps included (each attempt's timeout cut
+            to the time left), or None (default).
         budget: The client-wide ``RetryBudget`` (each client fills its own), or None.
-        on_retry: Called with a ``RetryEvent`` before each retry's sleep, for metrics or
-            tracing. If it raises, the error is logged and the call carries on.
+        on_retry: Called with a ``RetryEvent`` before each retry's sleep; if it raises, the
+            error is logged and the call carries on.
 
     Raises:
-        ValueError: If a number is out of range: ``max_attempts < 1``, a negative or non-finite
-            backoff or ``max_retry_after``, ``max_backoff < initial_backoff``, ``deadline <= 0``.
-        TypeError: If a value has the wrong type.
+        ValueError: A number out of range (``max_attempts < 1``, a negative or non-finite
+            backoff, ``max_backoff < initial_backoff``, ``deadline <= 0``).
+        TypeError: A value of the wrong type.
     """
 
     max_attempts: int = attrs.field(default=3, validator=_check_max_attempts)
@@ -232,14 +218,6 @@ def _decimal_seconds(value: str | None, *, scale: float = 1.0) -> float | None:
     return seconds if math.isfinite(seconds) else None
 
 
-def _http_date_seconds(value: str, *, now: float) -> float | None:
-    when = parse_http_date(value)
-    if when is None:
-        return None
-    seconds = when.timestamp() - now
-    return seconds if seconds >= 0 else None
-
-
 def parse_retry_after(headers: httpx.Headers, *, now: float) -> float | None:
     """The server's retry hint in seconds (>= 0), or ``None`` if absent or invalid; never
     raises. ``retry-after-ms`` wins when valid; else ``Retry-After`` as decimal seconds or an
@@ -252,9 +230,10 @@ def parse_retry_after(headers: httpx.Headers, *, now: float) -> float | None:
     if value is None or not value.strip():
         return None
     seconds = _decimal_seconds(value)
-    if seconds is not None:
-        return seconds
-    return _http_date_seconds(value, now=now)
+    when = parse_http_date(value) if seconds is None else None
+    if when is not None:
+        seconds = when.timestamp() - now
+    return seconds if seconds is None or seconds >= 0 else None
 
 
 def _retryable_status(status: int, *, envelope: bool = False) -> bool:
@@ -279,6 +258,20 @@ def retry_reason(error: AuthingError) -> str | None:
     if 200 <= http_status <= 299 and _retryable_status(error.status_code, envelope=True):
         return f"envelope statusCode {error.status_code} in HTTP {http_status}"
     return None
+
+
+def authing_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means that Authing is unavailable (no answer, HTTP 5xx or 429, what
+    ``retry_reason`` retries, a body that is not JSON), not that it refused (an envelope)."""
+    if not isinstance(error, AuthingError):
+        return False
+    status, response = error.http_status or 0, error.response
+    if isinstance(error, AuthingConnectionError) or retry_reason(error) or status >= 500:
+        return True
+    try:
+        return response is not None and not isinstance(json.loads(response.content), dict)
+    except (ValueError, RecursionError):
+        return True
 
 
 def longest_call(policy: RetryPolicy | None, timeout: float) -> float:
@@ -330,14 +323,9 @@ class RetryRun:
         operation: str,
         rng: Callable[[float, float], float] = random.uniform,
     ) -> None:
-        self._policy = policy
-        self._bucket = bucket
-        self._clock = clock
-        self._operation = operation
-        self._rng = rng
-        self._started = clock.monotonic()
-        self._attempts = 0
-        self._requests = 0
+        self._policy, self._bucket, self._clock, self._rng = policy, bucket, clock, rng
+        self._operation, self._started = operation, clock.monotonic()
+        self._attempts = self._requests = 0
         self._last_error: AuthingError | None = None
 
     @property
@@ -405,20 +393,17 @@ class RetryRun:
         policy = self._policy
         if policy is None:
             raise error
-        reason = retry_reason(error)
+        reason, bucket, response = retry_reason(error), self._bucket, error.response
         if reason is None:
             raise error
-        if self._bucket is not None:
-            self._bucket.record_failure()
-        if self._attempts >= policy.max_attempts:
+        if bucket is not None:
+            bucket.record_failure()
+        if self._attempts >= policy.max_attempts or not (bucket is None or bucket.allows_retry()):
             raise error
-        if self._bucket is not None and not self._bucket.allows_retry():
-            raise error
-
         hint = (
             None
-            if error.response is None
-            else parse_retry_after(error.response.headers, now=self._clock.time())
+            if response is None
+            else parse_retry_after(response.headers, now=self._clock.time())
         )
         if hint is not None and hint > policy.max_retry_after:
             self._give_up(error, hint)

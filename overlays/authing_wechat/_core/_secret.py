@@ -1,11 +1,10 @@
 """Keeping the WeChat app secret and access tokens out of frames, errors and log records.
 
-pytest and error trackers such as Sentry print every frame's arguments or locals, so inside the
-package the secret travels only as a ``Secret``, whose ``repr`` is a mask. A server may echo
-what it was sent, and httpx and httpcore log reason phrases, headers and URLs (where WeChat
-takes ``?access_token=``): ``redact`` removes every live secret, recent access token
+Error trackers print every frame's locals, so the secret travels only as a ``Secret`` (its
+``repr`` a mask). A server may echo what it was sent, and httpx and httpcore log reason phrases,
+headers and URLs (``?access_token=``): ``redact`` removes every live secret, recent access token
 (``register_token``) and ``access_token`` value from a text, and a filter on those loggers
-applies it to each record (records of disabled levels are never made, so it costs nothing).
+applies it to each record made (disabled levels cost nothing).
 """
 
 from __future__ import annotations
@@ -29,16 +28,13 @@ __all__ = [
 ]
 
 REDACTED = "[redacted]"
-# Values shorter than this are not searched for in text: a two-letter test secret would turn
-# every word holding it into "[redacted]". A WeChat app secret has 32 characters.
+# Shorter values are not searched for (a WeChat app secret has 32 characters).
 MIN_REDACTED_LENGTH = 8
 # Every Secret alive in the process: the values to remove from anything that gets printed.
 _LIVE: weakref.WeakSet[Secret] = weakref.WeakSet()
-# Adding to a WeakSet while another thread iterates it raises "Set changed size during
-# iteration"; the garbage collector's removals are deferred by the set itself.
+# Adding to a WeakSet that another thread iterates raises "Set changed size during iteration".
 _LIVE_LOCK = threading.Lock()
-# The access tokens handed out lately. Strings cannot be weakly referenced, but a token is
-# useless two hours after it was issued: a bounded window of the latest ones is enough.
+# The access tokens handed out lately (a token is useless two hours after it was issued).
 _TOKENS: collections.deque[str] = collections.deque(maxlen=256)
 
 
@@ -144,8 +140,7 @@ class _RedactingFilter(logging.Filter):
     """Rewrites a record whose message holds a live secret; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        # Each record costs a formatting here, but only records of enabled levels reach a
-        # filter: while those levels are off this never runs.
+        # A formatting per record, but only records of enabled levels reach a filter.
         try:
             message = record.getMessage()
         except Exception:

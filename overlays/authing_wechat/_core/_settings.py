@@ -54,8 +54,8 @@ _BRAND_KWARGS: dict[str, tuple[str, str]] = {
     "authing": ("x_authing_app_id", "x_authing_lang"),
     "genauth": ("x_genauth_app_id", "x_genauth_lang"),
 }
-# DNS: labels of 1-63 characters, 253 in all (RFC 1035). Longer ones pass httpx's parser and
-# then fail at connect time, on every attempt, as a UnicodeError from the idna codec.
+# DNS: labels of 1-63 characters, 253 in all (RFC 1035); httpx accepts longer ones that then
+# fail on every attempt (a UnicodeError from the idna codec).
 _HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 
 
@@ -78,13 +78,9 @@ def _is_loopback(host: str) -> bool:
 
 
 def check_header_text(name: str, value: object) -> str:
-    """Return ``value`` if an HTTP/1.1 header can carry it as it is (else refused here, not
-    retried as a transport error on every call); never echo it.
-
-    Raises:
-        TypeError: ``value`` is not a ``str``.
-        ValueError: ``value`` is blank, or not printable ASCII without surrounding spaces.
-    """
+    """Return ``value`` if an HTTP/1.1 header can carry it as it is: a ``TypeError`` for a
+    non-``str``, a ``ValueError`` if blank or not printable ASCII without surrounding spaces
+    (refused here, not retried as a transport error on every call); never echo it."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if not value.strip():
@@ -97,14 +93,9 @@ def check_header_text(name: str, value: object) -> str:
 
 
 def check_credentials(app_id: object, app_secret: Secret) -> None:
-    """Raise before any request if the WeChat app id or secret cannot be sent (the messages
-    name the argument, never its value).
-
-    Raises:
-        TypeError: Either is not a ``str``.
-        ValueError: Either is empty or blank, or holds text JSON cannot carry as UTF-8 (a
-            lone surrogate).
-    """
+    """Raise before any request if the WeChat app id or secret cannot be sent, naming the
+    argument, never its value: ``TypeError`` for a non-``str``, ``ValueError`` for an empty or
+    blank one, or text JSON cannot carry as UTF-8 (a lone surrogate)."""
     for name, value in (("app_id", app_id), ("app_secret", app_secret.reveal())):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a str, not {type(value).__name__}")
@@ -207,13 +198,8 @@ def _token_validator(_: object, attribute: attrs.Attribute[Any], value: object) 
 
 @attrs.frozen(kw_only=True)
 class ClientOptions:
-    """The constructor arguments of both clients (``http_client`` aside; see
-    ``WechatTokenClient``), checked, and what every request carries, derived from them.
-
-    Raises:
-        ValueError: An argument has the right type but a value that cannot work.
-        TypeError: An argument has the wrong type.
-    """
+    """The constructor arguments of both clients (``http_client`` aside), checked
+    (``TypeError``, ``ValueError``), and what every request carries, derived from them."""
 
     app_host: str = attrs.field(validator=_str_validator, repr=False)
     authing_app_id: str = attrs.field(validator=_app_id_validator)

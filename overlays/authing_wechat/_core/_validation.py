@@ -24,8 +24,7 @@ __all__ = [
     "seconds_validator",
 ]
 
-# One day. Every duration the package takes is far below it; above it is a unit mistake (ms
-# for s) or a value that overflows time.sleep, asyncio or socket timeouts.
+# One day: above it is a unit mistake (ms for s), or overflows time.sleep or socket timeouts.
 MAX_SECONDS = 86_400.0
 
 _Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -39,12 +38,9 @@ def check_seconds(
     maximum: float = MAX_SECONDS,
     unit: str = "seconds",
 ) -> float:
-    """Return ``value`` as a float, or raise naming ``name`` (and ``unit``).
-
-    Raises:
-        TypeError: ``value`` is not an int or float (``bool`` included).
-        ValueError: Not finite, negative (or 0 with ``positive``), or above ``maximum``.
-    """
+    """Return ``value`` as a float, or raise naming ``name`` (and ``unit``): ``TypeError``
+    if not an int or float (or a bool), ``ValueError`` if not finite, negative (0 with
+    ``positive``) or above ``maximum``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of {unit}, not {type(value).__name__}")
     try:

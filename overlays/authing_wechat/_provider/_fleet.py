@@ -9,7 +9,8 @@ With a store, a refresh follows the fleet protocol:
 3. a process that misses the lock polls the store until the holder's token appears, taking
    the lock itself if the holder gave up, for at most ``lock_timeout``; then it asks alone.
 
-A store that fails is skipped for a while (``StoreGuard``): a refresh then asks Authing alone.
+A failing store is skipped for a while (``StoreGuard``). A blocking refresh of a provider with
+a fallback asks it, under the same lock, only if Authing is unavailable.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from typing import Any
 import attrs
 
 from authing_wechat._core._clock import Clock
-from authing_wechat._core._errors import AuthingResponseError
+from authing_wechat._core._errors import AuthingError, AuthingResponseError
 from authing_wechat._core._models import WechatAccessToken
+from authing_wechat._core._retry import authing_unavailable
 
 from ._metrics import Metrics
 from ._refresh import Refreshed, failure_backoff
@@ -50,18 +52,19 @@ class RefreshJob:
     rejected: frozenset[str]  # access tokens invalidated here, never adopted from the store
     min_refresh_interval: float
     lock_timeout: float
+    fallback: Callable[[AuthingError], Any] | None = None  # asked if Authing is unavailable
+    on_fallback: bool = False  # this process's cached token came from the fallback
 
 
 def _adoptable(entry: StoredToken | None, job: RefreshJob, now: float) -> bool:
     """Whether a store entry is this refresh's result, with no request to Authing."""
     if entry is None or entry.access_token in job.rejected or entry.expires_at <= now:
         return False
-    # Newer than ours, or as new but asked for recently: Authing caches the WeChat token, so
-    # asking again now would bring back the same one.
+    # Newer than ours, or asked for recently (Authing would bring back the same one); an
+    # expiry that went through a datetime on one side only differs by under a millisecond.
     recent = now - entry.requested_at < job.min_refresh_interval
-    # An expiry went through a datetime (microseconds) on one side only: a difference below
-    # a millisecond is the same token.
-    return entry.expires_at > job.local_expires + 1e-3 or recent
+    newer = entry.expires_at > job.local_expires + 1e-3
+    return newer or recent or (job.on_fallback and not entry.fallback)
 
 
 def _adopt(entry: StoredToken) -> Refreshed:
@@ -129,11 +132,8 @@ class _Refresh:
             return done.value  # type: ignore[no-any-return]
 
     def steps(self) -> Generator[Callable[[], Any], Any, Refreshed]:
-        """Yield each call to make; its answer is sent back in, its error thrown in.
-
-        Raises:
-            AuthingError: Authing failed, or handed out a token that has already expired.
-        """
+        """Yield each call to make; its answer is sent back in, its error thrown in (an
+        ``AuthingError`` ends them: Authing failed, or handed out an expired token)."""
         job, clock = self._job, self._clock
         if job.key is None:
             return (yield from self._ask_authing())
@@ -143,10 +143,10 @@ class _Refresh:
             return _adopt(entry)
         if entry is not None and entry.access_token in job.rejected:
             # Reported bad here: drop it for the fleet, unless another process replaced it.
-            yield from self._call("discard", key, entry.access_token, fallback=False)
+            yield from self._call("discard", key, entry.access_token, otherwise=False)
         deadline = clock.monotonic() + job.lock_timeout
         while True:
-            lock = yield from self._call("try_lock", key, fallback=ALONE)
+            lock = yield from self._call("try_lock", key, otherwise=ALONE)
             if lock is not None:
                 try:
                     if lock is not ALONE:
@@ -167,11 +167,11 @@ class _Refresh:
             if _adoptable(entry, job, clock.time()):
                 return _adopt(entry)
 
-    def _call(self, method: str, *args: Any, fallback: Any = None) -> _Steps:
-        """Call ``method`` of the store (``release``: of the lock in ``args``); ``fallback``
+    def _call(self, method: str, *args: Any, otherwise: Any = None) -> _Steps:
+        """Call ``method`` of the store (``release``: of the lock in ``args``); ``otherwise``
         answers it while the store is unavailable or failing."""
         if self._store is None or not self._guard.usable():
-            return fallback
+            return otherwise
         if method == "release":
             call = args[0].release
         else:
@@ -180,7 +180,7 @@ class _Refresh:
             answer = yield call
         except Exception as exc:
             self._guard.failed(method.replace("_", ""), exc)  # "trylock" in logs and metrics
-            return fallback
+            return otherwise
         self._guard.succeeded()
         return answer
 
@@ -191,7 +191,12 @@ class _Refresh:
     def _ask_authing(self) -> Generator[Callable[[], Any], Any, Refreshed]:
         job, clock = self._job, self._clock
         requested_at = clock.time()
-        token: WechatAccessToken = yield self._fetch
+        try:
+            token: WechatAccessToken = yield self._fetch
+        except AuthingError as outage:
+            if job.fallback is None or not authing_unavailable(outage):
+                raise
+            token = yield functools.partial(job.fallback, outage)
         expires = token.expires_at.timestamp()
         if expires <= clock.time():
             raise AuthingResponseError(
@@ -200,26 +205,25 @@ class _Refresh:
                 request_id=token.request_id,
                 attempts=token.attempts,
             )
+        refreshed = Refreshed(token=token, source="fallback" if token.fallback else "upstream")
         if job.key is None:
-            return Refreshed(token=token, source="upstream")
+            return refreshed
         stored = StoredToken.of(token, requested_at=requested_at)
         if (yield from self._call("save", job.key, stored)) is False:
-            # Another process wrote a newer token while this request was on its way (a slow
-            # refresher): use that one instead of overwriting it.
             entry = yield from self._call("load", job.key)
-            if _adoptable(entry, job, clock.time()) and entry.newer_than(stored):
-                return _adopt(entry)
-        return Refreshed(token=token, source="upstream")
+            if entry is not None and entry.fallback and not token.fallback:
+                # Authing is back: its token replaces the fallback's, whatever their expiries.
+                yield from self._call("discard", job.key, entry.access_token)
+                yield from self._call("save", job.key, stored)
+            elif _adoptable(entry, job, clock.time()) and entry.newer_than(stored):
+                return _adopt(entry)  # another process wrote a newer token meanwhile
+        return refreshed
 
 
 def run_refresh(
     job: RefreshJob, *, fetch: SyncFetch, store: TokenStore | None, guard: StoreGuard, clock: Clock
 ) -> Refreshed:
-    """Make the calls of ``job``'s steps with blocking I/O.
-
-    Raises:
-        Exception: What the steps raise (the fetch's error).
-    """
+    """Make the calls of ``job``'s steps with blocking I/O; raises what the steps raise."""
     calls = _Refresh(job, clock=clock, fetch=fetch, sleep=clock.sleep, store=store, guard=guard)
     answer: Any = None
     error: Exception | None = None

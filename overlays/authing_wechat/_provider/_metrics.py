@@ -1,7 +1,6 @@
-"""OpenTelemetry metrics of the token providers (``docs/guide/observability.md``), recorded
-through the API's global meter provider; without the ``otel`` extra ``Metrics`` records nothing.
-Instruments carry ``app_id``, never a token, secret or message. The FRESH ``get()`` adds no
-work: ``gets`` and ``expires_in`` are read from the providers' counters at collection.
+"""OpenTelemetry metrics of the token providers (``docs/guide/observability.md``) on the API's
+global meter provider (without the ``otel`` extra, nothing); labels carry ``app_id``, never a
+token or secret; ``gets`` and ``expires_in`` are read from the providers at collection.
 """
 
 from __future__ import annotations

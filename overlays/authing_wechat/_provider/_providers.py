@@ -21,6 +21,11 @@ from ._store import AsyncTokenStore, TokenStore
 
 if TYPE_CHECKING:
     import asyncio  # sync users never import it
+    from collections.abc import Callable
+
+    from authing_wechat._core._errors import AuthingError
+
+    from ._fallback import StableTokenFallback
 
 __all__ = ["AsyncWechatTokenProvider", "WechatTokenProvider"]
 
@@ -35,8 +40,7 @@ _LIVE: weakref.WeakSet[_ProviderBase[Any, Any, Any]] = weakref.WeakSet()
 
 
 def _reset_after_fork() -> None:
-    # gunicorn --preload and multiprocessing fork a process whose providers may hold a lock
-    # or wait for a refresh thread that the child does not have.
+    # A forked child's providers may hold a lock, or wait for a thread the child lacks.
     for provider in list(_LIVE):
         provider._rule.after_fork()
 
@@ -56,18 +60,19 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         clock: Clock,
         store: _StoreT | None = None,
         key: str | None = None,
+        fallback: StableTokenFallback | None = None,
+        fetch_fallback: Callable[[AuthingError], Any] | None = None,
     ) -> None:
         if store is not None and key is None:
             raise ValueError("a provider with a store needs its key")
-        self._fetch = fetch
+        self._fetch, self._fallback, self._fetch_fallback = fetch, fallback, fetch_fallback
         self._clock = clock
         self._store: _StoreT | None = store
         self._key = key
         self._metrics = current_metrics()  # those current when the provider is made
         self._guard = StoreGuard(clock, app_id, self._metrics)
         self._closed = False
-        # The FRESH path is every WeChat call's cost: time.time itself rather than a method
-        # around it, and the token read from this object rather than through the rule.
+        # The FRESH path is every WeChat call's cost: time.time itself, the token read here.
         self._time = time.time if type(clock) is SystemClock else clock.time
         self._fresh: tuple[WechatAccessToken | None, float]
         publish = functools.partial(setattr, self, "_fresh")
@@ -118,10 +123,9 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         return self._rule.stats(store_errors=self._guard.errors, store_skips=self._guard.skips)
 
     def invalidate(self, token: WechatAccessToken | None = None, *, rejected: bool = False) -> None:
-        """Drop the cached token, e.g. after WeChat answered 40001 or 42001, and start a
-        refresh (the async provider's only inside a running event loop; else the next ``get()``
-        does). A store's entry is deleted too while it holds the dropped token. ``WechatAuth``
-        and ``AuthingWeChatClient`` call it for you, with ``rejected=True``.
+        """Drop the cached token (after WeChat's 40001 or 42001) and its store entry, and start
+        a refresh (the async provider's only in a running event loop; else the next ``get()``).
+        ``WechatAuth`` and ``AuthingWeChatClient`` call it for you, with ``rejected=True``.
 
         Args:
             token: Drop the cache only while it holds this token, so that many callers
@@ -130,8 +134,7 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
                 ``get()`` raises ``WechatTokenRejectedError`` until the failure backoff ends.
 
         Raises:
-            TypeError: ``token`` is not a ``WechatAccessToken``, or ``rejected`` is true
-                without one.
+            TypeError: ``token`` is not a token, or ``rejected`` is true without one.
         """
         if self._rule.invalidate(token, rejected=rejected) and self._can_launch():
             flight = self._rule.start_refresh(closed=self._closed)
@@ -139,22 +142,15 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
                 self._launch(flight)
 
     def record_rejection(self, errcode: int) -> None:
-        """Count a WeChat answer that rejected this provider's token (the metric
-        ``authing_wechat.wechat.rejections``); the integrations call it beside ``invalidate``.
-
-        Args:
-            errcode: WeChat's errcode: 40001, 40014 or 42001.
-
-        Raises:
-            TypeError: ``errcode`` is not an int.
-        """
+        """Count a WeChat answer (errcode 40001, 40014 or 42001; ``TypeError`` if not an int)
+        that rejected this provider's token in the metric ``authing_wechat.wechat.rejections``;
+        the integrations call it beside ``invalidate``."""
         if not isinstance(errcode, int) or isinstance(errcode, bool):
             raise TypeError(f"errcode must be an int, not {type(errcode).__name__}")
         self._metrics.count("rejections", self._rule.app_id, errcode=errcode)
 
     def _serve(self) -> WechatAccessToken | Wait[_SignalT]:
-        """``get()`` up to its wait: the token to return now, or the refresh to wait for; or it
-        raises the error this ``get()`` gets at once."""
+        """``get()`` up to its wait: the token now, the refresh to wait for, or it raises."""
         token, fresh_until = self._fresh
         if self._time() < fresh_until:  # -inf without a token
             try:
@@ -170,7 +166,10 @@ class _ProviderBase(Generic[_SignalT, _FetchT, _StoreT]):
         return served
 
     def _job(self, flight: Flight[_SignalT]) -> RefreshJob:
+        token = self._fresh[0]
         return RefreshJob(
+            fallback=self._fetch_fallback if flight.mode == "blocking" else None,  # callers wait
+            on_fallback=token is not None and token.fallback,
             key=self._key if self._store is not None else None,
             local_expires=flight.local_expires,
             rejected=flight.rejected,
@@ -246,6 +245,8 @@ class WechatTokenProvider(_ProviderBase[threading.Event, SyncFetch, TokenStore])
         if flight is not None:
             self._rule.abandon(flight, RuntimeError(_CLOSED))
             flight.signal.set()
+        if self._fallback is not None:
+            self._fallback.close()
 
 
 class AsyncWechatTokenProvider(_ProviderBase["asyncio.Event", AsyncFetch, AsyncTokenStore]):
@@ -306,3 +307,5 @@ class AsyncWechatTokenProvider(_ProviderBase["asyncio.Event", AsyncFetch, AsyncT
         if isinstance(task, asyncio.Task) and task is not asyncio.current_task():
             task.cancel()
             await asyncio.wait([task])
+        if self._fallback is not None:
+            await self._fallback.aclose()

@@ -1,7 +1,5 @@
-"""How the Redis stores bound their use of a redis-py client: a hung Redis stalls ``get()``,
-and a cache should give up fast rather than wait through redis-py's long defaults. A client on
-a plain pool is *rebuilt* on a bounded pool of the store's own (the caller's is never changed);
-any other (``RedisCluster``, Sentinel, a pool subclass) is *checked*.
+"""How the Redis stores bound their use of a redis-py client (a cache gives up fast): one on a
+plain pool is *rebuilt* on a bounded pool of the store's own; any other is *checked*.
 """
 
 from __future__ import annotations
@@ -60,13 +58,8 @@ def tighter_timeout(value: Any) -> float:
 
 
 def check_bounded(kind: str, connection_kwargs: dict[str, Any], retry: Any) -> None:
-    """Refuse a client (``kind``, for the message) the store cannot rebuild unless its
-    connection settings and ``Retry`` already give up fast.
-
-    Raises:
-        ValueError: A timeout is missing or longer than ``STORE_SOCKET_TIMEOUT``, or it
-            retries more than once; the message names the settings to add.
-    """
+    """Refuse (``ValueError``, naming the settings to add) a client the store cannot rebuild
+    (``kind``) unless its timeouts are at most ``STORE_SOCKET_TIMEOUT`` and it retries once."""
     bound = STORE_SOCKET_TIMEOUT
     socket_timeout = connection_kwargs.get("socket_timeout")
     connect_timeout = connection_kwargs.get("socket_connect_timeout") or socket_timeout
@@ -91,11 +84,7 @@ def check_bounded(kind: str, connection_kwargs: dict[str, Any], retry: Any) -> N
 
 
 def bounded_client(client: Any, *, asyncio: bool) -> Any:
-    """``client`` itself once checked, or a client on a bounded pool of the store's own.
-
-    Raises:
-        ValueError: See ``check_bounded``.
-    """
+    """``client`` itself once checked (``check_bounded``), or one on a bounded pool of ours."""
     api = redis_api(asyncio=asyncio)
     if isinstance(client, api.RedisCluster):
         check_bounded(type(client).__name__, client.get_connection_kwargs(), client.retry)

@@ -1,9 +1,6 @@
-"""``RedisTokenStore`` and ``AsyncRedisTokenStore``: the shared store on redis-py (the
-``[redis]`` extra, imported only when a store is made).
-
-One entry per WeChat app holds JSON and expires with the token. Write-if-newer and
-delete-if-same are Lua scripts, atomic on the server; the refresh lock is redis-py's ``Lock``
-(SET NX PX, released by a Lua compare-and-delete). Every script touches one key.
+"""``RedisTokenStore`` and ``AsyncRedisTokenStore`` on redis-py (the ``[redis]`` extra): one
+JSON entry per WeChat app, expiring with the token; write-if-newer and delete-if-same in Lua
+(one key each); the refresh lock is redis-py's ``Lock`` (SET NX PX, Lua compare-and-delete).
 """
 
 from __future__ import annotations
@@ -25,8 +22,7 @@ __all__ = ["AsyncRedisTokenStore", "RedisTokenStore"]
 
 logger = logging.getLogger("authing_wechat")
 
-# The longest refresh of a default client (``longest_call(DEFAULT_RETRY, 10.0)``; a test keeps
-# the two equal): a lock that outlives it.
+# Outlives the longest refresh of a default client (``longest_call(DEFAULT_RETRY, 10.0)``).
 DEFAULT_LOCK_TIMEOUT = 90.0
 _PREFIX = "authing-wechat"
 
@@ -109,8 +105,7 @@ class _RedisStoreBase:
                 ``ssl_ca_certs``, ...); longer timeouts are shortened.
 
         Raises:
-            ImportError: redis-py is not installed.
-            ValueError: A setting above is invalid.
+            ImportError: redis-py is not installed; ``ValueError``: a setting above is invalid.
         """
         api = redis_api(asyncio=cls._asyncio)
         timeouts = ("socket_timeout", "socket_connect_timeout")
@@ -164,8 +159,8 @@ class _RedisStoreBase:
         return f"{self._prefix}:{{{key}}}" if self._cluster else f"{self._prefix}:{key}"
 
     def _lock(self, key: str) -> Any:
-        # Not blocking: a process that misses the lock polls the store for the holder's token.
-        # Not thread-local: a lock may be released by another thread than the one that took it.
+        # Not blocking (a process that misses it polls the store); not thread-local (another
+        # thread may release it).
         return self._client()[0].lock(f"{self.entry_key(key)}:lock", timeout=self._lock_timeout,
                                       blocking=False, thread_local=False)  # fmt: skip
 
@@ -181,6 +176,7 @@ class _RedisStoreBase:
                 expires_at=float(entry["expires_at"]),
                 requested_at=float(entry["requested_at"]),
                 data=data if isinstance(data, dict) else None,
+                fallback=entry.get("fallback") is True,
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             logger.debug("ignoring an unreadable token store entry")  # replaced by the next save
@@ -188,8 +184,7 @@ class _RedisStoreBase:
 
     def _save_args(self, key: str, token: StoredToken) -> dict[str, Any] | None:
         """The save script's keys and ARGV, or ``None`` for a token that had no time left."""
-        # The token's lifetime by the clock of the process that asked for it: no clock skew
-        # between hosts shortens or stretches the entry.
+        # The lifetime by the asking process's clock: no skew between hosts changes it.
         ttl_ms = int((token.expires_at - token.requested_at) * 1000)
         if ttl_ms <= 0:
             return None
@@ -202,27 +197,22 @@ class RedisTokenStore(_RedisStoreBase):
     """A ``TokenStore`` on redis-py, shared by every process using that Redis; most
     deployments need one line: ``RedisTokenStore.from_url("redis://host:6379/0")``.
 
-    The store bounds its own use of Redis, so that a hung Redis stalls no caller: for a client
-    on a plain connection pool it makes a pool of its own from the client's settings, with
-    socket and connect timeouts of at most 0.5 s and no retry. A cluster client (or a Sentinel
-    or other pool) is used as it is, and must already give up as fast (at most one retry). A
-    store step that errs or times out is a cache miss: the provider asks Authing.
+    A hung Redis stalls no caller: a client on a plain pool is rebuilt on a pool of the store's
+    own (timeouts of at most 0.5 s, no retry); a cluster, Sentinel or other client is used as
+    it is and must give up as fast. A store step that errs or times out is a cache miss.
 
     Args:
         client: A ``redis.Redis`` or ``redis.cluster.RedisCluster`` client.
         prefix: What every key starts with; one prefix per deployment sharing a Redis.
         lock_timeout: Seconds a refresh lock lives unless released: longer than the longest
-            refresh of the clients that use the store (90 s, that of a default client: 3
-            attempts of 10 s and two ``Retry-After`` waits of up to 30 s), or two processes may
-            ask at once. It is also the longest a crashed holder keeps other processes waiting
-            at a cold start: bound the client's calls with ``RetryPolicy(deadline=...)`` and
-            set ``lock_timeout`` just above that to shorten it.
+            refresh of its clients (90 s: a default client's 3 attempts of 10 s and two waits
+            of up to 30 s), or two processes may ask at once; also the longest a crashed holder
+            keeps others waiting (shorten both with ``RetryPolicy(deadline=...)``).
 
     Raises:
         ImportError: redis-py is not installed (``pip install ".[redis]"`` from a checkout).
-        ValueError: ``prefix`` is empty, ``lock_timeout`` is not a positive number of
-            seconds, or a cluster client may wait longer than the bounds above (the message
-            names the settings to add).
+        ValueError: ``prefix`` is empty, ``lock_timeout`` is not a positive number, or a
+            cluster client may wait longer than the bounds above (the message says what to add).
     """
 
     def close(self) -> None:
@@ -266,18 +256,9 @@ class _RedisLock:
 
 
 class AsyncRedisTokenStore(_RedisStoreBase):
-    """An ``AsyncTokenStore`` on redis-py's asyncio client, bounded as ``RedisTokenStore``
-    is: ``AsyncRedisTokenStore.from_url("redis://host:6379/0")``.
-
-    Args:
-        client: A ``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster`` client,
-            used on the event loop of the provider.
-        prefix: What every key starts with.
-        lock_timeout: Seconds a refresh lock lives unless released; see ``RedisTokenStore``.
-
-    Raises:
-        ImportError: redis-py is not installed (``pip install ".[redis]"`` from a checkout).
-        ValueError: See ``RedisTokenStore``.
+    """An ``AsyncTokenStore`` on redis-py's asyncio client (a ``redis.asyncio.Redis`` or
+    ``RedisCluster``, used on the provider's event loop), bounded as ``RedisTokenStore`` is,
+    with the same arguments and errors: ``AsyncRedisTokenStore.from_url("redis://host/0")``.
     """
 
     _asyncio = True

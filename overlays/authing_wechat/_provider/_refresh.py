@@ -11,9 +11,10 @@ windows, google-auth's token states)::
     INVALID  no token, or expired                  wait for one shared refresh; its error
                                                    reaches every waiter
 
-With no valid token and a failing upstream, refreshes back off from 1 s, doubling up to
-``min_refresh_interval``; callers in between get the last error at once. A refresh that brings
-back a token WeChat rejected is such a failure. ``RefreshRule`` decides for both providers.
+With no valid token and a failing upstream (or one handing back a token WeChat rejected),
+refreshes back off from 1 s, doubling up to ``min_refresh_interval``; callers in between get the
+last error at once. A fallback token is never FRESH but STALE: Authing is asked again once per
+``min_refresh_interval``. ``RefreshRule`` decides for both providers.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ _SignalT = TypeVar("_SignalT")
 _SECONDS = seconds_validator()
 Mode = Literal["background", "blocking"]
 _CLOSED = "the token provider's client is closed; it cannot refresh the token"
+_SOURCES = {"upstream": "Authing", "store": "the token store", "fallback": "WeChat's stable_token"}
+_SWITCH = {
+    True: "Authing is unavailable: the provider of %s serves WeChat's stable_token (its "
+    "fallback) and asks Authing again once per min_refresh_interval",
+    False: "the provider of %s is back on Authing's token after serving the fallback's",
+}
 
 
 class TokenState(enum.Enum):
@@ -59,13 +66,9 @@ class TokenState(enum.Enum):
 
 @attrs.frozen(kw_only=True)
 class RefreshTiming:
-    """The three numbers of the refresh rule, checked once.
-
-    Raises:
-        TypeError: A value is not a number.
-        ValueError: A value is negative, not finite or over a day, or ``mandatory_margin``
-            exceeds ``refresh_margin``.
-    """
+    """The three numbers of the refresh rule, checked once: ``TypeError`` for a non-number,
+    ``ValueError`` for one negative, not finite or over a day, or ``mandatory_margin`` over
+    ``refresh_margin``."""
 
     refresh_margin: float = attrs.field(default=300.0, validator=_SECONDS)
     mandatory_margin: float = attrs.field(default=60.0, validator=_SECONDS)
@@ -96,7 +99,7 @@ class Refreshed:
     """A successful refresh: the token and where it came from."""
 
     token: WechatAccessToken
-    source: Literal["upstream", "store"]
+    source: Literal["upstream", "store", "fallback"]
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -129,16 +132,18 @@ class RefreshCounts:
         upstream: Ended with a token from Authing.
         store: Ended with a token another process had put in the shared store.
         failed: Ended in an error (the cached token, if still valid, was kept).
+        fallback: Ended with a token from WeChat's stable_token, Authing being unavailable.
     """
 
     upstream: int = 0
     store: int = 0
     failed: int = 0
+    fallback: int = 0
 
 
 @attrs.frozen(kw_only=True)
 class ProviderStats:
-    """A snapshot of what a token provider did since it was made; ``provider.stats()``.
+    """What a token provider did since it was made; ``provider.stats()``.
 
     Attributes:
         state: The state of the cached token now.
@@ -153,6 +158,7 @@ class ProviderStats:
         invalidations: ``invalidate()`` calls that dropped the cached token.
         store_errors: Operations on the shared store that failed (each one a cache miss).
         store_skips: Store operations skipped because the store failed a moment before.
+        fallback_tokens: Refreshes that ended with a token from the fallback (both modes).
     """
 
     state: TokenState
@@ -167,6 +173,7 @@ class ProviderStats:
     invalidations: int
     store_errors: int = 0
     store_skips: int = 0
+    fallback_tokens: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The snapshot in plain JSON types (states as ``"fresh"``..., ``expires_at`` as ISO
@@ -227,15 +234,15 @@ class RefreshRule(Generic[_SignalT]):
         self._last_start = -math.inf  # monotonic
         self._retry_at = -math.inf  # monotonic; INVALID callers before it get the last error
         self._failures = 0
+        self._on_fallback = False  # whether the last token came from the fallback
         self._last_error: BaseException | None = None
         # Tokens invalidated here: a store that missed the discard must not hand one back.
         self._rejected: collections.deque[str] = collections.deque(maxlen=8)
         # Tokens WeChat rejected (``rejected=True``): a refresh that brings one back failed.
-        # After a bare ``invalidate()``, Authing handing back its cached token is expected.
         self._refused: collections.deque[str] = collections.deque(maxlen=8)
         self._served = dict.fromkeys(TokenState, 0)
         self._errors = self._waits = self._invalidations = 0
-        self._counts = {mode: dict.fromkeys(("upstream", "store", "failed"), 0)
+        self._counts = {mode: dict.fromkeys(("upstream", "store", "failed", "fallback"), 0)
                         for mode in ("background", "blocking")}  # fmt: skip
         metrics.watch(self)
 
@@ -254,8 +261,7 @@ class RefreshRule(Generic[_SignalT]):
         return cell
 
     def _fold_ended(self) -> None:
-        # A cell is final once its thread has ended: one number for all of them, so that a
-        # thread per request does not grow the list.
+        # A cell is final once its thread has ended: folded into one number.
         live = []
         for cell, thread in self._cells:
             if thread.is_alive():
@@ -265,7 +271,9 @@ class RefreshRule(Generic[_SignalT]):
         self._cells = live
 
     def _state(self, now: float) -> TokenState:
-        return self.timing.state(None if self._token is None else self._expires - now)
+        state = self.timing.state(None if self._token is None else self._expires - now)
+        fallback = state is TokenState.FRESH and self._token is not None and self._token.fallback
+        return TokenState.STALE if fallback else state
 
     def decide(
         self, *, closed: bool = False
@@ -316,12 +324,12 @@ class RefreshRule(Generic[_SignalT]):
 
     def finish(self, flight: Flight[_SignalT], outcome: Refreshed | BaseException) -> None:
         """Record how ``flight`` ended; the provider then wakes its waiters."""
-        recovered = 0
+        recovered, switched = 0, False
         with self._lock:
             if flight.outcome is not None:  # given up on by close(); this late one is dropped
                 return
             if isinstance(outcome, Refreshed) and outcome.token.access_token in self._refused:
-                source = "Authing" if outcome.source == "upstream" else "the token store"
+                source = _SOURCES[outcome.source]
                 outcome = WechatTokenRejectedError(
                     f"{source} handed back the access token of {self.app_id} that WeChat had "
                     "just rejected (invalid, not the latest, or expired); the provider asks again "
@@ -335,10 +343,15 @@ class RefreshRule(Generic[_SignalT]):
             counts = self._counts[flight.mode]
             if isinstance(outcome, Refreshed):
                 counts[outcome.source] += 1
-                recovered, self._failures, self._last_error = self._failures, 0, None
-                token = outcome.token
+                token, self._last_error = outcome.token, None
+                switched, self._on_fallback = token.fallback != self._on_fallback, token.fallback
+                if token.fallback:  # Authing failed: a failure, not a recovery
+                    self._failures += 1
+                else:
+                    recovered, self._failures = self._failures, 0
                 self._token, self._expires = token, token.expires_at.timestamp()
-                self._publish((token, self._expires - self.timing.refresh_margin))
+                fresh = -math.inf if token.fallback else self._expires - self.timing.refresh_margin
+                self._publish((token, fresh))
                 if outcome.source == "upstream" and token.access_token in self._rejected:
                     self._rejected.remove(token.access_token)  # Authing's answer stands
             else:
@@ -359,7 +372,12 @@ class RefreshRule(Generic[_SignalT]):
         if isinstance(outcome, Refreshed):
             logger.debug("refreshed the WeChat access token of %s (from %s)", self.app_id,
                          outcome.source)  # fmt: skip
-            if recovered:
+            if switched:  # a WARNING once on the switch to the fallback, an INFO on the way back
+                fallback = outcome.token.fallback
+                logger.log(
+                    logging.WARNING if fallback else logging.INFO, _SWITCH[fallback], self.app_id
+                )
+            elif recovered:
                 logger.info("refreshing the WeChat access token of %s works again after %d "
                             "failure(s)", self.app_id, recovered)  # fmt: skip
             return
@@ -381,12 +399,8 @@ class RefreshRule(Generic[_SignalT]):
                 self._flight = None
 
     def after_wait(self, wait: Wait[_SignalT]) -> WechatAccessToken:
-        """The result of a ``get()`` whose flight has ended: its token, or the cached one.
-
-        Raises:
-            BaseException: The refresh failed and no valid token is cached (a copy of the
-                refresh's error, for every waiter).
-        """
+        """The result of a ``get()`` whose flight has ended: its token, the cached one, or
+        (no valid token cached) a copy of the refresh's error raised for each waiter."""
         outcome = wait.flight.outcome
         with self._lock:
             if isinstance(outcome, Refreshed):
@@ -401,12 +415,8 @@ class RefreshRule(Generic[_SignalT]):
 
     def invalidate(self, token: WechatAccessToken | None, *, rejected: bool = False) -> bool:
         """Drop the cached token if it is ``token`` (any, for ``None``) and say whether it did;
-        with ``rejected``, a refresh that brings ``token`` back fails.
-
-        Raises:
-            TypeError: ``token`` is not a ``WechatAccessToken`` or ``None``, ``rejected`` is
-                not a bool, or it is true without a token.
-        """
+        with ``rejected``, a refresh that brings ``token`` back fails (``TypeError`` for a
+        wrong type, or ``rejected`` without a token)."""
         if token is not None and not isinstance(token, WechatAccessToken):
             raise TypeError(
                 f"token must be a WechatAccessToken or None, not {type(token).__name__}"
@@ -427,6 +437,8 @@ class RefreshRule(Generic[_SignalT]):
             self._token, self._expires = None, -math.inf
             self._publish((None, -math.inf))
             self._invalidations += 1
+            if cached.fallback:  # Authing's failures must not delay its replacement
+                self._retry_at = -math.inf
         self._metrics.count("invalidations", self.app_id)
         return True
 
@@ -453,7 +465,7 @@ class RefreshRule(Generic[_SignalT]):
     def stats(self, *, store_errors: int = 0, store_skips: int = 0) -> ProviderStats:
         """A frozen snapshot of the counters and the cached token's state."""
         with self._lock:
-            token = self._token
+            token, fallback = self._token, sum(c["fallback"] for c in self._counts.values())
             return ProviderStats(
                 state=self._state(self._time()),
                 expires_at=None if token is None else token.expires_at.astimezone(UTC),
@@ -462,5 +474,5 @@ class RefreshRule(Generic[_SignalT]):
                 background=RefreshCounts(**self._counts["background"]),
                 blocking=RefreshCounts(**self._counts["blocking"]),
                 refreshing=self._flight is not None, consecutive_failures=self._failures,
-                store_errors=store_errors, store_skips=store_skips,
+                store_errors=store_errors, store_skips=store_skips, fallback_tokens=fallback,
             )  # fmt: skip

@@ -30,11 +30,8 @@ class ProviderRegistry(Generic[_ProviderT]):
     def get_or_make(
         self, app_id: str, secret: Secret, settings: Hashable, make: Callable[[], _ProviderT]
     ) -> _ProviderT:
-        """The provider for ``app_id``, made by ``make()`` on first use.
-
-        Raises:
-            ValueError: A provider for ``app_id`` exists with another secret or settings.
-        """
+        """The provider for ``app_id``, made by ``make()`` on first use; a ``ValueError`` if
+        one exists with another secret or settings."""
         # surrogatepass: a secret is compared as given; refusing it is check_credentials' job.
         plain = secret.reveal().encode("utf-8", "surrogatepass")
         digest = hmac.new(self._key, plain, hashlib.sha256).digest()

@@ -1,9 +1,5 @@
-"""Shared token stores: what a provider needs from an engine to share one token per fleet.
-
-With a store, every process of a fleet reads it before asking Authing, and the one holding the
-store's lock asks while the others wait for its answer there. ``RedisTokenStore`` implements
-the protocol on redis-py; implement ``TokenStore`` (or ``AsyncTokenStore``) for another engine.
-"""
+"""Shared token stores: what a provider needs from an engine to share one token per fleet
+(``RedisTokenStore`` on redis-py; implement ``TokenStore`` or ``AsyncTokenStore`` for another)."""
 
 from __future__ import annotations
 
@@ -36,12 +32,14 @@ class StoredToken:
             the clock of the process that sent it); it orders two writes of one token.
         data: The answer's ``data`` as JSON (``WechatAccessToken.data.to_dict()``), for a store
             to keep as it is; ``None`` (an entry that has none) makes it of the token's fields.
+        fallback: Whether the token came from WeChat's stable_token, not from Authing.
     """
 
     access_token: str = attrs.field(repr=mask_token)
     expires_at: float
     requested_at: float
     data: dict[str, Any] | None = attrs.field(default=None, repr=False)
+    fallback: bool = False
 
     @classmethod
     def of(cls, token: WechatAccessToken, *, requested_at: float) -> StoredToken:
@@ -51,6 +49,7 @@ class StoredToken:
             expires_at=token.expires_at.timestamp(),
             requested_at=requested_at,
             data=token.data.to_dict(),
+            fallback=token.fallback,
         )
 
     def to_token(self) -> WechatAccessToken:
@@ -58,7 +57,12 @@ class StoredToken:
         from authing_wechat_client.models import GetWechatAccessTokenDataDto  # noqa: PLC0415
 
         expires_at = datetime.fromtimestamp(self.expires_at, UTC)
-        token = WechatAccessToken(access_token=self.access_token, expires_at=expires_at, attempts=0)
+        token = WechatAccessToken(
+            access_token=self.access_token,
+            expires_at=expires_at,
+            attempts=0,
+            fallback=self.fallback,
+        )
         try:  # an entry of another version, or made by hand: data that does not fit is made anew
             data = GetWechatAccessTokenDataDto.from_dict(self.data or {})
         except (KeyError, TypeError, ValueError, AttributeError):
@@ -80,10 +84,8 @@ class StoreLock(Protocol):
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Where the processes of a fleet share one token per WeChat app (blocking I/O).
-
-    Any exception a method raises is a cache miss: the provider skips the store for a while
-    and asks Authing itself. So methods should fail fast (short socket timeouts).
+    """Where the processes of a fleet share one token per WeChat app (blocking I/O). Any
+    exception a method raises is a cache miss (the store is skipped a while): fail fast.
 
     Attributes:
         lock_timeout: Seconds a lock lives unless released; also how long a provider waits
@@ -98,26 +100,16 @@ class TokenStore(Protocol):
         """The entry under ``key``, or ``None``."""
 
     def save(self, key: str, token: StoredToken) -> bool:
-        """Write ``token`` under ``key`` only if it is ``newer_than`` the entry there, compared
-        and written atomically; the entry expires with the token.
-
-        Returns:
-            Whether it was written.
-        """
+        """Write ``token`` under ``key`` only if it is ``newer_than`` the entry there (compared
+        and written atomically; the entry expires with the token); whether it was written."""
 
     def discard(self, key: str, access_token: str) -> bool:
-        """Delete the entry under ``key`` only while it holds ``access_token``, atomically.
-
-        Returns:
-            Whether it was deleted.
-        """
+        """Delete the entry under ``key`` only while it holds ``access_token``, atomically;
+        whether it was deleted."""
 
     def try_lock(self, key: str) -> StoreLock | None:
-        """Take the refresh lock of ``key`` without waiting (SET NX PX, or the like).
-
-        Returns:
-            The held lock, or ``None`` if another holder has it.
-        """
+        """Take the refresh lock of ``key`` without waiting (SET NX PX, or the like): the held
+        lock, or ``None`` if another holder has it."""
 
 
 @runtime_checkable
@@ -161,10 +153,8 @@ def store_key(*, host: str, authing_app_id: str, app_id: str, app_secret: Secret
 
 
 def check_lock_timeout(store: TokenStore | AsyncTokenStore, *, longest_refresh: float) -> None:
-    """Say (once per provider, at INFO) when ``store``'s lock may expire before the longest
-    call of the provider's client ends. A second process may then take the lock and ask
-    Authing too: the fleet stays correct (the newer token wins) and sends one request more, so
-    this is no warning, a short lock being a fair choice against a slow Authing."""
+    """Say (INFO, not a warning: the newer token still wins) when ``store``'s lock may expire
+    before the client's longest call ends, letting a second process ask Authing too."""
     lock_timeout = float(store.lock_timeout)
     if lock_timeout < longest_refresh:
         logger.info("the token store's lock_timeout (%gs) is shorter than the longest refresh "

@@ -39,15 +39,11 @@ _ASYNC_IN_SYNC = (
 class WechatAuth(httpx.Auth):
     """Authenticate WeChat API calls with the access token of a token provider.
 
-    Each request gets the ``access_token`` query parameter from ``provider.get()``. When
-    WeChat answers errcode 40001, 40014 or 42001, the provider drops exactly that token and
-    the request is sent once more with the next one (unless its body is a stream). Every
-    other answer is returned untouched.
-
-    Example::
+    Each request gets the ``access_token`` query parameter from ``provider.get()``. On errcode
+    40001, 40014 or 42001 the provider drops exactly that token and the request is sent once
+    more with the next one (unless its body is a stream); other answers are left untouched::
 
         wx = httpx.Client(base_url="https://api.weixin.qq.com", auth=WechatAuth(provider))
-        wx.get("/cgi-bin/user/info", params={"openid": openid}).json()
 
     Args:
         provider: A ``WechatTokenProvider`` for an ``httpx.Client``, or an
@@ -56,8 +52,8 @@ class WechatAuth(httpx.Auth):
     Raises:
         TypeError: ``provider`` is no token provider; or, when a request is sent, it does not
             fit the client (a sync provider in an ``AsyncClient`` would block the event loop).
-        WechatTokenRejectedError: (when a request is sent) WeChat rejected the fresh token
-            too, or the provider had no other token than the rejected one.
+        WechatTokenRejectedError: (requests) WeChat rejected the fresh token too, or the
+            provider had no other.
         AuthingError: The provider could not get a token from Authing.
     """
 
@@ -145,11 +141,8 @@ class _Exchange:
             self._replayable = False
 
     def send(self, token: WechatAccessToken) -> httpx.Request:
-        """The request to send with ``token``: the original, or a copy for the resend.
-
-        Raises:
-            WechatTokenRejectedError: ``token`` is the one WeChat just rejected.
-        """
+        """The request to send with ``token``: the original, or a copy for the resend (a
+        ``WechatTokenRejectedError`` if ``token`` is the one WeChat just rejected)."""
         if self._sent is not None and token.access_token == self._sent.access_token:
             raise self.no_other_token()
         self._sent = token
@@ -167,11 +160,8 @@ class _Exchange:
         )
 
     def resend_after(self, response: httpx.Response, body: bytes | None) -> bool:
-        """Whether to send again after ``response`` (``body``: read if it may be a rejection).
-
-        Raises:
-            WechatTokenRejectedError: WeChat rejected the resent request's token too.
-        """
+        """Whether to send again after ``response`` (``body``: read if it may be a rejection);
+        a ``WechatTokenRejectedError`` if WeChat rejected the resent request's token too."""
         rejection = None if body is None else rejection_in_body(body)
         if rejection is None:
             return False

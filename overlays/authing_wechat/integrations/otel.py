@@ -19,15 +19,11 @@ __all__ = ["instrument_httpx"]
 def instrument_httpx(**kwargs: Any) -> HTTPXClientInstrumentor:
     """Trace every httpx request, with access tokens and app secrets removed from the spans.
 
-    Calls ``HTTPXClientInstrumentor().instrument(**kwargs)`` with request and response hooks
-    that call yours, then redact the span (what your hooks added too). httpx has one
-    instrumentation per process: calling this again, or after ``opentelemetry-instrument``,
-    replaces it (the last arguments win; a request still gets one span). Clients instrumented
-    one by one (``instrument_client``, ``SyncOpenTelemetryTransport``) are not redacted.
-
-    Example::
-
-        instrument_httpx(tracer_provider=provider, request_hook=tag_tenant)
+    Calls ``HTTPXClientInstrumentor().instrument(**kwargs)`` with hooks that call yours, then
+    redact the span. httpx has one instrumentation per process: calling this again (or after
+    ``opentelemetry-instrument``) replaces it. Clients instrumented one by one
+    (``instrument_client``, ``SyncOpenTelemetryTransport``) are not redacted. Example:
+    ``instrument_httpx(tracer_provider=provider, request_hook=tag_tenant)``.
 
     Args:
         **kwargs: What ``instrument`` takes: ``tracer_provider``, ``meter_provider``,

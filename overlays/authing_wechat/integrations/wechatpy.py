@@ -1,8 +1,6 @@
 """wechatpy with the token from Authing (the ``wechatpy`` extra): ``AuthingWeChatClient``.
-
-wechatpy answers 40001 / 40014 / 42001 by fetching a new token from WeChat (replacing the one
-Authing caches) and calling again, without bound. Here the rejected token is dropped from the
-provider and the call is resent once.
+wechatpy answers 40001 / 40014 / 42001 by fetching a new token from WeChat (replacing Authing's)
+and calling again, without bound; here the provider drops the token and the call is resent once.
 """
 
 from __future__ import annotations
@@ -42,9 +40,8 @@ class AuthingWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has n
     """A ``wechatpy.WeChatClient`` whose access token comes from a token provider.
 
     Every wechatpy API works unchanged (``client.user.get(openid)`` ...). On errcode 40001,
-    40014 or 42001 the provider drops exactly the token that failed and the call is resent
-    once; a second rejection raises ``WechatTokenRejectedError``. The client never fetches a
-    token from WeChat itself, so it does not replace the one Authing caches.
+    40014 or 42001 the provider drops exactly that token and the call is resent once; a second
+    rejection raises ``WechatTokenRejectedError``. It never fetches a token from WeChat itself.
 
     Args:
         provider: A (sync) ``WechatTokenProvider`` (``client.token_provider(...)``).
@@ -56,9 +53,8 @@ class AuthingWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has n
 
     Raises:
         TypeError: ``provider`` is an ``AsyncWechatTokenProvider`` (wechatpy is synchronous).
-        WechatTokenRejectedError: (from API calls) WeChat rejected the fresh token too, or the
-            provider had no other than the rejected one. Its ``response`` is wechatpy's
-            (a ``requests.Response``).
+        WechatTokenRejectedError: (API calls) WeChat rejected the fresh token too, or the
+            provider had no other; its ``response`` is a ``requests.Response``.
     """
 
     def __init__(

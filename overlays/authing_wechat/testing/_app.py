@@ -329,6 +329,14 @@ class MockAuthingServer:
         with self._lock:
             self._faults[path].append([fault, times])
 
+    def clear_faults(self, path: str | None = None) -> None:
+        """Drop the faults still queued for ``path`` (``None``: for every path): an outage
+        scripted with ``times=None`` ends, and requests get normal answers again."""
+        with self._lock:
+            for name, queue in self._faults.items():
+                if path is None or name == path:
+                    queue.clear()
+
     @property
     def requests(self) -> list[RecordedRequest]:
         """The requests received so far (at most ``max_recorded`` most recent), oldest first."""

@@ -43,6 +43,13 @@ with 40001 / 42001, and ``add_errcode(path, code)`` scripts any answer. Serve it
         wx.get("/cgi-bin/get_api_domain_ip")
         wechat_fake.rotate("wx1")
         assert wx.get("/cgi-bin/get_api_domain_ip").json()["ip_list"]   # resent once
+
+``wechat_stable_fallback`` (``wechat_async_stable_fallback`` for an async client) is a
+``StableTokenFallback`` sending to ``wechat_fake``'s ``/cgi-bin/stable_token``: pass it as
+``token_provider(..., fallback=...)``, take Authing down with
+``authing_mock_server.add_fault(SUCCESSOR_PATH, Fault.status(503), times=None)`` (back with
+``clear_faults()``), and switch WeChat's refusals with ``wechat_fake.set_ip_whitelisted(False)``
+(40164) or ``set_secret_accepted(False)`` (40125).
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from authing_wechat import Clock
+    from authing_wechat import Clock, StableTokenFallback
 
     from ._app import MockAuthingServer
     from ._redis_server import RedisServer
@@ -71,9 +78,11 @@ __all__ = [
     "authing_redis_url",
     "pytest_addoption",
     "pytest_configure",
+    "wechat_async_stable_fallback",
     "wechat_fake",
     "wechat_fake_transport",
     "wechat_fake_url",
+    "wechat_stable_fallback",
 ]
 
 _MARKER = "authing_mock"
@@ -221,6 +230,31 @@ def wechat_fake_url(wechat_fake: FakeWechatServer) -> Iterator[str]:
 
     with run_fake_wechat_server(wechat_fake) as handle:
         yield handle.url
+
+
+@pytest.fixture
+def wechat_stable_fallback(
+    wechat_fake_transport: FakeWechatTransport,
+) -> Iterator[StableTokenFallback]:
+    """A ``StableTokenFallback`` whose ``httpx.Client`` is served by ``wechat_fake``: the
+    ``fallback=`` of a sync client's ``token_provider()``."""
+    import httpx  # noqa: PLC0415 - stays cheap
+
+    from authing_wechat import StableTokenFallback  # noqa: PLC0415 - stays cheap
+
+    with httpx.Client(transport=wechat_fake_transport) as http:
+        yield StableTokenFallback(http_client=http)
+
+
+@pytest.fixture
+def wechat_async_stable_fallback(wechat_fake_transport: FakeWechatTransport) -> StableTokenFallback:
+    """``wechat_stable_fallback`` with an ``httpx.AsyncClient``, for an async client's
+    provider (the in-process transport holds no connection: nothing to close)."""
+    import httpx  # noqa: PLC0415 - stays cheap
+
+    from authing_wechat import StableTokenFallback  # noqa: PLC0415 - stays cheap
+
+    return StableTokenFallback(http_client=httpx.AsyncClient(transport=wechat_fake_transport))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,12 @@ overlap, about five minutes on the real service; an expired one gets 42001. The 
 tokens the mock issued (``MockAuthingServer.issued_token``) and decides the same way, on the
 mock's clock, so a test can rotate, expire or steal a token and watch its code recover.
 
+``POST /cgi-bin/stable_token`` is modelled as WeChat documents getStableAccessToken: isolated
+from ``/cgi-bin/token`` (neither affects the other's tokens), the same token in normal mode, a
+new one 5 minutes before expiry with the old one valid until then (``expires_in`` >= 300),
+``force_refresh`` limited to 20 a day and 30 s apart and killing the token others hold, and
+switches for 40164 (IP not whitelisted) and 40125 (wrong secret).
+
 One decision, ``FakeWechatServer.answer``, served in-process (``FakeWechatTransport``, sync
 and async httpx clients) and on loopback (``run_fake_wechat_server``).
 """
@@ -40,6 +46,11 @@ __all__ = [
     "FakeWechatTransport",
     "run_fake_wechat_server",
 ]
+STABLE_TOKEN_PATH: Final = "/cgi-bin/stable_token"  # noqa: S105 - a path
+STABLE_LIFETIME: Final = 7200  # seconds a stable token lives
+STABLE_EARLY: Final = 300  # WeChat issues the next one this long before expiry
+FORCE_PER_DAY: Final = 20
+FORCE_SPACING: Final = 30.0
 
 _logger = logging.getLogger("authing_wechat.testing")
 _JSON: Final = b"application/json; encoding=utf-8"  # what WeChat sends
@@ -57,7 +68,10 @@ ERRMSGS: Final = {
     41001: "access_token missing",
     42001: "access_token expired",
     40003: "invalid openid",
+    40002: "invalid grant_type",
     40013: "invalid appid",
+    40164: "invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist",
+    45011: "api minute-quota reach-limit, mustslower retry next minute",
     40125: "invalid appsecret",
     40129: "invalid scene",
     45009: "reach max api daily quota limit",
@@ -108,6 +122,8 @@ class FakeWechatServer:
     - missing: 41001; not issued by the mock (or by ``GET /cgi-bin/token``): 40001;
     - expired (the mock's clock is past its expiry, or ``expire()``): 42001;
     - not the app's latest (after ``rotate`` / ``fetch_elsewhere``) and past the overlap: 40001;
+    - a stable token (``/cgi-bin/stable_token``): 40001 once replaced by a force refresh, 42001
+      once expired;
     - otherwise the path's answer: realistic JSON for ``/cgi-bin/user/info``,
       ``/cgi-bin/message/subscribe/send``, ``/cgi-bin/get_api_domain_ip`` (and
       ``getcallbackip``), image bytes for
@@ -151,6 +167,11 @@ class FakeWechatServer:
         self._counts: collections.Counter[str] = collections.Counter()
         self._rejections = 0
         self._messages = 0
+        self._stable: dict[str, tuple[str, float]] = {}  # app id: current stable token, expiry
+        self._stable_tokens: dict[str, tuple[float, bool]] = {}  # token: expiry, killed
+        self._forced: dict[str, list[float]] = collections.defaultdict(list)
+        self._ip_whitelisted = True
+        self._secret_accepted = True
 
     def __repr__(self) -> str:
         return f"<FakeWechatServer requests={self.request_count()} rejections={self.rejections}>"
@@ -238,6 +259,31 @@ class FakeWechatServer:
         with self._lock:
             self._scripted[path].append([_error(errcode, errmsg, status), times])
 
+    def set_ip_whitelisted(self, whitelisted: bool) -> None:
+        """``False``: ``/cgi-bin/stable_token`` answers 40164, as for a caller whose IP is not
+        on the app's IP whitelist; ``True`` (the default) accepts it again."""
+        self._ip_whitelisted = bool(whitelisted)
+
+    def set_secret_accepted(self, accepted: bool) -> None:
+        """``False``: ``/cgi-bin/stable_token`` answers 40125 (invalid appsecret)."""
+        self._secret_accepted = bool(accepted)
+
+    def stable_token(self, app_id: str) -> str | None:
+        """The stable token WeChat holds for ``app_id`` now (``None``: none issued yet)."""
+        with self._lock:
+            current = self._stable.get(app_id)
+        return None if current is None else current[0]
+
+    def force_refresh_elsewhere(self, app_id: str) -> str:
+        """Someone else called stable_token with ``force_refresh``: a new stable token, and
+        the one every other holder has gets 40001 at once. Not counted against the limits.
+
+        Returns:
+            The new stable token.
+        """
+        with self._lock:
+            return self._issue_stable(app_id, self.clock.time(), kill=True)
+
     # --- inspection -----------------------------------------------------------------------
 
     @property
@@ -281,6 +327,11 @@ class FakeWechatServer:
         token = tokens[0] if tokens else None
         if path == "/cgi-bin/token":  # someone fetches a token with the app secret
             return self._record(method, path, params, None, body=body, answer=self._fetch(params))
+        if path == STABLE_TOKEN_PATH:  # scripted answers (add_errcode) come first here too
+            with self._lock:
+                scripted = self._take_scripted(path)
+            stable = scripted or self._stable_token(method, body)
+            return self._record(method, path, params, None, body=body, answer=stable)
         # The mock is asked first, never under this lock (it has a lock of its own).
         issued = None if token is None else self._authing.issued_token(token)
         now = self.clock.time()
@@ -325,6 +376,53 @@ class FakeWechatServer:
         expires_in = 7200 if issued is None else int(issued.expires_at - self.clock.time())
         return _json({"access_token": token, "expires_in": expires_in})
 
+    def _stable_token(self, method: str, body: bytes) -> Answer:  # noqa: PLR0911 - one per errcode
+        # getStableAccessToken: POST JSON {grant_type, appid, secret, force_refresh?}.
+        payload = _json_body(body) if method == "POST" else None
+        if payload is None:
+            return _error(47001)
+        appid, force = payload.get("appid"), payload.get("force_refresh") is True
+        if payload.get("grant_type") != "client_credential":
+            return _error(40002)
+        if not isinstance(appid, str) or not appid:
+            return _error(40013)
+        if not payload.get("secret") or not self._secret_accepted:
+            return _error(40125)
+        if not self._ip_whitelisted:
+            return _error(40164)
+        now = self.clock.time()
+        with self._lock:
+            current = self._stable.get(appid)
+            if force:
+                forced = self._forced[appid] = [t for t in self._forced[appid] if t > now - 86400]
+                if len(forced) >= FORCE_PER_DAY:
+                    return _error(45009)
+                if forced and now - forced[-1] < FORCE_SPACING:
+                    return _error(45011)
+                forced.append(now)
+                self._issue_stable(appid, now, kill=True)
+            elif current is None or now >= current[1] - STABLE_EARLY:
+                self._issue_stable(appid, now, kill=False)  # the old one lives to its expiry
+            token, expires = self._stable[appid]
+        return _json({"access_token": token, "expires_in": int(expires - now)})
+
+    def _issue_stable(self, app_id: str, now: float, *, kill: bool) -> str:
+        # Under self._lock. A forced refresh kills the previous token at once.
+        previous = self._stable.get(app_id)
+        if previous is not None and kill:
+            self._stable_tokens[previous[0]] = (previous[1], True)
+        token = f"stable-{app_id}-{uuid.uuid4().hex}"
+        self._stable[app_id] = (token, now + STABLE_LIFETIME)
+        self._stable_tokens[token] = (now + STABLE_LIFETIME, False)
+        return token
+
+    def _check_stable(self, token: str, now: float) -> Answer | None:
+        # Under self._lock: the answer for a stable token, None if it is valid.
+        expires, killed = self._stable_tokens[token]
+        if killed:
+            return _error(40001)
+        return _error(42001) if now >= expires else None
+
     def _take_scripted(self, path: str) -> Answer | None:
         queue = self._scripted.get(path)
         if not queue:
@@ -340,6 +438,8 @@ class FakeWechatServer:
     def _check_token(self, token: str | None, issued: Any, now: float) -> Answer | None:
         if not token:
             return _error(41001)
+        if issued is None and token in self._stable_tokens:
+            return self._check_stable(token, now)
         if issued is None:
             return _error(40001)
         if token in self._expired or now >= issued.expires_at:
