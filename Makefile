@@ -26,7 +26,7 @@ PYTEST_ENV = PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycac
 # and docs examples, the demo and the Redis server itself (it installs on every Python). The
 # whole suite on each would not fit make test's 5 minutes on 2 cores.
 OTHER_PYTEST_ARGS ?= --ignore=tests/contract $(addprefix --ignore=tests/fleet/test_,$(addsuffix .py,\
-	fleet redis_store redis_bounds redis_cluster)) -m 'not one_python'
+	fleet fleet_fallback redis_store redis_bounds redis_cluster)) -m 'not one_python'
 
 .PHONY: venv node test $(addprefix venv-,$(OTHER_PYTHONS)) $(addprefix test-,$(OTHER_PYTHONS)) \
 	checks regenerate-check lint typecheck spec-check regenerate demo bench fuzz lock clean

@@ -204,11 +204,13 @@ def test_generated_package_exposes_both_operations(
     assert (GENERATED / "py.typed").is_file()
 
 
+@pytest.mark.one_python  # `make checks` runs the same --check, on one Python
 def test_check_is_clean_on_the_committed_tree() -> None:
     result = run_regenerate("--check")
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.one_python
 def test_generation_is_reproducible(tmp_path: Path) -> None:
     regenerate = import_regenerate()
     first = regenerate.generate(tmp_path / "one")

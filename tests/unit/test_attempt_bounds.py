@@ -148,17 +148,15 @@ def test_the_deadline_bounds_a_call_whose_every_attempt_drips(
     driver: Driver, drip_url: tuple[str, _DripServer]
 ) -> None:
     url, server = drip_url
+    if server.drip_headers and driver.mode == "sync":
+        pytest.skip("the sync client bounds headers per read (test_a_dripping_body_ends_...)")
     policy = RetryPolicy(max_attempts=10, deadline=1.0, initial_backoff=0.01, budget=None)
     client = driver.client_for(url, timeout=0.3, retry=policy)
     with pytest.raises(AuthingTimeoutError) as caught:
         driver.fetch(client)
     driver.close(client)
-    if server.drip_headers and driver.mode == "sync":
-        # Headers are bounded per read: the first attempt outlives the deadline (about 2 s of
-        # status line and headers), then ends at its body's first chunk; no attempt follows.
-        assert caught.value.attempts == 1
-    else:  # about three 0.3 s attempts fit in the 1 s deadline; without the bound one took 5 s
-        assert 2 <= caught.value.attempts <= 4
+    # About three 0.3 s attempts fit in the 1 s deadline; without the bound one took 5 s.
+    assert 2 <= caught.value.attempts <= 4
     assert server.completed == 0
 
 
