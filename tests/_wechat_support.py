@@ -8,6 +8,7 @@ provider's refresh tasks survive between calls.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -81,11 +82,15 @@ class WechatWorld:
         self.authing.clear_faults()
 
     def settle(self) -> None:
-        """Wait for the provider's refresh in flight, if any (a background one)."""
+        """Wait for the provider's refresh in flight, if any (a background one), to end."""
+        if self.runner is None:
+            # The thread, not the flight: it logs after the flight has ended.
+            for thread in threading.enumerate():
+                if thread.name == f"authing-wechat-refresh[{self.provider.app_id}]":
+                    thread.join(10)
+            return
         flight = self.provider._rule.in_flight()
-        if flight is not None and self.runner is None:
-            flight.signal.wait(10)
-        elif flight is not None:
+        if flight is not None:
             self.run(flight.signal.wait())
 
     @property
