@@ -20,13 +20,15 @@ PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist load
 # PYTHONDONTWRITEBYTECODE=1 (some machines set it), each compiles every module it imports
 # again, a fifth of its time; here their bytecode goes to one cache outside the source tree.
 PYTEST_ENV = PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache
-# On the other Pythons: all but the two slow suites, tests/contract (Prism and schemathesis
-# against the mock) and the fleet's processes on a real Redis, both on the same code, and the
-# tests marked one_python; so unit, integrations, hardening, generation, packaging, the README
-# and docs examples, the demo and the Redis server itself (it installs on every Python). The
-# whole suite on each would not fit make test's 5 minutes on 2 cores.
+# On the other Pythons: all but the slow suites, tests/contract (Prism and schemathesis against
+# the mock), the fleet's processes on a real Redis and the README's and docs' examples (a
+# subprocess each, running the code paths the package's own suites cover on every Python),
+# and the tests marked one_python; so unit, integrations, hardening, generation, packaging,
+# the demo and the Redis server itself (it installs on every Python). The whole suite on each
+# would not fit make test's 5 minutes on 2 cores.
 OTHER_PYTEST_ARGS ?= --ignore=tests/contract $(addprefix --ignore=tests/fleet/test_,$(addsuffix .py,\
-	fleet fleet_fallback redis_store redis_bounds redis_cluster)) -m 'not one_python'
+	fleet fleet_fallback redis_store redis_bounds redis_cluster)) \
+	--ignore=tests/test_docs_examples.py --ignore=tests/test_readme_recipes.py -m 'not one_python'
 
 .PHONY: venv node test $(addprefix venv-,$(OTHER_PYTHONS)) $(addprefix test-,$(OTHER_PYTHONS)) \
 	checks regenerate-check lint typecheck spec-check regenerate demo bench fuzz lock clean
